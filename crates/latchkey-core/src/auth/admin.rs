@@ -1,0 +1,110 @@
+//! Operator actions behind the `latchkey` subcommands: projects, settings and API keys.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::crypto::{MasterKey, digest, random_token};
+use crate::domain::{ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings};
+use crate::store::Store;
+use crate::tokens::SigningKey;
+use crate::{CoreError, Result};
+
+pub struct Admin {
+    store: Arc<dyn Store>,
+    master: MasterKey,
+    clock: Arc<dyn Clock>,
+}
+
+/// A key as created: the plaintext exists only in this value, shown to the operator once.
+#[derive(Debug)]
+pub struct NewApiKey {
+    pub record: ApiKeyRecord,
+    pub plaintext: String,
+}
+
+const API_KEY_PREFIX: &str = "lk_";
+/// Characters of the key kept in clear for listing (`lk_` plus 8 of the random part).
+const SHOWN_PREFIX_LEN: usize = 11;
+
+impl Admin {
+    pub fn new(store: Arc<dyn Store>, master: MasterKey, clock: Arc<dyn Clock>) -> Self {
+        Self { store, master, clock }
+    }
+
+    pub async fn create_project(&self, name: &str, settings: ProjectSettings) -> Result<Project> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(CoreError::invalid("name", "project name must be 1 to 100 characters"));
+        }
+        validate_settings(&settings)?;
+        let now = self.clock.now();
+        let project = Project { id: ProjectId::generate(), name: name.to_owned(), settings, created_at: now };
+        let (_, stored_key) = SigningKey::generate(project.id, &self.master, now)?;
+        self.store.create_project(&project, &stored_key).await?;
+        Ok(project)
+    }
+
+    pub async fn project(&self, id: ProjectId) -> Result<Project> {
+        self.store.get_project(id).await?.ok_or(CoreError::ProjectNotFound)
+    }
+
+    pub async fn projects(&self) -> Result<Vec<Project>> {
+        Ok(self.store.list_projects().await?)
+    }
+
+    pub async fn update_settings(&self, id: ProjectId, settings: ProjectSettings) -> Result<Project> {
+        validate_settings(&settings)?;
+        self.project(id).await?;
+        self.store.update_project_settings(id, &settings).await?;
+        self.project(id).await
+    }
+
+    pub async fn create_api_key(&self, project: ProjectId, name: &str) -> Result<NewApiKey> {
+        self.project(project).await?;
+        let plaintext = format!("{API_KEY_PREFIX}{}", random_token(32));
+        let record = ApiKeyRecord {
+            id: ApiKeyId::generate(),
+            project_id: project,
+            name: name.trim().to_owned(),
+            prefix: plaintext[..SHOWN_PREFIX_LEN].to_owned(),
+            digest: digest(&plaintext),
+            created_at: self.clock.now(),
+            revoked_at: None,
+        };
+        self.store.insert_api_key(&record).await?;
+        Ok(NewApiKey { record, plaintext })
+    }
+
+    pub async fn api_keys(&self, project: ProjectId) -> Result<Vec<ApiKeyRecord>> {
+        self.project(project).await?;
+        Ok(self.store.list_api_keys(project).await?)
+    }
+
+    /// Returns false when the project has no live key with that id.
+    pub async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId) -> Result<bool> {
+        Ok(self.store.revoke_api_key(project, id, self.clock.now()).await?)
+    }
+}
+
+fn validate_settings(settings: &ProjectSettings) -> Result<()> {
+    let ProjectSettings { access_token_ttl_secs: access, refresh_token_ttl_secs: refresh } = *settings;
+    if !(ProjectSettings::MIN_TTL_SECS..=ProjectSettings::MAX_ACCESS_TTL_SECS).contains(&access) {
+        return Err(CoreError::invalid(
+            "accessTokenTtl",
+            "access-token lifetime must be between 1 minute and 24 hours",
+        ));
+    }
+    if !(ProjectSettings::MIN_TTL_SECS..=ProjectSettings::MAX_REFRESH_TTL_SECS).contains(&refresh) {
+        return Err(CoreError::invalid(
+            "refreshTokenTtl",
+            "refresh-token lifetime must be between 1 minute and 365 days",
+        ));
+    }
+    if refresh < access {
+        return Err(CoreError::invalid(
+            "refreshTokenTtl",
+            "refresh-token lifetime must not be shorter than the access-token lifetime",
+        ));
+    }
+    Ok(())
+}

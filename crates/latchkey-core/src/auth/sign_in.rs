@@ -1,0 +1,65 @@
+use chrono::Duration;
+
+use super::{AuthService, Credentials};
+use crate::domain::{Email, Password, ProjectId};
+use crate::{CoreError, Result};
+
+impl AuthService {
+    /// Email + password sign-in. Unknown email and wrong password are indistinguishable:
+    /// same error, and both cost one Argon2id verification.
+    pub async fn sign_in(&self, project: ProjectId, email: &str, password: String) -> Result<Credentials> {
+        let email = Email::parse(email)?;
+        let password = Password::candidate(password)?;
+        let now = self.clock.now();
+        let window = Duration::seconds(self.policy.failure_window_secs);
+
+        let failures = self.store.sign_in_failures(project, email.as_str()).await?;
+        if let Some(f) = failures
+            && f.failures >= self.policy.max_failed_sign_ins
+            && f.window_started_at + window > now
+        {
+            let retry_after = (f.window_started_at + window - now).num_seconds().max(1);
+            return Err(CoreError::TooManyAttempts { retry_after_secs: retry_after as u64 });
+        }
+
+        let user = self.store.find_user_by_email(project, email.as_str()).await?;
+        let stored_hash = user.as_ref().filter(|u| u.is_active).and_then(|u| u.password_hash.clone());
+        let verified = self.hasher.verify(password_for_rehash(&password)?, stored_hash).await?;
+        let Some(mut user) = user.filter(|_| verified.matches) else {
+            self.store.record_sign_in_failure(project, email.as_str(), now, now - window).await?;
+            return Err(CoreError::InvalidCredentials);
+        };
+
+        if failures.is_some() {
+            self.store.clear_sign_in_failures(project, email.as_str()).await?;
+        }
+        if verified.needs_rehash {
+            self.rehash_in_background(project, user.id, password);
+        }
+        let context = self.project_context(project).await?;
+        let (session, tokens) = self.new_session(&context.keys, &context.project.settings, &user, now)?;
+        self.store.create_session(&session, now).await?;
+        user.last_active = Some(now);
+        Ok(Credentials { user, tokens })
+    }
+
+    /// Upgrades a hash made with weaker parameters. Best effort: a busy pool just means the
+    /// upgrade happens at a later sign-in.
+    fn rehash_in_background(&self, project: ProjectId, user: crate::domain::UserId, password: Password) {
+        let hasher = std::sync::Arc::clone(&self.hasher);
+        let store = std::sync::Arc::clone(&self.store);
+        let clock = std::sync::Arc::clone(&self.clock);
+        tokio::spawn(async move {
+            if let Ok(hash) = hasher.hash(password).await
+                && let Err(e) = store.set_password_hash(project, user, &hash, clock.now()).await
+            {
+                tracing::warn!(error = %e, "password rehash not saved");
+            }
+        });
+    }
+}
+
+/// The verify job takes ownership of a copy; the original is kept for a possible rehash.
+fn password_for_rehash(password: &Password) -> Result<Password> {
+    Password::candidate(password.expose().to_owned())
+}

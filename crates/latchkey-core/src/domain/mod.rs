@@ -1,0 +1,14 @@
+//! Domain types. Input types validate on construction, so a value of type [`Email`] or
+//! [`Username`] is always normalised and within bounds; the rest of the code never re-checks.
+
+mod ids;
+mod profile;
+mod project;
+mod user;
+mod validated;
+
+pub use ids::{ApiKeyId, ProjectId, SessionId, UserId};
+pub use profile::{Location, ProfileInput};
+pub use project::{ApiKeyRecord, Project, ProjectSettings};
+pub use user::{AuthMethod, AuthUser, Role, User};
+pub use validated::{Email, Password, Username};

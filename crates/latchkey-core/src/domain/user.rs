@@ -1,0 +1,133 @@
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{Location, ProjectId, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Visitor,
+    Moderator,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Visitor => "visitor",
+            Role::Moderator => "moderator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "visitor" => Some(Role::Visitor),
+            "moderator" => Some(Role::Moderator),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    Password,
+    External,
+}
+
+/// A user as stored. `password_hash` and `secure_metadata` never leave the server:
+/// the only outward view is [`AuthUser`].
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: UserId,
+    pub project_id: ProjectId,
+    pub foreign_id: Option<String>,
+    pub role: Role,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub username: Option<String>,
+    pub avatar: Option<String>,
+    pub bio: Option<String>,
+    pub birthdate: Option<String>,
+    pub location: Option<Location>,
+    pub metadata: Map<String, Value>,
+    pub secure_metadata: Map<String, Value>,
+    pub reputation: i64,
+    pub is_verified: bool,
+    pub is_active: bool,
+    pub password_hash: Option<String>,
+    pub last_active: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn auth_methods(&self) -> Vec<AuthMethod> {
+        let mut methods = Vec::with_capacity(2);
+        if self.password_hash.is_some() {
+            methods.push(AuthMethod::Password);
+        }
+        if self.foreign_id.is_some() {
+            methods.push(AuthMethod::External);
+        }
+        methods
+    }
+
+    pub fn to_auth_user(&self) -> AuthUser {
+        AuthUser {
+            id: self.id,
+            project_id: self.project_id,
+            foreign_id: self.foreign_id.clone(),
+            role: self.role,
+            email: self.email.clone(),
+            name: self.name.clone(),
+            username: self.username.clone(),
+            avatar: self.avatar.clone(),
+            bio: self.bio.clone(),
+            birthdate: self.birthdate.clone(),
+            location: self.location.map(Location::to_geojson),
+            metadata: self.metadata.clone(),
+            reputation: self.reputation,
+            is_verified: self.is_verified,
+            is_active: self.is_active,
+            last_active: self.last_active.map(iso),
+            created_at: iso(self.created_at),
+            updated_at: iso(self.updated_at),
+            suspensions: Vec::new(),
+            auth_methods: self.auth_methods(),
+        }
+    }
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The `user` object of API.md, exactly these fields.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthUser {
+    pub id: UserId,
+    pub project_id: ProjectId,
+    pub foreign_id: Option<String>,
+    pub role: Role,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub username: Option<String>,
+    pub avatar: Option<String>,
+    pub bio: Option<String>,
+    pub birthdate: Option<String>,
+    pub location: Option<Value>,
+    pub metadata: Map<String, Value>,
+    pub reputation: i64,
+    pub is_verified: bool,
+    pub is_active: bool,
+    pub last_active: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub suspensions: Vec<Value>,
+    pub auth_methods: Vec<AuthMethod>,
+}

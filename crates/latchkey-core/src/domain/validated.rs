@@ -1,0 +1,154 @@
+//! Validated, normalised inputs.
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::{CoreError, Result};
+
+/// An email address, trimmed, NFC-normalised and lower-cased (emails are case-insensitive here,
+/// including non-ASCII ones: `ÉVA@example.com` and `éva@example.com` are one account).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self> {
+        let normalised: String = raw.trim().nfc().collect::<String>().to_lowercase();
+        let invalid = |msg: &str| Err(CoreError::invalid("email", msg));
+        if normalised.is_empty() {
+            return invalid("email is required");
+        }
+        if normalised.len() > Self::MAX_LEN {
+            return invalid("email is too long (at most 254 bytes)");
+        }
+        if normalised.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return invalid("email must not contain spaces or control characters");
+        }
+        let Some((local, domain)) = normalised.rsplit_once('@') else {
+            return invalid("email must contain '@'");
+        };
+        if local.is_empty() || local.len() > 64 || local.contains('@') {
+            return invalid("email has an invalid local part");
+        }
+        if domain.is_empty()
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
+            || domain.starts_with('-')
+        {
+            return invalid("email has an invalid domain");
+        }
+        Ok(Self(normalised))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A username: trimmed and lower-cased, 3-30 characters of `a-z 0-9 . _`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self> {
+        Self::parse_for("username", raw)
+    }
+
+    pub fn parse_for(field: &'static str, raw: &str) -> Result<Self> {
+        let normalised = raw.trim().to_lowercase();
+        let len = normalised.chars().count();
+        if !(3..=30).contains(&len) {
+            return Err(CoreError::invalid(field, "username must be 3 to 30 characters"));
+        }
+        if !normalised.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_') {
+            return Err(CoreError::invalid(field, "username may contain only letters a-z, digits, '.' and '_'"));
+        }
+        Ok(Self(normalised))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A plain-text password that met the policy. Deliberately has no `Debug` showing its content.
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+impl Password {
+    pub const MIN_CHARS: usize = 8;
+    /// Longer passwords are refused, never truncated (and never hashed: that is a DoS vector).
+    pub const MAX_BYTES: usize = 1024;
+
+    /// For a new password: length bounds plus the strength policy.
+    pub fn new_for(field: &'static str, raw: String) -> Result<Self> {
+        Self::check_max(field, &raw)?;
+        if raw.chars().count() < Self::MIN_CHARS {
+            return Err(CoreError::WeakPassword(format!("password must be at least {} characters", Self::MIN_CHARS)));
+        }
+        if raw.chars().all(|c| c == raw.chars().next().unwrap_or(' ')) {
+            return Err(CoreError::WeakPassword("password must not repeat a single character".into()));
+        }
+        Ok(Self(raw))
+    }
+
+    /// For a sign-in attempt: only the upper bound applies (an old password may predate policy).
+    pub fn candidate(raw: String) -> Result<Self> {
+        Self::check_max("password", &raw)?;
+        if raw.is_empty() {
+            return Err(CoreError::invalid("password", "password is required"));
+        }
+        Ok(Self(raw))
+    }
+
+    fn check_max(field: &'static str, raw: &str) -> Result<()> {
+        if raw.len() > Self::MAX_BYTES {
+            return Err(CoreError::invalid(field, "password must be at most 1024 bytes"));
+        }
+        Ok(())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_case_insensitively() {
+        assert_eq!(Email::parse("  Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
+        assert_eq!(Email::parse("ÉVA@exämple.de").unwrap().as_str(), "éva@exämple.de");
+        for bad in ["", "plain", "@x.com", "a@", "a b@x.com", "a@.com", "a@x..com", "a@x.com."] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn usernames_follow_the_charset() {
+        assert_eq!(Username::parse(" Alice_1.x ").unwrap().as_str(), "alice_1.x");
+        for bad in ["ab", "a".repeat(31).as_str(), "al ice", "ålice", "al-ice"] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn password_bounds() {
+        assert!(matches!(Password::new_for("password", "short".into()), Err(CoreError::WeakPassword(_))));
+        assert!(matches!(Password::new_for("password", "aaaaaaaaaa".into()), Err(CoreError::WeakPassword(_))));
+        assert!(matches!(
+            Password::new_for("password", "x".repeat(1025)),
+            Err(CoreError::InvalidInput { field: "password", .. })
+        ));
+        assert!(Password::new_for("password", "s3cur3P@ss".into()).is_ok());
+        assert!(Password::candidate("x".repeat(2048)).is_err());
+    }
+}

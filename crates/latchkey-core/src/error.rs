@@ -1,0 +1,51 @@
+//! The one error enum of the core layer. Each variant is a distinct, stable outcome the HTTP
+//! layer maps to a status and an API `code`; internal detail stays in `Internal`/`Store` and
+//! is logged, never shown to callers.
+
+use crate::store::StoreError;
+
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The request body is well-formed JSON but a field fails validation.
+    #[error("{message}")]
+    InvalidInput { field: &'static str, message: String },
+    #[error("{0}")]
+    WeakPassword(String),
+    #[error("an account with this email already exists")]
+    DuplicateEmail,
+    #[error("this username is already taken")]
+    DuplicateUsername,
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("too many failed sign-in attempts; try again later")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("the refresh token is malformed")]
+    RefreshTokenMalformed,
+    #[error("the refresh token is expired, revoked or otherwise invalid")]
+    RefreshTokenInvalid,
+    #[error("the refresh token belongs to another project")]
+    RefreshTokenProjectMismatch,
+    #[error("this refresh token was already used; the session has been revoked")]
+    TokenReuseDetected,
+    #[error("invalid API key")]
+    InvalidApiKey,
+    #[error("project not found")]
+    ProjectNotFound,
+    #[error("invalid username query: {0}")]
+    InvalidUsernameQuery(String),
+    /// The password-hashing pool's queue is full: shed load instead of queueing forever.
+    #[error("the server is busy; retry shortly")]
+    Busy,
+    #[error("storage error: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        CoreError::InvalidInput { field, message: message.into() }
+    }
+}

@@ -1,0 +1,229 @@
+//! The password-hashing pool.
+//!
+//! Argon2id is deliberately expensive (~20-40 ms of one core). Running it on the async workers
+//! would stall every other request, so hashing runs on a fixed set of OS threads fed by a
+//! bounded queue. When the queue is full, [`HasherPool`] answers [`CoreError::Busy`] at once
+//! (the API returns 503 `server/busy`) instead of letting latency grow without bound.
+//!
+//! The threads lower their own scheduling priority (Linux `nice` 10): they soak up all idle
+//! CPU, but the async workers (refreshes, JWKS, health checks) win whenever both want a core.
+
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::oneshot;
+
+use crate::domain::Password;
+use crate::{CoreError, Result};
+
+/// Argon2id cost. Defaults are OWASP's floor: 19 MiB, 2 passes, 1 lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for HashCost {
+    fn default() -> Self {
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+    }
+}
+
+impl HashCost {
+    pub fn params(self) -> Result<Params> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|e| CoreError::Internal(format!("invalid Argon2 parameters: {e}")))
+    }
+
+    fn argon2(self) -> Result<Argon2<'static>> {
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params()?))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSize {
+    pub threads: usize,
+    pub queue: usize,
+}
+
+impl Default for PoolSize {
+    fn default() -> Self {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Self { threads, queue: 64 }
+    }
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub matches: bool,
+    /// The stored hash used weaker parameters than today's: rehash with the known password.
+    pub needs_rehash: bool,
+}
+
+enum Job {
+    Hash { password: Password, reply: oneshot::Sender<Result<String>> },
+    Verify { password: Password, phc: String, reply: oneshot::Sender<Result<Verified>> },
+}
+
+pub struct HasherPool {
+    queue: SyncSender<Job>,
+    /// Verified against when the account does not exist, so both paths cost the same.
+    dummy_hash: String,
+}
+
+impl HasherPool {
+    pub fn start(cost: HashCost, size: PoolSize) -> Result<Self> {
+        let argon2 = cost.argon2()?;
+        let dummy_hash = argon2
+            .hash_password(crate::crypto::random_token(24).as_bytes())
+            .map_err(|e| CoreError::Internal(format!("dummy hash failed: {e}")))?
+            .to_string();
+        let (queue, jobs) = sync_channel::<Job>(size.queue.max(1));
+        let jobs = Arc::new(Mutex::new(jobs));
+        for n in 0..size.threads.max(1) {
+            let jobs = Arc::clone(&jobs);
+            std::thread::Builder::new()
+                .name(format!("latchkey-hash-{n}"))
+                .spawn(move || worker(cost, &jobs))
+                .map_err(|e| CoreError::Internal(format!("cannot start hashing thread: {e}")))?;
+        }
+        Ok(Self { queue, dummy_hash })
+    }
+
+    pub async fn hash(&self, password: Password) -> Result<String> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Hash { password, reply })?;
+        answer.await.map_err(|_| CoreError::Internal("hashing thread stopped".into()))?
+    }
+
+    /// Verifies `password` against `phc`, or against the dummy hash when there is no account
+    /// (always answering "no match") so unknown emails take the same time as wrong passwords.
+    pub async fn verify(&self, password: Password, phc: Option<String>) -> Result<Verified> {
+        let known = phc.is_some();
+        let phc = phc.unwrap_or_else(|| self.dummy_hash.clone());
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Verify { password, phc, reply })?;
+        let verified = answer.await.map_err(|_| CoreError::Internal("hashing thread stopped".into()))??;
+        Ok(Verified { matches: known && verified.matches, needs_rehash: known && verified.needs_rehash })
+    }
+
+    fn submit(&self, job: Job) -> Result<()> {
+        self.queue.try_send(job).map_err(|e| match e {
+            TrySendError::Full(_) => CoreError::Busy,
+            TrySendError::Disconnected(_) => CoreError::Internal("hashing pool stopped".into()),
+        })
+    }
+}
+
+fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>) {
+    lower_thread_priority();
+    let Ok(argon2) = cost.argon2() else { return };
+    loop {
+        // Hold the lock only to take one job; the hash itself runs unlocked.
+        let job = match jobs.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(Job::Hash { password, reply }) => {
+                let result = argon2
+                    .hash_password(password.expose().as_bytes())
+                    .map(|h| h.to_string())
+                    .map_err(|e| CoreError::Internal(format!("hashing failed: {e}")));
+                let _ = reply.send(result);
+            }
+            Ok(Job::Verify { password, phc, reply }) => {
+                let _ = reply.send(verify_one(&argon2, cost, &password, &phc));
+            }
+            Err(_) => return, // the pool was dropped
+        }
+    }
+}
+
+fn verify_one(argon2: &Argon2<'_>, cost: HashCost, password: &Password, phc: &str) -> Result<Verified> {
+    let parsed = PasswordHash::new(phc).map_err(|e| CoreError::Internal(format!("stored hash unreadable: {e}")))?;
+    let matches = argon2.verify_password(password.expose().as_bytes(), &parsed).is_ok();
+    let needs_rehash = match Params::try_from(&parsed) {
+        Ok(p) => {
+            parsed.algorithm.as_str() != "argon2id"
+                || p.m_cost() < cost.memory_kib
+                || p.t_cost() < cost.iterations
+                || p.p_cost() < cost.parallelism
+        }
+        Err(_) => true,
+    };
+    Ok(Verified { matches, needs_rehash })
+}
+
+#[cfg(target_os = "linux")]
+fn lower_thread_priority() {
+    // On Linux, nice values are per thread: `who = 0` is the calling thread only.
+    // SAFETY: setpriority has no memory-safety preconditions.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_thread_priority() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> HashCost {
+        HashCost { memory_kib: 64, iterations: 1, parallelism: 1 }
+    }
+
+    fn pw(s: &str) -> Password {
+        Password::candidate(s.into()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn hash_then_verify() {
+        let pool = HasherPool::start(cheap(), PoolSize { threads: 1, queue: 4 }).unwrap();
+        let phc = pool.hash(pw("correct horse")).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert!(pool.verify(pw("correct horse"), Some(phc.clone())).await.unwrap().matches);
+        assert!(!pool.verify(pw("wrong horse"), Some(phc)).await.unwrap().matches);
+        // No account: never matches, even with the dummy's own input being unknowable.
+        assert!(!pool.verify(pw("anything"), None).await.unwrap().matches);
+    }
+
+    #[tokio::test]
+    async fn weaker_hashes_ask_for_rehash() {
+        let weak = HasherPool::start(cheap(), PoolSize { threads: 1, queue: 4 }).unwrap();
+        let phc = weak.hash(pw("correct horse")).await.unwrap();
+        let stronger = HashCost { memory_kib: 128, ..cheap() };
+        let pool = HasherPool::start(stronger, PoolSize { threads: 1, queue: 4 }).unwrap();
+        let v = pool.verify(pw("correct horse"), Some(phc)).await.unwrap();
+        assert!(v.matches && v.needs_rehash);
+    }
+
+    #[tokio::test]
+    async fn full_queue_sheds_load() {
+        // One slow thread, one queue slot: of many simultaneous jobs some must be refused.
+        let slow = HashCost { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
+        let pool = Arc::new(HasherPool::start(slow, PoolSize { threads: 1, queue: 1 }).unwrap());
+        let jobs: Vec<_> = (0..8)
+            .map(|_| {
+                let pool = Arc::clone(&pool);
+                tokio::spawn(async move { pool.hash(pw("correct horse")).await })
+            })
+            .collect();
+        let mut busy = 0;
+        let mut done = 0;
+        for job in jobs {
+            match job.await.unwrap() {
+                Err(CoreError::Busy) => busy += 1,
+                Ok(_) => done += 1,
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert!(busy >= 1, "expected load shedding, got {done} done");
+        assert!(done >= 1);
+    }
+}

@@ -1,0 +1,126 @@
+//! The storage contract. Every method that touches tenant data takes the [`ProjectId`] and
+//! every implementation scopes its queries by it: tenancy is enforced here, not in handlers.
+//!
+//! Multi-row invariants are single calls (`create_user_with_session`, `rotate_session`), so
+//! each backend can make them one transaction or one conditional statement.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings, SessionId, User, UserId};
+use crate::tokens::StoredSigningKey;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated; the value names which one.
+    #[error("conflict on {0:?}")]
+    Conflict(UniqueField),
+    #[error("not found")]
+    NotFound,
+    /// The database cannot be reached right now (the API answers 503 `server/unavailable`).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueField {
+    Email,
+    Username,
+    ForeignId,
+    Other,
+}
+
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+/// A login session. It holds digests only; the current pair is kept sealed under the master
+/// key so that a replay inside the grace window can be answered with the same pair.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub project_id: ProjectId,
+    pub user_id: UserId,
+    pub generation: i64,
+    pub current_digest: String,
+    pub previous_digest: Option<String>,
+    pub rotated_at: DateTime<Utc>,
+    pub current_pair_sealed: Vec<u8>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One refresh exchange: applies only if the session is still at `from_generation`.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub project_id: ProjectId,
+    pub session_id: SessionId,
+    pub from_generation: i64,
+    pub previous_digest: String,
+    pub new_digest: String,
+    pub pair_sealed: Vec<u8>,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Failed sign-ins counted per (project, email) in a fixed window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureWindow {
+    pub failures: u32,
+    pub window_started_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Projects and their keys.
+    async fn create_project(&self, project: &Project, signing_key: &StoredSigningKey) -> StoreResult<()>;
+    async fn get_project(&self, id: ProjectId) -> StoreResult<Option<Project>>;
+    async fn list_projects(&self) -> StoreResult<Vec<Project>>;
+    async fn update_project_settings(&self, id: ProjectId, settings: &ProjectSettings) -> StoreResult<()>;
+    async fn signing_keys(&self, project: ProjectId) -> StoreResult<Vec<StoredSigningKey>>;
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
+    async fn list_api_keys(&self, project: ProjectId) -> StoreResult<Vec<ApiKeyRecord>>;
+    /// Returns false when no live key with that id exists in that project.
+    async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// The project of the live (unrevoked) key with this digest.
+    async fn project_for_api_key(&self, digest: &str) -> StoreResult<Option<ProjectId>>;
+
+    // Users.
+    async fn create_user_with_session(&self, user: &User, session: &SessionRecord) -> StoreResult<()>;
+    async fn find_user_by_email(&self, project: ProjectId, email: &str) -> StoreResult<Option<User>>;
+    async fn get_user(&self, project: ProjectId, id: UserId) -> StoreResult<Option<User>>;
+    async fn username_taken(&self, project: ProjectId, username: &str) -> StoreResult<bool>;
+    async fn set_password_hash(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    // Sessions.
+    async fn create_session(&self, session: &SessionRecord, last_active: DateTime<Utc>) -> StoreResult<()>;
+    async fn get_session(&self, project: ProjectId, id: SessionId) -> StoreResult<Option<SessionRecord>>;
+    /// The conditional update at the heart of refresh: true if this call moved the session
+    /// from `from_generation` to `from_generation + 1`, false if someone else did first.
+    async fn rotate_session(&self, rotation: &Rotation) -> StoreResult<bool>;
+    async fn revoke_session(&self, project: ProjectId, id: SessionId, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn revoke_user_sessions(&self, project: ProjectId, user: UserId, now: DateTime<Utc>) -> StoreResult<()>;
+
+    // Sign-in throttling (shared state, so it holds across server processes).
+    async fn sign_in_failures(&self, project: ProjectId, email: &str) -> StoreResult<Option<FailureWindow>>;
+    /// Adds one failure, starting a new window if the current one began before `window_start_after`.
+    async fn record_sign_in_failure(
+        &self,
+        project: ProjectId,
+        email: &str,
+        now: DateTime<Utc>,
+        window_start_after: DateTime<Utc>,
+    ) -> StoreResult<FailureWindow>;
+    async fn clear_sign_in_failures(&self, project: ProjectId, email: &str) -> StoreResult<()>;
+}

@@ -1,0 +1,338 @@
+//! Per-project signing keys and the two token kinds.
+//!
+//! Access tokens are EdDSA JWTs that a customer's server verifies against the project's JWKS.
+//! Refresh tokens are signed with the same key but carry a different audience
+//! (`latchkey:refresh:{projectId}`), so a verifier that checks `aud` (as it must) can never
+//! accept a refresh token as an access token. Refresh tokens are also checked against the
+//! session row on every use; the signature only saves a database trip for garbage.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::crypto::{MasterKey, random_bytes};
+use crate::domain::{ProjectId, Role, SessionId, UserId};
+use crate::{CoreError, Result};
+
+/// A signing key as stored: the private half sealed under the master key.
+#[derive(Debug, Clone)]
+pub struct StoredSigningKey {
+    pub kid: String,
+    pub project_id: ProjectId,
+    pub public_key: Vec<u8>,
+    pub private_key_sealed: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A usable signing key.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    public_key: [u8; 32],
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+fn sealing_context(project: ProjectId, kid: &str) -> String {
+    format!("latchkey/signing-key/{project}/{kid}")
+}
+
+impl SigningKey {
+    /// A fresh Ed25519 key for `project`, and its sealed form for storage.
+    pub fn generate(project: ProjectId, master: &MasterKey, now: DateTime<Utc>) -> Result<(Self, StoredSigningKey)> {
+        let seed: [u8; 32] =
+            random_bytes(32).try_into().map_err(|_| CoreError::Internal("rng returned a short buffer".into()))?;
+        let secret = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let public_key = secret.verifying_key().to_bytes();
+        let kid = thumbprint(&public_key);
+        let der = secret.to_pkcs8_der().map_err(|e| CoreError::Internal(format!("cannot encode signing key: {e}")))?;
+        let sealed = master.encrypt(der.as_bytes(), &sealing_context(project, &kid))?;
+        let stored = StoredSigningKey {
+            kid: kid.clone(),
+            project_id: project,
+            public_key: public_key.to_vec(),
+            private_key_sealed: sealed,
+            created_at: now,
+        };
+        Ok((Self::from_parts(kid, der.as_bytes(), public_key), stored))
+    }
+
+    pub fn unseal(stored: &StoredSigningKey, master: &MasterKey) -> Result<Self> {
+        let der = master.decrypt(&stored.private_key_sealed, &sealing_context(stored.project_id, &stored.kid))?;
+        let public_key: [u8; 32] = stored
+            .public_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| CoreError::Internal("stored public key has the wrong length".into()))?;
+        Ok(Self::from_parts(stored.kid.clone(), &der, public_key))
+    }
+
+    fn from_parts(kid: String, pkcs8_der: &[u8], public_key: [u8; 32]) -> Self {
+        Self {
+            kid,
+            encoding: EncodingKey::from_ed_der(pkcs8_der),
+            decoding: DecodingKey::from_ed_der(&public_key),
+            public_key,
+        }
+    }
+
+    pub fn jwk(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": URL_SAFE_NO_PAD.encode(self.public_key),
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "use": "sig",
+        })
+    }
+
+    fn sign<T: Serialize>(&self, claims: &T) -> Result<String> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| CoreError::Internal(format!("signing failed: {e}")))
+    }
+}
+
+/// RFC 7638 thumbprint of an Ed25519 public key: a stable, collision-free `kid`.
+fn thumbprint(public_key: &[u8; 32]) -> String {
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, URL_SAFE_NO_PAD.encode(public_key));
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// The keys of one project: the newest signs, all verify.
+#[derive(Debug, Clone)]
+pub struct KeyRing {
+    keys: Vec<SigningKey>,
+}
+
+impl KeyRing {
+    /// `keys` newest first; must not be empty.
+    pub fn new(keys: Vec<SigningKey>) -> Result<Self> {
+        if keys.is_empty() {
+            return Err(CoreError::Internal("project has no signing key".into()));
+        }
+        Ok(Self { keys })
+    }
+
+    pub fn active(&self) -> &SigningKey {
+        &self.keys[0]
+    }
+
+    pub fn find(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": self.keys.iter().map(SigningKey::jwk).collect::<Vec<_>>() })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessClaims {
+    pub sub: UserId,
+    pub project_id: ProjectId,
+    pub sid: SessionId,
+    pub role: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshClaims {
+    pub sub: UserId,
+    pub project_id: ProjectId,
+    pub sid: SessionId,
+    /// The session generation this token belongs to; each exchange mints `gen + 1`.
+    pub generation: i64,
+    /// Random, so two tokens of one generation (never minted) or of two sessions never collide.
+    pub jti: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub fn refresh_audience(project: ProjectId) -> String {
+    format!("latchkey:refresh:{project}")
+}
+
+/// What a token pair is minted from.
+#[derive(Debug, Clone)]
+pub struct PairSpec<'a> {
+    pub issuer: &'a str,
+    pub project: ProjectId,
+    pub user: UserId,
+    pub role: Role,
+    pub session: SessionId,
+    pub generation: i64,
+    pub now: DateTime<Utc>,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub fn mint_pair(key: &SigningKey, spec: &PairSpec<'_>) -> Result<TokenPair> {
+    let iat = spec.now.timestamp();
+    let access = AccessClaims {
+        sub: spec.user,
+        project_id: spec.project,
+        sid: spec.session,
+        role: spec.role.as_str().to_owned(),
+        iss: spec.issuer.to_owned(),
+        aud: spec.project.to_string(),
+        iat,
+        exp: iat + spec.access_ttl_secs,
+    };
+    let refresh = RefreshClaims {
+        sub: spec.user,
+        project_id: spec.project,
+        sid: spec.session,
+        generation: spec.generation,
+        jti: crate::crypto::random_token(32),
+        iss: spec.issuer.to_owned(),
+        aud: refresh_audience(spec.project),
+        iat,
+        exp: iat + spec.refresh_ttl_secs,
+    };
+    Ok(TokenPair { access_token: key.sign(&access)?, refresh_token: key.sign(&refresh)? })
+}
+
+/// Reads and checks a refresh token for `project`: the signature (algorithm pinned to EdDSA,
+/// key chosen by `kid` from the project's own ring), the audience and expiry.
+pub fn verify_refresh(token: &str, project: ProjectId, ring: &KeyRing, now: DateTime<Utc>) -> Result<RefreshClaims> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| CoreError::RefreshTokenMalformed)?;
+    // Read the claims unverified only to tell "another project's token" from a forgery.
+    let unverified: RefreshClaims =
+        jsonwebtoken::dangerous::insecure_decode_claims(token).map_err(|_| CoreError::RefreshTokenMalformed)?;
+    if unverified.project_id != project {
+        return Err(CoreError::RefreshTokenProjectMismatch);
+    }
+    if header.alg != Algorithm::EdDSA {
+        return Err(CoreError::RefreshTokenInvalid);
+    }
+    let key = header.kid.as_deref().and_then(|kid| ring.find(kid)).ok_or(CoreError::RefreshTokenInvalid)?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.validate_exp = false; // checked below against the injectable clock
+    validation.required_spec_claims.clear();
+    validation.set_audience(&[refresh_audience(project)]);
+    let claims = jsonwebtoken::decode::<RefreshClaims>(token, &key.decoding, &validation)
+        .map_err(|_| CoreError::RefreshTokenInvalid)?
+        .claims;
+    if claims.exp <= now.timestamp() {
+        return Err(CoreError::RefreshTokenInvalid);
+    }
+    Ok(claims)
+}
+
+/// Verifies an access token the way a customer's server should: EdDSA only, `kid` from the
+/// ring, `aud` = project, `iss` = issuer, `exp` with at most 60 s of leeway.
+pub fn verify_access(
+    token: &str,
+    issuer: &str,
+    project: ProjectId,
+    ring: &KeyRing,
+    now: DateTime<Utc>,
+) -> Result<AccessClaims> {
+    let bad = || CoreError::invalid("accessToken", "invalid access token");
+    let header = jsonwebtoken::decode_header(token).map_err(|_| bad())?;
+    if header.alg != Algorithm::EdDSA {
+        return Err(bad());
+    }
+    let key = header.kid.as_deref().and_then(|kid| ring.find(kid)).ok_or_else(bad)?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.validate_exp = false;
+    validation.set_audience(&[project.to_string()]);
+    validation.set_issuer(&[issuer]);
+    let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation).map_err(|_| bad())?.claims;
+    if claims.exp + 60 <= now.timestamp() {
+        return Err(bad());
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (ProjectId, KeyRing, MasterKey) {
+        let (master, _) = MasterKey::generate();
+        let project = ProjectId::generate();
+        let (key, stored) = SigningKey::generate(project, &master, Utc::now()).unwrap();
+        let unsealed = SigningKey::unseal(&stored, &master).unwrap();
+        assert_eq!(unsealed.kid, key.kid);
+        (project, KeyRing::new(vec![unsealed]).unwrap(), master)
+    }
+
+    fn spec(project: ProjectId, now: DateTime<Utc>) -> PairSpec<'static> {
+        PairSpec {
+            issuer: "http://issuer",
+            project,
+            user: UserId::generate(),
+            role: Role::Visitor,
+            session: SessionId::generate(),
+            generation: 3,
+            now,
+            access_ttl_secs: 1800,
+            refresh_ttl_secs: 3600,
+        }
+    }
+
+    #[test]
+    fn pair_round_trips_and_kinds_do_not_mix() {
+        let (project, ring, _) = setup();
+        let now = Utc::now();
+        let pair = mint_pair(ring.active(), &spec(project, now)).unwrap();
+        let refresh = verify_refresh(&pair.refresh_token, project, &ring, now).unwrap();
+        assert_eq!(refresh.generation, 3);
+        let access = verify_access(&pair.access_token, "http://issuer", project, &ring, now).unwrap();
+        assert_eq!(access.sid, refresh.sid);
+        // An access token is not a refresh token, and the reverse.
+        assert!(verify_refresh(&pair.access_token, project, &ring, now).is_err());
+        assert!(verify_access(&pair.refresh_token, "http://issuer", project, &ring, now).is_err());
+    }
+
+    #[test]
+    fn refresh_checks_project_expiry_and_signature() {
+        let (project, ring, _) = setup();
+        let now = Utc::now();
+        let pair = mint_pair(ring.active(), &spec(project, now)).unwrap();
+        let other = ProjectId::generate();
+        assert!(matches!(
+            verify_refresh(&pair.refresh_token, other, &ring, now),
+            Err(CoreError::RefreshTokenProjectMismatch)
+        ));
+        let later = now + chrono::Duration::seconds(3601);
+        assert!(matches!(
+            verify_refresh(&pair.refresh_token, project, &ring, later),
+            Err(CoreError::RefreshTokenInvalid)
+        ));
+        let (_, other_ring, _) = setup();
+        assert!(matches!(
+            verify_refresh(&pair.refresh_token, project, &other_ring, now),
+            Err(CoreError::RefreshTokenInvalid)
+        ));
+        assert!(matches!(verify_refresh("garbage", project, &ring, now), Err(CoreError::RefreshTokenMalformed)));
+    }
+}

@@ -1,0 +1,116 @@
+//! Admin subcommands: thin wrappers over [`latchkey_core::auth::Admin`] that print results.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use latchkey_core::auth::Admin;
+use latchkey_core::clock::SystemClock;
+use latchkey_core::domain::{ApiKeyRecord, Project, ProjectId, ProjectSettings};
+use serde_json::json;
+
+use super::{ApiKeyCommand, Lifetimes, ProjectCommand};
+use crate::config::StorageConfig;
+
+async fn admin(storage: &StorageConfig) -> anyhow::Result<Admin> {
+    let store = latchkey_store::open(&storage.database_url).await.context("cannot open the database")?;
+    Ok(Admin::new(store, storage.master_key.clone(), Arc::new(SystemClock)))
+}
+
+fn project_id(text: &str) -> anyhow::Result<ProjectId> {
+    text.trim().parse().with_context(|| format!("{text:?} is not a project id (a UUID)"))
+}
+
+fn apply(mut settings: ProjectSettings, lifetimes: &Lifetimes) -> ProjectSettings {
+    if let Some(secs) = lifetimes.access_token_ttl {
+        settings.access_token_ttl_secs = secs;
+    }
+    if let Some(secs) = lifetimes.refresh_token_ttl {
+        settings.refresh_token_ttl_secs = secs;
+    }
+    settings
+}
+
+pub async fn project(storage: &StorageConfig, command: ProjectCommand) -> anyhow::Result<()> {
+    let admin = admin(storage).await?;
+    match command {
+        ProjectCommand::Create { name, lifetimes, json } => {
+            let project = admin.create_project(&name, apply(ProjectSettings::default(), &lifetimes)).await?;
+            print_project(&project, json);
+        }
+        ProjectCommand::List { json } => {
+            let projects = admin.projects().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&projects)?);
+            } else {
+                for p in &projects {
+                    println!("{}  {}", p.id, p.name);
+                }
+            }
+        }
+        ProjectCommand::Show { project, json } => print_project(&admin.project(project_id(&project)?).await?, json),
+        ProjectCommand::Set { project, lifetimes, json } => {
+            let id = project_id(&project)?;
+            let current = admin.project(id).await?;
+            let updated = admin.update_settings(id, apply(current.settings, &lifetimes)).await?;
+            print_project(&updated, json);
+        }
+    }
+    Ok(())
+}
+
+fn print_project(project: &Project, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(project).unwrap_or_default());
+    } else {
+        println!("project {}", project.id);
+        println!("  name                 {}", project.name);
+        println!("  access-token ttl     {}s", project.settings.access_token_ttl_secs);
+        println!("  refresh-token ttl    {}s", project.settings.refresh_token_ttl_secs);
+        println!("  created              {}", project.created_at.to_rfc3339());
+    }
+}
+
+pub async fn api_key(storage: &StorageConfig, command: ApiKeyCommand) -> anyhow::Result<()> {
+    let admin = admin(storage).await?;
+    match command {
+        ApiKeyCommand::Create { project, name, json } => {
+            let created = admin.create_api_key(project_id(&project)?, &name).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({ "id": created.record.id, "projectId": created.record.project_id, "apiKey": created.plaintext })
+                );
+            } else {
+                println!("API key {} for project {}", created.record.id, created.record.project_id);
+                println!("  {}", created.plaintext);
+                println!("Store it now: it is not shown again.");
+            }
+        }
+        ApiKeyCommand::List { project, json } => {
+            let keys = admin.api_keys(project_id(&project)?).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&keys)?);
+            } else {
+                for key in &keys {
+                    print_key(key);
+                }
+            }
+        }
+        ApiKeyCommand::Revoke { project, key_id } => {
+            let id = key_id.trim().parse().with_context(|| format!("{key_id:?} is not a key id"))?;
+            if !admin.revoke_api_key(project_id(&project)?, id).await? {
+                anyhow::bail!("no live API key {key_id} in project {project}");
+            }
+            println!("revoked {key_id}");
+        }
+    }
+    Ok(())
+}
+
+fn print_key(key: &ApiKeyRecord) {
+    let state = match key.revoked_at {
+        Some(at) => format!("revoked {}", at.to_rfc3339()),
+        None => "live".to_owned(),
+    };
+    println!("{}  {}…  {:<12} {}", key.id, key.prefix, key.name, state);
+}

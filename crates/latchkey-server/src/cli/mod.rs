@@ -1,0 +1,187 @@
+//! The `latchkey` command line: `serve` and the admin subcommands, all on one database.
+
+mod admin;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{FileConfig, ServeOptions, StorageConfig, parse_duration_secs};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Latchkey: a self-hosted, multi-project authentication service",
+    long_about = "Latchkey: a self-hosted, multi-project authentication service.\n\n\
+        `latchkey serve` runs the HTTP API (embedded SQLite under ./latchkey-data by default;\n\
+        the first start creates a project and an API key and prints them once).\n\
+        The other subcommands administer projects and API keys on the same database.\n\n\
+        Every option can also be set with the LATCHKEY_* variable shown, or in a TOML file\n\
+        given with --config (keys: bind, public_url, database_url, data_dir, master_key_file,\n\
+        log_format, hash_threads, hash_queue, hash_memory_kib, hash_iterations,\n\
+        body_limit_bytes, refresh_grace_secs). Flags and variables win over the file."
+)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, env = "LATCHKEY_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Database URL: sqlite://PATH (default: sqlite://<data-dir>/latchkey.db).
+    #[arg(long, env = "LATCHKEY_DATABASE_URL", global = true, value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded database and its generated master key.
+    #[arg(long, env = "LATCHKEY_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Base64 of 32 random bytes; encrypts signing keys at rest. Generated into the data
+    /// directory (mode 0600) when unset and the database is embedded.
+    #[arg(long, env = "LATCHKEY_MASTER_KEY", global = true, value_name = "BASE64", hide_env_values = true)]
+    pub master_key: Option<String>,
+
+    /// Log output format: text or json. Filter with LATCHKEY_LOG (e.g. "info,latchkey=debug").
+    #[arg(long, env = "LATCHKEY_LOG_FORMAT", global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API.
+    Serve(ServeArgs),
+    /// Create, list, show and configure projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Create, list and revoke a project's API keys.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LATCHKEY_BIND", value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Public base URL: the `iss` of tokens and the base of email links (default http://<bind>).
+    #[arg(long, env = "LATCHKEY_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Password-hashing threads (default: number of CPUs).
+    #[arg(long, env = "LATCHKEY_HASH_THREADS")]
+    pub hash_threads: Option<usize>,
+    /// Hashing jobs that may wait; beyond this, sign-in/up answer 503 server/busy (default 64).
+    #[arg(long, env = "LATCHKEY_HASH_QUEUE")]
+    pub hash_queue: Option<usize>,
+    /// Argon2id memory in KiB (default and minimum 19456).
+    #[arg(long, env = "LATCHKEY_HASH_MEMORY_KIB")]
+    pub hash_memory_kib: Option<u32>,
+    /// Argon2id iterations (default and minimum 2).
+    #[arg(long, env = "LATCHKEY_HASH_ITERATIONS")]
+    pub hash_iterations: Option<u32>,
+    /// Maximum request body in bytes (default 65536).
+    #[arg(long, env = "LATCHKEY_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
+    /// How long a just-rotated refresh token may be replayed for the same pair (default 30s).
+    #[arg(long, env = "LATCHKEY_REFRESH_GRACE", value_parser = parse_duration_secs)]
+    pub refresh_grace: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project (with its signing key).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        lifetimes: Lifetimes,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List projects.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one project.
+    Show {
+        project: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a project's settings.
+    Set {
+        project: String,
+        #[command(flatten)]
+        lifetimes: Lifetimes,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct Lifetimes {
+    /// Access-token lifetime, e.g. 30m (default 30m).
+    #[arg(long, value_parser = parse_duration_secs, value_name = "DURATION")]
+    pub access_token_ttl: Option<i64>,
+    /// Refresh-token lifetime, e.g. 30d (default 30d).
+    #[arg(long, value_parser = parse_duration_secs, value_name = "DURATION")]
+    pub refresh_token_ttl: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; it is printed once and stored only as a digest.
+    Create {
+        #[arg(long)]
+        project: String,
+        #[arg(long, default_value = "default")]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a project's keys (prefix only).
+    List {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id; it stops working at once.
+    Revoke {
+        #[arg(long)]
+        project: String,
+        key_id: String,
+    },
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    let storage = StorageConfig::resolve(cli.database_url, cli.data_dir, cli.master_key, &file)?;
+    match cli.command {
+        Command::Serve(args) => {
+            let options = ServeOptions {
+                bind: args.bind,
+                public_url: args.public_url,
+                hash_threads: args.hash_threads,
+                hash_queue: args.hash_queue,
+                hash_memory_kib: args.hash_memory_kib,
+                hash_iterations: args.hash_iterations,
+                body_limit: args.body_limit,
+                refresh_grace_secs: args.refresh_grace,
+            };
+            let serve = crate::config::ServeConfig::resolve(options, &file)?;
+            crate::serve::run(storage, serve).await
+        }
+        Command::Project(command) => admin::project(&storage, command).await,
+        Command::ApiKey(command) => admin::api_key(&storage, command).await,
+    }
+}
+
+/// The log format chosen by flag, variable or file (read before tracing starts).
+pub fn log_format(cli: &Cli) -> anyhow::Result<crate::config::LogFormat> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    crate::config::parse_log_format(cli.log_format.as_deref().or(file.log_format.as_deref()))
+}

@@ -1,0 +1,240 @@
+//! Configuration: flags and `LATCHKEY_*` variables (clap), over an optional TOML file, over
+//! defaults. Everything is resolved and checked before the server binds, so a bad setting
+//! fails at start-up with a message naming it, never at the first request.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use latchkey_core::crypto::MasterKey;
+use latchkey_core::hashing::{HashCost, PoolSize};
+use serde::Deserialize;
+
+/// The optional TOML file (`--config` / `LATCHKEY_CONFIG`). Unknown keys are an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub bind: Option<String>,
+    pub public_url: Option<String>,
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub master_key_file: Option<PathBuf>,
+    pub log_format: Option<String>,
+    pub hash_threads: Option<usize>,
+    pub hash_queue: Option<usize>,
+    pub hash_memory_kib: Option<u32>,
+    pub hash_iterations: Option<u32>,
+    pub body_limit_bytes: Option<usize>,
+    pub refresh_grace_secs: Option<i64>,
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let Some(path) = path else { return Ok(Self::default()) };
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+}
+
+pub const DEFAULT_DATA_DIR: &str = "./latchkey-data";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
+
+/// Where the data lives and how secrets at rest are unlocked (shared by serve and admin).
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub master_key: MasterKey,
+}
+
+impl StorageConfig {
+    pub fn resolve(
+        database_url: Option<String>,
+        data_dir: Option<PathBuf>,
+        master_key: Option<String>,
+        file: &FileConfig,
+    ) -> anyhow::Result<Self> {
+        let data_dir = data_dir.or_else(|| file.data_dir.clone()).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = database_url
+            .or_else(|| file.database_url.clone())
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("latchkey.db").display()));
+        let embedded = database_url.starts_with("sqlite:");
+        if !embedded && !database_url.starts_with("postgres") {
+            bail!("LATCHKEY_DATABASE_URL must start with sqlite:// or postgres://, got {:?}", scheme(&database_url));
+        }
+        let master_key = match (master_key, &file.master_key_file) {
+            (Some(text), _) => MasterKey::from_base64(&text).map_err(|_| {
+                anyhow::anyhow!(
+                    "LATCHKEY_MASTER_KEY must be the base64 of 32 random bytes (e.g. `openssl rand -base64 32`)"
+                )
+            })?,
+            (None, Some(path)) => read_key_file(path)?,
+            (None, None) if embedded => load_or_create_key_file(&data_dir.join("master.key"))?,
+            (None, None) => {
+                bail!("LATCHKEY_MASTER_KEY is required with a server database (it encrypts signing keys at rest)")
+            }
+        };
+        Ok(Self { database_url, data_dir, master_key })
+    }
+}
+
+fn scheme(url: &str) -> &str {
+    url.split("://").next().unwrap_or("")
+}
+
+fn read_key_file(path: &Path) -> anyhow::Result<MasterKey> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read master key file {}", path.display()))?;
+    MasterKey::from_base64(&text)
+        .map_err(|_| anyhow::anyhow!("master key file {} is not base64 of 32 bytes", path.display()))
+}
+
+/// Embedded mode: the master key lives beside the database, readable by the owner only.
+fn load_or_create_key_file(path: &Path) -> anyhow::Result<MasterKey> {
+    if path.exists() {
+        return read_key_file(path);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    }
+    let (key, text) = MasterKey::generate();
+    write_private_file(path, &text).with_context(|| format!("cannot write master key file {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a new master key");
+    Ok(key)
+}
+
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything `latchkey serve` needs beyond storage.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub hash_cost: HashCost,
+    pub hash_pool: PoolSize,
+    pub body_limit: usize,
+    pub refresh_grace_secs: i64,
+}
+
+/// Raw serve options (from flags/env), before defaults and checks.
+#[derive(Debug, Default, Clone)]
+pub struct ServeOptions {
+    pub bind: Option<String>,
+    pub public_url: Option<String>,
+    pub hash_threads: Option<usize>,
+    pub hash_queue: Option<usize>,
+    pub hash_memory_kib: Option<u32>,
+    pub hash_iterations: Option<u32>,
+    pub body_limit: Option<usize>,
+    pub refresh_grace_secs: Option<i64>,
+}
+
+impl ServeConfig {
+    pub fn resolve(options: ServeOptions, file: &FileConfig) -> anyhow::Result<Self> {
+        let bind_text = options.bind.or_else(|| file.bind.clone()).unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind: SocketAddr = bind_text
+            .parse()
+            .with_context(|| format!("LATCHKEY_BIND must be an address like 127.0.0.1:8787, got {bind_text:?}"))?;
+        let public_url =
+            options.public_url.or_else(|| file.public_url.clone()).unwrap_or_else(|| format!("http://{bind}"));
+        let parsed = url::Url::parse(&public_url)
+            .with_context(|| format!("LATCHKEY_PUBLIC_URL is not a URL: {public_url:?}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+            bail!("LATCHKEY_PUBLIC_URL must be an http(s) URL with a host, got {public_url:?}");
+        }
+        let public_url = public_url.trim_end_matches('/').to_owned();
+
+        let defaults = HashCost::default();
+        let hash_cost = HashCost {
+            memory_kib: options.hash_memory_kib.or(file.hash_memory_kib).unwrap_or(defaults.memory_kib),
+            iterations: options.hash_iterations.or(file.hash_iterations).unwrap_or(defaults.iterations),
+            parallelism: 1,
+        };
+        if hash_cost.memory_kib < defaults.memory_kib || hash_cost.iterations < defaults.iterations {
+            bail!("Argon2id cost below OWASP's floor (19456 KiB, 2 iterations) is refused");
+        }
+        let pool_defaults = PoolSize::default();
+        let hash_pool = PoolSize {
+            threads: options.hash_threads.or(file.hash_threads).unwrap_or(pool_defaults.threads),
+            queue: options.hash_queue.or(file.hash_queue).unwrap_or(pool_defaults.queue),
+        };
+        if hash_pool.threads == 0 || hash_pool.threads > 256 || hash_pool.queue == 0 {
+            bail!("LATCHKEY_HASH_THREADS must be 1-256 and LATCHKEY_HASH_QUEUE at least 1");
+        }
+        let body_limit = options.body_limit.or(file.body_limit_bytes).unwrap_or(crate::app::DEFAULT_BODY_LIMIT);
+        if !(1024..=16 * 1024 * 1024).contains(&body_limit) {
+            bail!("LATCHKEY_BODY_LIMIT must be between 1 KiB and 16 MiB");
+        }
+        let refresh_grace_secs = options.refresh_grace_secs.or(file.refresh_grace_secs).unwrap_or(30);
+        if !(0..=300).contains(&refresh_grace_secs) {
+            bail!("LATCHKEY_REFRESH_GRACE must be between 0 and 300 seconds");
+        }
+        Ok(Self { bind, public_url, hash_cost, hash_pool, body_limit, refresh_grace_secs })
+    }
+}
+
+pub fn parse_log_format(text: Option<&str>) -> anyhow::Result<LogFormat> {
+    match text.unwrap_or("text") {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => bail!("LATCHKEY_LOG_FORMAT must be text or json, got {other:?}"),
+    }
+}
+
+/// `90`, `90s`, `30m`, `12h`, `30d` (humantime syntax) as whole seconds.
+pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
+    let trimmed = text.trim();
+    if let Ok(secs) = trimmed.parse::<i64>() {
+        return Ok(secs);
+    }
+    humantime::parse_duration(trimmed)
+        .map_err(|e| format!("{e} (examples: 90s, 30m, 12h, 30d)"))
+        .and_then(|d| i64::try_from(d.as_secs()).map_err(|e| e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_config_rejects_bad_values() {
+        let file = FileConfig::default();
+        let bad_bind = ServeOptions { bind: Some("nowhere".into()), ..Default::default() };
+        assert!(ServeConfig::resolve(bad_bind, &file).is_err());
+        let bad_url = ServeOptions { public_url: Some("ftp://x".into()), ..Default::default() };
+        assert!(ServeConfig::resolve(bad_url, &file).is_err());
+        let weak = ServeOptions { hash_memory_kib: Some(1024), ..Default::default() };
+        assert!(ServeConfig::resolve(weak, &file).is_err());
+        let ok = ServeConfig::resolve(ServeOptions::default(), &file).unwrap();
+        assert_eq!(ok.public_url, "http://127.0.0.1:8787");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_secs("90"), Ok(90));
+        assert_eq!(parse_duration_secs("30m"), Ok(1800));
+        assert_eq!(parse_duration_secs("30d"), Ok(30 * 86400));
+        assert!(parse_duration_secs("soon").is_err());
+    }
+
+    #[test]
+    fn file_config_rejects_unknown_keys() {
+        assert!(toml::from_str::<FileConfig>("bind = \"127.0.0.1:1\"\nbnid = 3").is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! API errors: every failure leaves as `{"error", "code", "field"?}` with a stable `code`.
+//! Internal details are logged here and replaced by a generic message.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_core::CoreError;
+use latchkey_core::store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub retry_after_secs: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), field: None, retry_after_secs: None }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn invalid_body(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "auth/invalid-body", message)
+    }
+
+    pub fn invalid_api_key() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "auth/invalid-api-key", "invalid API key")
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "route/not-found", "no such route")
+    }
+
+    fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server/internal", "internal server error")
+    }
+
+    fn unavailable() -> Self {
+        let mut e =
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, "server/unavailable", "the service is temporarily unavailable");
+        e.retry_after_secs = Some(1);
+        e
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        CoreError::from(err).into()
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(err: CoreError) -> Self {
+        use StatusCode as S;
+        let message = err.to_string();
+        match err {
+            CoreError::InvalidInput { field, .. } => ApiError::invalid_body(message).with_field(field),
+            CoreError::WeakPassword(_) => {
+                ApiError::new(S::BAD_REQUEST, "auth/weak-password", message).with_field("password")
+            }
+            CoreError::DuplicateEmail => ApiError::new(S::CONFLICT, "DUPLICATE_EMAIL", message).with_field("email"),
+            CoreError::DuplicateUsername => {
+                ApiError::new(S::CONFLICT, "DUPLICATE_USERNAME", message).with_field("username")
+            }
+            CoreError::InvalidCredentials => ApiError::new(S::UNAUTHORIZED, "auth/invalid-credentials", message),
+            CoreError::TooManyAttempts { retry_after_secs } => {
+                let mut e = ApiError::new(S::TOO_MANY_REQUESTS, "auth/too-many-attempts", message);
+                e.retry_after_secs = Some(retry_after_secs);
+                e
+            }
+            CoreError::RefreshTokenMalformed => ApiError::new(S::FORBIDDEN, "auth/refresh-token-malformed", message),
+            CoreError::RefreshTokenInvalid => ApiError::new(S::FORBIDDEN, "auth/refresh-token-invalid", message),
+            CoreError::RefreshTokenProjectMismatch => {
+                ApiError::new(S::FORBIDDEN, "auth/refresh-token-project-mismatch", message)
+            }
+            CoreError::TokenReuseDetected => ApiError::new(S::UNAUTHORIZED, "auth/token-reuse-detected", message),
+            CoreError::InvalidApiKey => ApiError::invalid_api_key(),
+            CoreError::ProjectNotFound => ApiError::new(S::NOT_FOUND, "project/not-found", message),
+            CoreError::InvalidUsernameQuery(_) => {
+                ApiError::new(S::BAD_REQUEST, "username/invalid-query", message).with_field("username")
+            }
+            CoreError::Busy => {
+                let mut e = ApiError::new(S::SERVICE_UNAVAILABLE, "server/busy", message);
+                e.retry_after_secs = Some(1);
+                e
+            }
+            CoreError::Store(StoreError::Unavailable(detail)) => {
+                tracing::error!(%detail, "database unavailable");
+                ApiError::unavailable()
+            }
+            CoreError::Store(other) => {
+                tracing::error!(error = %other, "storage error");
+                ApiError::internal()
+            }
+            CoreError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body { error: &self.message, code: self.code, field: self.field.as_deref() };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}

@@ -1,0 +1,18 @@
+//! The Latchkey server: HTTP routes (axum), configuration, and the admin CLI.
+//!
+//! - [`config`]: settings from `LATCHKEY_*`, flags and an optional TOML file, validated up front.
+//! - [`app`]: shared state and the router.
+//! - [`routes`]: one module per API area; handlers translate HTTP to core calls and back.
+//! - [`error`]: the single mapping from core errors to status + JSON `code`.
+//! - [`extract`]: the JSON body and API-key extractors.
+//! - [`cli`]: `latchkey serve` and the admin subcommands.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod serve;
+
+pub use app::{AppState, router};

@@ -1,0 +1,16 @@
+//! Routes of API.md, one module per area.
+
+pub mod auth;
+pub mod health;
+pub mod jwks;
+pub mod service;
+pub mod users;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+/// Everything under `/v7/{project_id}`.
+pub fn project_router() -> Router<AppState> {
+    Router::new().nest("/auth", auth::router()).nest("/users", users::router()).merge(jwks::router())
+}

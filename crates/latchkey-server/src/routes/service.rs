@@ -1,0 +1,34 @@
+//! `GET /internal/service/verify`: the SDK's init check of key + project header.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::{bearer, header_project};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/internal/service/verify", get(verify))
+}
+
+struct KeyParts(Parts);
+
+impl<S: Send + Sync> FromRequestParts<S> for KeyParts {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(KeyParts(parts.clone()))
+    }
+}
+
+async fn verify(State(state): State<AppState>, KeyParts(parts): KeyParts) -> Result<Json<Value>, ApiError> {
+    let key = bearer(&parts).ok_or_else(ApiError::invalid_api_key)?;
+    let expected = header_project(&parts)?;
+    let project = state.auth.project_of_key(key).await?;
+    if expected.is_some_and(|p| p != project) {
+        return Err(ApiError::invalid_api_key());
+    }
+    Ok(Json(json!({ "success": true, "projectId": project })))
+}

@@ -1,0 +1,89 @@
+//! `latchkey serve`: open the store, check the master key, bootstrap an empty database,
+//! start the hashing pool and serve until SIGINT/SIGTERM, draining in-flight requests.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use latchkey_core::auth::{Admin, AuthPolicy, AuthService};
+use latchkey_core::clock::SystemClock;
+use latchkey_core::domain::ProjectSettings;
+use latchkey_core::hashing::HasherPool;
+use latchkey_core::store::Store;
+
+use crate::app::{AppState, router};
+use crate::config::{ServeConfig, StorageConfig};
+
+pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<()> {
+    let store = latchkey_store::open(&storage.database_url).await.context("cannot open the database")?;
+    let clock = Arc::new(SystemClock);
+    let admin = Admin::new(Arc::clone(&store), storage.master_key.clone(), clock.clone());
+    bootstrap_if_empty(&admin, &store, &config.public_url).await?;
+
+    let hasher = Arc::new(HasherPool::start(config.hash_cost, config.hash_pool)?);
+    let mut policy = AuthPolicy::new(config.public_url.clone());
+    policy.refresh_grace_secs = config.refresh_grace_secs;
+    let auth = Arc::new(AuthService::new(Arc::clone(&store), hasher, storage.master_key.clone(), clock, policy));
+    check_master_key(&auth, &store).await?;
+
+    let app = router(AppState { auth }, config.body_limit);
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, public_url = %config.public_url, "latchkey listening");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("latchkey stopped");
+    Ok(())
+}
+
+/// First start on an empty database: create a project and an API key, print both once.
+/// Printed to stdout, not logged: logs never carry secrets.
+async fn bootstrap_if_empty(admin: &Admin, store: &Arc<dyn Store>, public_url: &str) -> anyhow::Result<()> {
+    if !store.list_projects().await?.is_empty() {
+        return Ok(());
+    }
+    let project = admin.create_project("Default project", ProjectSettings::default()).await?;
+    let key = admin.create_api_key(project.id, "bootstrap").await?;
+    println!(
+        "\nLatchkey first start: created a project and an API key (shown only this once).\n\n  \
+         project id: {id}\n  api key:    {key}\n\nTry it:\n\n  \
+         curl -s -X POST {url}/v7/{id}/auth/sign-up -H 'Authorization: Bearer {key}' \
+         -H 'Content-Type: application/json' -d '{{\"email\":\"user@example.com\",\"password\":\"s3cur3P@ss\"}}'\n",
+        id = project.id,
+        key = key.plaintext,
+        url = public_url,
+    );
+    Ok(())
+}
+
+/// Fails start-up when the master key cannot unseal the stored signing keys.
+async fn check_master_key(auth: &AuthService, store: &Arc<dyn Store>) -> anyhow::Result<()> {
+    if let Some(project) = store.list_projects().await?.first() {
+        auth.project_context(project.id).await.map_err(|_| {
+            anyhow::anyhow!("the master key does not match this database: cannot decrypt the signing keys")
+        })?;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; draining in-flight requests");
+}

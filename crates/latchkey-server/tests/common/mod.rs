@@ -1,0 +1,139 @@
+//! Test harness: a real router on a real port-0 listener, over a fresh SQLite file, with a
+//! manual clock. Each test gets its own app; nothing is shared between tests.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use latchkey_core::auth::{Admin, AuthPolicy, AuthService};
+use latchkey_core::clock::{Clock, ManualClock};
+use latchkey_core::crypto::MasterKey;
+use latchkey_core::domain::{ProjectId, ProjectSettings};
+use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
+use latchkey_core::store::Store;
+use latchkey_server::app::{AppState, DEFAULT_BODY_LIMIT, router};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub const ISSUER: &str = "http://latchkey.test";
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub addr: String,
+    pub project: ProjectId,
+    pub api_key: String,
+    pub clock: Arc<ManualClock>,
+    pub auth: Arc<AuthService>,
+    pub admin: Admin,
+    pub store: Arc<dyn Store>,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+/// Options for [`TestApp::spawn_with`].
+pub struct Options {
+    pub hash_cost: HashCost,
+    pub pool: PoolSize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        // Cheap hashing keeps the suite fast; the production floor is pinned by its own tests.
+        Self {
+            hash_cost: HashCost { memory_kib: 256, iterations: 1, parallelism: 1 },
+            pool: PoolSize { threads: 2, queue: 256 },
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(options: Options) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = latchkey_store::open(&format!("sqlite://{}", dir.path().join("test.db").display()))
+            .await
+            .expect("open store");
+        let (master, _) = MasterKey::generate();
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()));
+        let clock_dyn: Arc<dyn Clock> = clock.clone();
+        let admin = Admin::new(Arc::clone(&store), master.clone(), clock_dyn.clone());
+        let project = admin.create_project("Test project", ProjectSettings::default()).await.expect("project");
+        let key = admin.create_api_key(project.id, "test").await.expect("key");
+        let hasher = Arc::new(HasherPool::start(options.hash_cost, options.pool).expect("hasher"));
+        let auth = Arc::new(AuthService::new(Arc::clone(&store), hasher, master, clock_dyn, AuthPolicy::new(ISSUER)));
+        let app = router(AppState { auth: Arc::clone(&auth) }, DEFAULT_BODY_LIMIT);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        Self {
+            addr,
+            project: project.id,
+            api_key: key.plaintext,
+            clock,
+            auth,
+            admin,
+            store,
+            http: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    /// A second project with its own key, on the same server.
+    pub async fn another_project(&self) -> (ProjectId, String) {
+        let project = self.admin.create_project("Other", ProjectSettings::default()).await.expect("project");
+        let key = self.admin.create_api_key(project.id, "other").await.expect("key");
+        (project.id, key.plaintext)
+    }
+
+    pub fn url(&self, project: ProjectId, path: &str) -> String {
+        format!("{}/v7/{}{}", self.addr, project, path)
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.clock.advance(Duration::seconds(seconds));
+    }
+
+    /// POST JSON to this project's `path` with this project's key.
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.post_as(self.project, &self.api_key, path, body).await
+    }
+
+    pub async fn post_as(&self, project: ProjectId, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let response =
+            self.http.post(self.url(project, path)).bearer_auth(key).json(&body).send().await.expect("request");
+        read(response).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response =
+            self.http.get(self.url(self.project, path)).bearer_auth(&self.api_key).send().await.expect("request");
+        read(response).await
+    }
+
+    /// Signs up `email` with a valid password and returns the response body.
+    pub async fn sign_up(&self, email: &str) -> Value {
+        let (status, body) = self.post("/auth/sign-up", json!({ "email": email, "password": "s3cur3P@ss" })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, body)
+}
+
+/// Asserts an API error shape and returns its body.
+#[track_caller]
+pub fn assert_error(actual: &(StatusCode, Value), status: StatusCode, code: &str) {
+    assert_eq!(actual.0, status, "body: {}", actual.1);
+    assert_eq!(actual.1["code"], code, "body: {}", actual.1);
+    assert!(actual.1["error"].as_str().is_some_and(|s| !s.is_empty()), "error message missing: {}", actual.1);
+}
