@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::domain::{ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings, SessionId, User, UserId};
-use latchkey_core::store::{FailureWindow, Rotation, SessionRecord, Store, StoreError, StoreResult};
+use latchkey_core::store::{CoreStore, FailureWindow, Rotation, SessionRecord, StoreError, StoreResult};
 use latchkey_core::tokens::StoredSigningKey;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
@@ -61,7 +61,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl CoreStore for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await.map_err(map_err)?;
         Ok(())

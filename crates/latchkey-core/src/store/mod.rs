@@ -3,6 +3,9 @@
 //!
 //! Multi-row invariants are single calls (`create_user_with_session`, `rotate_session`), so
 //! each backend can make them one transaction or one conditional statement.
+//!
+//! [`Store`] is the sum of one trait per area ([`CoreStore`] here; later areas add their own
+//! trait in their own file and list it as a supertrait of [`Store`]).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -71,8 +74,14 @@ pub struct FailureWindow {
     pub window_started_at: DateTime<Utc>,
 }
 
+/// Everything a backend provides. Implemented automatically for any type with every area trait.
+pub trait Store: CoreStore {}
+
+impl<T: CoreStore> Store for T {}
+
+/// Projects, keys, users, sessions and sign-in throttling.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait CoreStore: Send + Sync + 'static {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
 
