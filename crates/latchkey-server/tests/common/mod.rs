@@ -94,6 +94,11 @@ impl TestApp {
         format!("{}/v7/{}{}", self.addr, project, path)
     }
 
+    /// The server's current time as a Unix timestamp.
+    pub fn clock_now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+
     pub fn advance(&self, seconds: i64) {
         self.clock.advance(Duration::seconds(seconds));
     }
