@@ -1,0 +1,259 @@
+//! The real `latchkey` binary: first start, restart, admin subcommands against a running
+//! server, start-up validation, graceful shutdown, and logs free of secrets.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
+
+fn latchkey(data_dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("LATCHKEY_DATA_DIR", data_dir);
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    stdout: std::sync::mpsc::Receiver<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Server {
+    fn start(data_dir: &Path) -> Self {
+        let port = free_port();
+        let mut child = latchkey(data_dir)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("LATCHKEY_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn latchkey");
+        let (tx, stdout) = std::sync::mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut err = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = err.read_to_string(&mut text);
+            text
+        });
+        let base = format!("http://127.0.0.1:{port}");
+        let server = Self { child, base, stdout, stderr };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if reqwest::blocking_get(&format!("{}/readyz", self.base)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("server did not become ready");
+    }
+
+    /// Lines printed on stdout so far.
+    fn printed(&self) -> Vec<String> {
+        self.stdout.try_iter().collect()
+    }
+
+    /// SIGTERM, then the exit status and everything logged.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        // SAFETY: plain signal delivery to our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, self.stderr.join().unwrap());
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Tiny blocking HTTP via reqwest's async client on a throwaway runtime.
+mod reqwest {
+    pub fn blocking_get(url: &str) -> bool {
+        runtime().block_on(async { ::reqwest::get(url).await.map(|r| r.status().is_success()).unwrap_or(false) })
+    }
+
+    pub fn post(url: &str, key: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        runtime().block_on(async {
+            let response = ::reqwest::Client::new().post(url).bearer_auth(key).json(body).send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+        })
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    }
+}
+
+fn field_after(lines: &[String], label: &str) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix(label).map(|rest| rest.trim().to_owned()))
+        .unwrap_or_else(|| panic!("{label} not printed in {lines:#?}"))
+}
+
+fn run_json(data_dir: &Path, args: &[&str]) -> Value {
+    let output = latchkey(data_dir).args(args).output().unwrap();
+    assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("{args:?}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+#[test]
+fn help_explains_the_commands_and_variables() {
+    let output = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    for needle in ["serve", "project", "api-key", "LATCHKEY_DATABASE_URL", "LATCHKEY_MASTER_KEY", "--config"] {
+        assert!(text.contains(needle), "--help mentions {needle}:\n{text}");
+    }
+    let serve = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let text = String::from_utf8(serve.stdout).unwrap();
+    for needle in ["LATCHKEY_BIND", "LATCHKEY_PUBLIC_URL", "LATCHKEY_HASH_QUEUE"] {
+        assert!(text.contains(needle), "serve --help mentions {needle}");
+    }
+}
+
+#[test]
+fn first_start_bootstraps_once_and_data_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = server.printed();
+    let project = field_after(&lines, "project id:");
+    let key = field_after(&lines, "api key:");
+    assert!(key.starts_with("lk_"));
+    assert!(lines.iter().any(|l| l.contains("curl") && l.contains("/auth/sign-up")), "a ready-to-paste curl line");
+
+    let sign_up = format!("{}/v7/{project}/auth/sign-up", server.base);
+    let body = json!({"email": "user@example.com", "password": "s3cur3P@ss", "name": "Alice", "username": "alice"});
+    let (status, created) = reqwest::post(&sign_up, &key, &body);
+    assert_eq!(status, 201, "{created}");
+    let refresh = created["refreshToken"].as_str().unwrap().to_owned();
+    let (status, exit_log) = server.stop();
+    assert!(status.success(), "graceful shutdown exits 0");
+    // No secret of this run appears in the (debug-level) log.
+    for secret in [key.as_str(), "s3cur3P@ss", refresh.as_str(), created["accessToken"].as_str().unwrap()] {
+        assert!(!exit_log.contains(secret), "log leaked a secret");
+    }
+    let master = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+    assert!(!exit_log.contains(master.trim()), "log leaked the master key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "master key readable by owner only");
+    }
+
+    // Restart: no second bootstrap, and the user can sign in.
+    let again = Server::start(dir.path());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!again.printed().iter().any(|l| l.contains("api key:")), "bootstrap happens only on an empty database");
+    let sign_in = format!("{}/v7/{project}/auth/sign-in", again.base);
+    let (status, _) = reqwest::post(&sign_in, &key, &json!({"email": "user@example.com", "password": "s3cur3P@ss"}));
+    assert_eq!(status, 200);
+    again.stop();
+}
+
+#[test]
+fn admin_commands_manage_projects_and_keys_of_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+
+    let project = run_json(dir.path(), &["project", "create", "--name", "Shop", "--access-token-ttl", "10m", "--json"]);
+    let id = project["id"].as_str().unwrap().to_owned();
+    assert_eq!(project["name"], "Shop");
+    assert_eq!(project["settings"]["access_token_ttl_secs"], 600);
+    let listed = run_json(dir.path(), &["project", "list", "--json"]);
+    assert!(listed.as_array().unwrap().iter().any(|p| p["id"] == id.as_str()));
+    let updated = run_json(dir.path(), &["project", "set", &id, "--refresh-token-ttl", "7d", "--json"]);
+    assert_eq!(updated["settings"]["refresh_token_ttl_secs"], 7 * 86400);
+    assert_eq!(
+        run_json(dir.path(), &["project", "show", &id, "--json"])["settings"]["refresh_token_ttl_secs"],
+        7 * 86400
+    );
+
+    let created = run_json(dir.path(), &["api-key", "create", "--project", &id, "--name", "backend", "--json"]);
+    let key = created["apiKey"].as_str().unwrap().to_owned();
+    let key_id = created["id"].as_str().unwrap().to_owned();
+    let keys = run_json(dir.path(), &["api-key", "list", "--project", &id, "--json"]);
+    let listed_text = keys.to_string();
+    assert!(listed_text.contains(&key[..11]), "the prefix is listed");
+    assert!(!listed_text.contains(&key), "the key itself is never listed");
+
+    let url = format!("{}/v7/{id}/auth/sign-up", server.base);
+    let (status, body) = reqwest::post(&url, &key, &json!({"email": "a@example.com", "password": "s3cur3P@ss"}));
+    assert_eq!(status, 201);
+    let token = body["accessToken"].as_str().unwrap();
+    let claims = token.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 600, "per-project access TTL");
+
+    let revoke = latchkey(dir.path()).args(["api-key", "revoke", "--project", &id, &key_id]).output().unwrap();
+    assert!(revoke.status.success());
+    let (status, body) = reqwest::post(&url, &key, &json!({"email": "b@example.com", "password": "s3cur3P@ss"}));
+    assert_eq!((status, body["code"].as_str()), (401, Some("auth/invalid-api-key")), "revoked key refused at once");
+    let twice = latchkey(dir.path()).args(["api-key", "revoke", "--project", &id, &key_id]).output().unwrap();
+    assert!(!twice.status.success(), "revoking twice reports an error");
+
+    let bad = latchkey(dir.path()).args(["project", "set", &id, "--access-token-ttl", "2d"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("access-token lifetime"));
+    server.stop();
+}
+
+#[test]
+fn bad_configuration_fails_at_start_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![("LATCHKEY_BIND", "not-an-address")], "LATCHKEY_BIND"),
+        (vec![("LATCHKEY_PUBLIC_URL", "ftp://x")], "LATCHKEY_PUBLIC_URL"),
+        (vec![("LATCHKEY_MASTER_KEY", "short")], "LATCHKEY_MASTER_KEY"),
+        (vec![("LATCHKEY_DATABASE_URL", "mysql://x")], "LATCHKEY_DATABASE_URL"),
+        (vec![("LATCHKEY_HASH_MEMORY_KIB", "1024")], "OWASP"),
+        (vec![("LATCHKEY_LOG_FORMAT", "xml")], "LATCHKEY_LOG_FORMAT"),
+    ];
+    for (vars, needle) in cases {
+        let output = latchkey(dir.path()).arg("serve").envs(vars.iter().copied()).output().unwrap();
+        assert!(!output.status.success(), "{vars:?} must fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(needle), "{vars:?}: message names {needle}: {stderr}");
+    }
+    let config = dir.path().join("latchkey.toml");
+    std::fs::write(&config, "bind = \"127.0.0.1:1\"\nbnid = 2\n").unwrap();
+    let output = latchkey(dir.path()).args(["serve", "--config"]).arg(&config).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("bnid"), "unknown TOML keys are named");
+
+    // A master key that does not match the database is refused before serving.
+    let server = Server::start(dir.path());
+    server.stop();
+    let (_, other) = latchkey_core::crypto::MasterKey::generate();
+    let output = latchkey(dir.path()).arg("serve").env("LATCHKEY_MASTER_KEY", other).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("master key does not match"));
+}
