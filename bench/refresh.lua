@@ -17,7 +17,7 @@ end
 
 local queue = {}
 local head, tail = 1, 0
-local non200 = 0
+non200 = 0  -- global: done() reads it per thread with thread:get
 
 function init(args)
   local n = 0

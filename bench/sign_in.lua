@@ -8,7 +8,16 @@ wrk.headers["Authorization"] = "Bearer " .. key
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"email":"bench@example.com","password":"s3cur3P@ss"}'
 
-local failures = 0
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+
+non200 = 0  -- global: done() reads it per thread with thread:get
 function response(status, headers, body)
-  if status ~= 200 then failures = failures + 1 end
+  if status ~= 200 then non200 = non200 + 1 end
+end
+
+function done(summary, latency, requests)
+  local errors = 0
+  for _, t in ipairs(threads) do errors = errors + t:get("non200") end
+  io.write(string.format("non-200 responses: %d\n", errors))
 end

@@ -1,0 +1,198 @@
+//! The storage contract, checked directly against a real SQLite file: tenancy scoping,
+//! the conditional rotation, uniqueness mapping, and the failure window.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use latchkey_core::crypto::MasterKey;
+use latchkey_core::domain::{
+    ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings, Role, SessionId, User, UserId,
+};
+use latchkey_core::store::{Rotation, SessionRecord, Store, StoreError, UniqueField};
+use latchkey_core::tokens::SigningKey;
+
+async fn store() -> (tempfile::TempDir, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = latchkey_store::open(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+    (dir, store)
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 30, 15).unwrap() + Duration::milliseconds(123)
+}
+
+async fn project(store: &Arc<dyn Store>) -> ProjectId {
+    let (master, _) = MasterKey::generate();
+    let project = Project {
+        id: ProjectId::generate(),
+        name: "p".into(),
+        settings: ProjectSettings::default(),
+        created_at: now(),
+    };
+    let (_, key) = SigningKey::generate(project.id, &master, now()).unwrap();
+    store.create_project(&project, &key).await.unwrap();
+    project.id
+}
+
+fn user(project: ProjectId, email: &str, username: Option<&str>) -> User {
+    User {
+        id: UserId::generate(),
+        project_id: project,
+        foreign_id: None,
+        role: Role::Visitor,
+        email: Some(email.into()),
+        name: None,
+        username: username.map(Into::into),
+        avatar: None,
+        bio: None,
+        birthdate: None,
+        location: None,
+        metadata: serde_json::Map::new(),
+        secure_metadata: serde_json::Map::new(),
+        reputation: 0,
+        is_verified: false,
+        is_active: true,
+        password_hash: Some("$argon2id$stub".into()),
+        last_active: None,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn session(user: &User) -> SessionRecord {
+    SessionRecord {
+        id: SessionId::generate(),
+        project_id: user.project_id,
+        user_id: user.id,
+        generation: 0,
+        current_digest: "d0".into(),
+        previous_digest: None,
+        rotated_at: now(),
+        current_pair_sealed: vec![1, 2, 3],
+        expires_at: now() + Duration::days(30),
+        revoked_at: None,
+        created_at: now(),
+    }
+}
+
+#[tokio::test]
+async fn every_read_is_scoped_by_project() {
+    let (_dir, store) = store().await;
+    let a = project(&store).await;
+    let b = project(&store).await;
+    let alice = user(a, "alice@example.com", Some("alice"));
+    let s = session(&alice);
+    store.create_user_with_session(&alice, &s).await.unwrap();
+
+    assert!(store.get_user(a, alice.id).await.unwrap().is_some());
+    assert!(store.get_user(b, alice.id).await.unwrap().is_none());
+    assert!(store.find_user_by_email(b, "alice@example.com").await.unwrap().is_none());
+    assert!(!store.username_taken(b, "alice").await.unwrap());
+    assert!(store.get_session(b, s.id).await.unwrap().is_none());
+    // A write through the wrong project changes nothing.
+    store.revoke_session(b, s.id, now()).await.unwrap();
+    assert!(store.get_session(a, s.id).await.unwrap().unwrap().revoked_at.is_none());
+
+    let key = ApiKeyRecord {
+        id: ApiKeyId::generate(),
+        project_id: a,
+        name: "k".into(),
+        prefix: "lk_abc".into(),
+        digest: "digest-a".into(),
+        created_at: now(),
+        revoked_at: None,
+    };
+    store.insert_api_key(&key).await.unwrap();
+    assert!(!store.revoke_api_key(b, key.id, now()).await.unwrap(), "another project cannot revoke it");
+    assert_eq!(store.project_for_api_key("digest-a").await.unwrap(), Some(a));
+    assert!(store.revoke_api_key(a, key.id, now()).await.unwrap());
+    assert_eq!(store.project_for_api_key("digest-a").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn records_round_trip_exactly() {
+    let (_dir, store) = store().await;
+    let p = project(&store).await;
+    let mut u = user(p, "bob@example.com", None);
+    u.location = Some(latchkey_core::domain::Location { latitude: 1.25, longitude: -2.5 });
+    u.metadata.insert("k".into(), serde_json::json!({"nested": [1, 2]}));
+    u.birthdate = Some("1990-04-01".into());
+    let s = session(&u);
+    store.create_user_with_session(&u, &s).await.unwrap();
+    let read = store.get_user(p, u.id).await.unwrap().unwrap();
+    assert_eq!(read.location, u.location);
+    assert_eq!(read.metadata, u.metadata);
+    assert_eq!(read.birthdate, u.birthdate);
+    assert_eq!(read.created_at, u.created_at, "millisecond timestamps survive");
+    assert_eq!(read.username, None);
+    let read_session = store.get_session(p, s.id).await.unwrap().unwrap();
+    assert_eq!(read_session.current_pair_sealed, s.current_pair_sealed);
+    assert_eq!(read_session.expires_at, s.expires_at);
+}
+
+#[tokio::test]
+async fn uniqueness_violations_name_the_field_and_write_nothing() {
+    let (_dir, store) = store().await;
+    let p = project(&store).await;
+    let first = user(p, "x@example.com", Some("xx_1"));
+    store.create_user_with_session(&first, &session(&first)).await.unwrap();
+
+    let same_email = user(p, "x@example.com", Some("other"));
+    let s = session(&same_email);
+    let err = store.create_user_with_session(&same_email, &s).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(UniqueField::Email)), "{err:?}");
+    assert!(store.get_session(p, s.id).await.unwrap().is_none(), "the transaction rolled back");
+
+    let same_username = user(p, "y@example.com", Some("xx_1"));
+    let err = store.create_user_with_session(&same_username, &session(&same_username)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(UniqueField::Username)), "{err:?}");
+    // Two users without a username do not collide.
+    for email in ["n1@example.com", "n2@example.com"] {
+        let u = user(p, email, None);
+        store.create_user_with_session(&u, &session(&u)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn rotation_applies_only_from_the_expected_generation() {
+    let (_dir, store) = store().await;
+    let p = project(&store).await;
+    let u = user(p, "r@example.com", None);
+    let s = session(&u);
+    store.create_user_with_session(&u, &s).await.unwrap();
+    let rotation = |from, digest: &str| Rotation {
+        project_id: p,
+        session_id: s.id,
+        from_generation: from,
+        previous_digest: format!("prev-{digest}"),
+        new_digest: digest.into(),
+        pair_sealed: vec![9],
+        now: now() + Duration::seconds(5),
+        expires_at: now() + Duration::days(31),
+    };
+    assert!(store.rotate_session(&rotation(0, "d1")).await.unwrap());
+    assert!(!store.rotate_session(&rotation(0, "d1-again")).await.unwrap(), "a second rotation from 0 loses");
+    let current = store.get_session(p, s.id).await.unwrap().unwrap();
+    assert_eq!((current.generation, current.current_digest.as_str()), (1, "d1"));
+    assert_eq!(current.previous_digest.as_deref(), Some("prev-d1"));
+    store.revoke_session(p, s.id, now()).await.unwrap();
+    assert!(!store.rotate_session(&rotation(1, "d2")).await.unwrap(), "a revoked session never rotates");
+}
+
+#[tokio::test]
+async fn failure_windows_count_and_restart() {
+    let (_dir, store) = store().await;
+    let p = project(&store).await;
+    let window = Duration::minutes(15);
+    let t0 = now();
+    for n in 1..=3 {
+        let w = store.record_sign_in_failure(p, "f@example.com", t0, t0 - window).await.unwrap();
+        assert_eq!(w.failures, n);
+        assert_eq!(w.window_started_at, t0);
+    }
+    let later = t0 + window + Duration::seconds(1);
+    let w = store.record_sign_in_failure(p, "f@example.com", later, later - window).await.unwrap();
+    assert_eq!((w.failures, w.window_started_at), (1, later), "an old window restarts");
+    store.clear_sign_in_failures(p, "f@example.com").await.unwrap();
+    assert!(store.sign_in_failures(p, "f@example.com").await.unwrap().is_none());
+}
