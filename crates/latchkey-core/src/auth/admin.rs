@@ -31,6 +31,22 @@ impl Admin {
         Self { store, master, clock }
     }
 
+    /// Fails unless the master key unseals every project's signing keys: a wrong or
+    /// replaced key must stop the process before it serves or writes anything.
+    pub async fn verify_master_key(&self) -> Result<()> {
+        for project in self.store.list_projects().await? {
+            for stored in self.store.signing_keys(project.id).await? {
+                SigningKey::unseal(&stored, &self.master).map_err(|_| {
+                    CoreError::Internal(format!(
+                        "the master key does not match this database: cannot decrypt the signing keys of project {}",
+                        project.id
+                    ))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn create_project(&self, name: &str, settings: ProjectSettings) -> Result<Project> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {

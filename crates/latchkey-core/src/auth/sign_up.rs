@@ -86,7 +86,7 @@ impl AuthService {
             access_ttl_secs: settings.access_token_ttl_secs,
             refresh_ttl_secs: settings.refresh_token_ttl_secs,
         };
-        let tokens = mint_pair(keys.active(), &spec)?;
+        let tokens = mint_pair(keys, &spec)?;
         let record = SessionRecord {
             id: session_id,
             project_id: user.project_id,
