@@ -197,11 +197,17 @@ pub struct PairSpec<'a> {
     pub refresh_ttl_secs: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenPair(..)")
+    }
 }
 
 pub fn mint_pair(ring: &KeyRing, spec: &PairSpec<'_>) -> Result<TokenPair> {

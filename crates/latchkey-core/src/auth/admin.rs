@@ -16,10 +16,15 @@ pub struct Admin {
 }
 
 /// A key as created: the plaintext exists only in this value, shown to the operator once.
-#[derive(Debug)]
 pub struct NewApiKey {
     pub record: ApiKeyRecord,
     pub plaintext: String,
+}
+
+impl std::fmt::Debug for NewApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewApiKey").field("record", &self.record).finish_non_exhaustive()
+    }
 }
 
 const API_KEY_PREFIX: &str = "lk_";

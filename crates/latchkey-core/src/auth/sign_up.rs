@@ -7,12 +7,17 @@ use crate::tokens::{PairSpec, TokenPair, mint_pair};
 use crate::{CoreError, Result};
 
 /// A sign-up request as received (validated inside [`AuthService::sign_up`]).
-#[derive(Debug)]
 pub struct SignUp {
     pub email: String,
     pub password: String,
     pub username: Option<String>,
     pub profile: ProfileInput,
+}
+
+impl std::fmt::Debug for SignUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignUp").field("username", &self.username).finish_non_exhaustive()
+    }
 }
 
 impl AuthService {
