@@ -24,6 +24,7 @@ pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<
     policy.refresh_grace_secs = config.refresh_grace_secs;
     let auth = Arc::new(AuthService::new(Arc::clone(&store), hasher, storage.master_key.clone(), clock, policy));
     check_master_key(&auth, &store).await?;
+    auth.install_jwks_fetcher(Arc::new(crate::jwks_fetch::HttpJwksFetcher::new()?));
 
     let app = router(AppState { auth }, config.body_limit);
     let listener = tokio::net::TcpListener::bind(config.bind)
