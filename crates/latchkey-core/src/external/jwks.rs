@@ -28,11 +28,18 @@ pub trait JwksFetcher: Send + Sync + 'static {
     async fn fetch(&self, url: &str) -> std::result::Result<String, String>;
 }
 
+#[derive(Clone)]
 struct Entry {
     url: String,
     keys: Arc<Vec<VerifierKey>>,
     fetched_at: Option<DateTime<Utc>>,
     attempted_at: DateTime<Utc>,
+}
+
+impl Entry {
+    fn fresh(&self, now: DateTime<Utc>) -> bool {
+        self.fetched_at.is_some_and(|at| now - at < Duration::seconds(CACHE_TTL_SECS))
+    }
 }
 
 #[derive(Default)]
@@ -52,13 +59,9 @@ impl JwksCache {
         self.fetcher.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn cached(
-        &self,
-        project: ProjectId,
-        url: &str,
-    ) -> Option<(Arc<Vec<VerifierKey>>, Option<DateTime<Utc>>, DateTime<Utc>)> {
+    fn cached(&self, project: ProjectId, url: &str) -> Option<Entry> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(&project).filter(|e| e.url == url).map(|e| (Arc::clone(&e.keys), e.fetched_at, e.attempted_at))
+        entries.get(&project).filter(|e| e.url == url).cloned()
     }
 
     /// The keys of `url`: cached when fresh; `refresh` asks for a refetch (unknown `kid`), which
@@ -70,23 +73,21 @@ impl JwksCache {
         now: DateTime<Utc>,
         refresh: bool,
     ) -> Arc<Vec<VerifierKey>> {
-        if let Some((keys, fetched_at, _)) = self.cached(project, url)
+        if let Some(entry) = self.cached(project, url)
             && !refresh
-            && fetched_at.is_some_and(|at| now - at < Duration::seconds(CACHE_TTL_SECS))
+            && entry.fresh(now)
         {
-            return keys;
+            return entry.keys;
         }
         let _guard = self.fetching.lock().await;
         // Re-check under the lock: a concurrent request may have just fetched.
         let cached = self.cached(project, url);
-        if let Some((keys, fetched_at, attempted_at)) = &cached {
-            let fresh = fetched_at.is_some_and(|at| now - at < Duration::seconds(CACHE_TTL_SECS));
-            let recently_tried = now - *attempted_at < Duration::seconds(MIN_REFRESH_SECS);
-            if (fresh && !refresh) || recently_tried {
-                return Arc::clone(keys);
+        if let Some(entry) = &cached {
+            let recently_tried = now - entry.attempted_at < Duration::seconds(MIN_REFRESH_SECS);
+            if (entry.fresh(now) && !refresh) || recently_tried {
+                return Arc::clone(&entry.keys);
             }
         }
-        let previous = cached.map(|(keys, fetched_at, _)| (keys, fetched_at));
         let Some(fetcher) = self.fetcher() else {
             tracing::warn!(project = %project, "project has a JWKS URL but this process cannot fetch JWKS");
             return Arc::new(Vec::new());
@@ -99,7 +100,7 @@ impl JwksCache {
             }
             Err(error) => {
                 tracing::warn!(project = %project, %error, "JWKS fetch failed; keeping the previous keys");
-                previous.unwrap_or_else(|| (Arc::new(Vec::new()), None))
+                cached.map(|e| (e.keys, e.fetched_at)).unwrap_or_else(|| (Arc::new(Vec::new()), None))
             }
         };
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
