@@ -485,3 +485,41 @@ async fn an_rs256_token_cannot_use_an_ed25519_key_and_vice_versa() {
     assert_error(&refused, StatusCode::FORBIDDEN, "auth/invalid-token");
     assert!(user_by_foreign_id(&app, "x").await.is_none());
 }
+
+/// Racing first sign-ins: one user per foreign id, and an email is linked to one foreign id only.
+#[tokio::test]
+async fn concurrent_first_sign_ins_create_one_user() {
+    let app = TestApp::spawn().await;
+    let secret = secret(&app).await;
+    let p = project(&app);
+    let send = |jwt: String| {
+        let request =
+            app.http.post(app.url(app.project, ROUTE)).bearer_auth(&app.api_key).json(&json!({"userJwt": jwt}));
+        tokio::spawn(async move { common::read(request.send().await.expect("request")).await })
+    };
+    let same_sub: Vec<_> = (0..8)
+        .map(|i| send(sign_hs256(&secret, &claims(&p, now(&app), "racer", json!({"name": format!("n{i}")})))))
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for task in same_sub {
+        let (status, body) = task.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        ids.insert(body["user"]["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 1, "one user for one foreign id");
+
+    let same_email: Vec<_> = (0..8)
+        .map(|i| {
+            send(sign_hs256(&secret, &claims(&p, now(&app), &format!("sub-{i}"), json!({"email": "race@example.com"}))))
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in same_email {
+        let (status, body) = task.await.unwrap();
+        if status != StatusCode::OK {
+            assert_eq!(body["code"], "auth/foreign-id-conflict", "{body}");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+}

@@ -43,17 +43,16 @@ impl AuthService {
         let profile = ExternalProfile::parse(claims.user_data.clone())?;
         let jti = claims.jti.as_deref().map(|jti| (digest(&format!("{project}/{jti}")), claims.expires_at));
 
-        // Two passes: a racing sign-in for the same user makes the first write stale.
-        for _ in 0..2 {
+        // A racing sign-in for the same user (or email) makes a write stale or conflict; the
+        // next pass re-reads and lands in the update (or conflict) branch.
+        const PASSES: usize = 3;
+        for pass in 1..=PASSES {
+            let retry = pass < PASSES;
             let change = self.resolve_external_user(project, &claims.foreign_id, &profile, now).await?;
+            let creating = matches!(change, UserChange::Create(_));
             let (session, tokens) = self.new_session(&context.keys, &context.project.settings, change.user(), now)?;
             let sign_in = ExternalSignIn { change, session, jti: jti.clone(), now };
-            let outcome = self.store.apply_external_sign_in(&sign_in).await.map_err(|e| match e {
-                StoreError::Conflict(UniqueField::Username) => CoreError::DuplicateUsername,
-                StoreError::Conflict(UniqueField::Email) => CoreError::DuplicateEmail,
-                other => other.into(),
-            });
-            match outcome {
+            match self.store.apply_external_sign_in(&sign_in).await {
                 Ok(ExternalSignInOutcome::Applied) => {
                     tracing::debug!(project = %project, kid = %claims.kid, "external user signed in");
                     let user = match sign_in.change {
@@ -62,11 +61,12 @@ impl AuthService {
                     return Ok(Credentials { user, tokens });
                 }
                 Ok(ExternalSignInOutcome::Replayed) => return Err(CoreError::InvalidExternalToken("jti already used")),
-                Ok(ExternalSignInOutcome::Stale)
-                | Err(CoreError::Store(StoreError::Conflict(UniqueField::ForeignId))) => {
-                    continue;
-                }
-                Err(e) => return Err(e),
+                Ok(ExternalSignInOutcome::Stale) | Err(StoreError::Conflict(UniqueField::ForeignId)) if retry => {}
+                Err(StoreError::Conflict(UniqueField::Email)) if creating && retry => {}
+                Err(StoreError::Conflict(UniqueField::Username)) => return Err(CoreError::DuplicateUsername),
+                Err(StoreError::Conflict(UniqueField::Email)) => return Err(CoreError::DuplicateEmail),
+                Ok(ExternalSignInOutcome::Stale) => break,
+                Err(e) => return Err(e.into()),
             }
         }
         Err(CoreError::Internal("external sign-in kept racing with another sign-in".into()))
