@@ -195,3 +195,89 @@ fn numeric(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64
         Some(_) => Err(invalid("a time claim is not a number")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use serde_json::json;
+
+    use super::*;
+
+    const SECRET: &[u8] = b"lkx_unit-test-secret-unit-test-secret";
+
+    fn check(project: ProjectId, claims: Value, now: DateTime<Utc>) -> Result<VerifiedClaims> {
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET))
+            .expect("sign");
+        let keys = [VerifierKey::hmac("hs-1".into(), SECRET)];
+        let parsed = parse(&token, project)?;
+        let Selection::Candidates(candidates) = select(&parsed.header, &keys)? else { panic!("no candidates") };
+        verify(&parsed, &candidates, project, now, 600)
+    }
+
+    fn base(project: ProjectId, now: i64) -> Value {
+        json!({ "iss": project.to_string(), "sub": "s", "iat": now, "exp": now + 600 })
+    }
+
+    #[test]
+    fn time_claims_allow_at_most_sixty_seconds_of_skew() {
+        let project = ProjectId::generate();
+        let now = Utc::now();
+        let t = now.timestamp();
+        assert!(check(project, base(project, t), now).is_ok(), "exactly the maximum lifetime");
+        let mut c = base(project, t);
+        c["exp"] = json!(t + 601);
+        assert!(check(project, c, now).is_err(), "one second over the maximum");
+        let mut c = base(project, t - 659);
+        c["exp"] = json!(t - 59);
+        assert!(check(project, c, now).is_ok(), "expired 59 s ago is within skew");
+        let mut c = base(project, t - 660);
+        c["exp"] = json!(t - 60);
+        assert!(check(project, c, now).is_err(), "expired 60 s ago is not");
+        let mut c = base(project, t);
+        c["nbf"] = json!(t + 60);
+        assert!(check(project, c, now).is_ok());
+        let mut c = base(project, t);
+        c["nbf"] = json!(t + 61);
+        assert!(check(project, c, now).is_err());
+        let mut c = base(project, t + 61);
+        c["exp"] = json!(t + 300);
+        assert!(check(project, c, now).is_err(), "iat too far in the future");
+        let replay_until = check(project, base(project, t), now).unwrap().expires_at;
+        assert_eq!(replay_until, now.with_nanosecond0() + Duration::seconds(660));
+    }
+
+    #[test]
+    fn audience_and_subject_rules() {
+        let project = ProjectId::generate();
+        let now = Utc::now();
+        let t = now.timestamp();
+        let with = |k: &str, v: Value| {
+            let mut c = base(project, t);
+            c[k] = v;
+            c
+        };
+        assert!(check(project, with("aud", json!(project.to_string())), now).is_ok());
+        assert!(check(project, with("aud", json!([project.to_string()])), now).is_ok());
+        assert!(check(project, with("aud", json!([project.to_string(), "other"])), now).is_err());
+        assert!(check(project, with("aud", json!([])), now).is_err());
+        assert!(check(project, with("sub", json!("")), now).is_err());
+        assert!(check(project, with("sub", json!(42)), now).is_err());
+        assert!(check(project, with("sub", json!("x".repeat(256))), now).is_err());
+        assert!(check(project, with("exp", json!("soon")), now).is_err());
+        assert!(matches!(
+            check(project, with("iss", json!(ProjectId::generate().to_string())), now),
+            Err(CoreError::ExternalProjectMismatch)
+        ));
+    }
+
+    trait Truncate {
+        fn with_nanosecond0(self) -> Self;
+    }
+
+    impl Truncate for DateTime<Utc> {
+        fn with_nanosecond0(self) -> Self {
+            Utc.timestamp_opt(self.timestamp(), 0).single().expect("in range")
+        }
+    }
+}
