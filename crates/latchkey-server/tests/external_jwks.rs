@@ -108,4 +108,11 @@ async fn jwks_url_keys_verify_tokens_with_cache_and_bounded_refresh() {
     app.advance(10 * 60);
     assert_eq!(verify(&app, &second, "k2", "jwks-user").await.0, StatusCode::OK);
     assert!(jwks.fetches() >= 3);
+    // ...but not forever: a day after the last good fetch, the stale keys are dropped.
+    app.advance(24 * 3600);
+    assert_error(&verify(&app, &second, "k2", "jwks-user").await, StatusCode::FORBIDDEN, "auth/invalid-token");
+    // The URL recovers: keys work again.
+    jwks.serve(&[(&second, "k2")]);
+    app.advance(31);
+    assert_eq!(verify(&app, &second, "k2", "jwks-user").await.0, StatusCode::OK);
 }

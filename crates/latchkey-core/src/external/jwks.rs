@@ -4,7 +4,7 @@
 //! - A fresh copy is reused for [`CACHE_TTL_SECS`].
 //! - An unknown `kid` may force a refetch (the customer rotated keys), but at most once per
 //!   [`MIN_REFRESH_SECS`] per project, so garbage `kid`s cannot make Latchkey hammer the URL.
-//! - A failed fetch keeps serving the last good copy.
+//! - A failed fetch keeps serving the last good copy, for at most [`MAX_STALE_SECS`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -18,6 +18,8 @@ use crate::domain::ProjectId;
 
 pub const CACHE_TTL_SECS: i64 = 5 * 60;
 pub const MIN_REFRESH_SECS: i64 = 30;
+/// How long the last good keys stay in use while the URL keeps failing.
+pub const MAX_STALE_SECS: i64 = 24 * 3600;
 /// Keys beyond this many in one document are ignored.
 pub const MAX_KEYS: usize = 32;
 
@@ -100,7 +102,12 @@ impl JwksCache {
             }
             Err(error) => {
                 tracing::warn!(project = %project, %error, "JWKS fetch failed; keeping the previous keys");
-                cached.map(|e| (e.keys, e.fetched_at)).unwrap_or_else(|| (Arc::new(Vec::new()), None))
+                // Stale keys bridge an outage, but not forever: a key the customer removed
+                // must eventually stop working even if their URL stays down.
+                cached
+                    .filter(|e| e.fetched_at.is_some_and(|at| now - at < Duration::seconds(MAX_STALE_SECS)))
+                    .map(|e| (e.keys, e.fetched_at))
+                    .unwrap_or_else(|| (Arc::new(Vec::new()), None))
             }
         };
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
