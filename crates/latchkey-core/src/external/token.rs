@@ -126,16 +126,17 @@ fn check_claims(
     now: DateTime<Utc>,
     max_lifetime_secs: i64,
 ) -> Result<VerifiedClaims> {
-    let project_text = project.to_string();
+    // A project id in any UUID spelling (e.g. upper case) names the project.
+    let is_project = |value: &Value| value.as_str().is_some_and(|text| text.parse::<ProjectId>() == Ok(project));
     match claims.get("iss") {
-        Some(Value::String(iss)) if *iss == project_text => {}
+        Some(iss) if is_project(iss) => {}
         Some(_) => return Err(invalid("iss must be the project id")),
         None => return Err(invalid("iss is required")),
     }
     match claims.get("aud") {
         None => {}
-        Some(Value::String(aud)) if *aud == project_text => {}
-        Some(Value::Array(list)) if !list.is_empty() && list.iter().all(|a| a.as_str() == Some(&project_text)) => {}
+        Some(aud) if is_project(aud) => {}
+        Some(Value::Array(list)) if !list.is_empty() && list.iter().all(is_project) => {}
         Some(_) => return Err(invalid("aud must be the project id")),
     }
     let now_secs = now.timestamp();
@@ -261,6 +262,7 @@ mod tests {
         assert!(check(project, with("aud", json!([project.to_string()])), now).is_ok());
         assert!(check(project, with("aud", json!([project.to_string(), "other"])), now).is_err());
         assert!(check(project, with("aud", json!([])), now).is_err());
+        assert!(check(project, with("iss", json!(project.to_string().to_uppercase())), now).is_ok());
         assert!(check(project, with("sub", json!("")), now).is_err());
         assert!(check(project, with("sub", json!(42)), now).is_err());
         assert!(check(project, with("sub", json!("x".repeat(256))), now).is_err());
