@@ -109,8 +109,11 @@ impl AuthService {
     async fn local_external_keys(&self, project: ProjectId, now: DateTime<Utc>) -> Result<Vec<VerifierKey>> {
         let mut keys = Vec::new();
         for secret in self.store.external_secrets(project).await?.into_iter().filter(|s| s.is_live(now)) {
-            let plain = self.master.decrypt(&secret.secret_sealed, &secret_context(project, &secret.id))?;
-            keys.push(VerifierKey::hmac(secret.id, &plain));
+            match self.master.decrypt(&secret.secret_sealed, &secret_context(project, &secret.id)) {
+                Ok(plain) => keys.push(VerifierKey::hmac(secret.id, &plain)),
+                // Wrong master key or a damaged row: that secret cannot verify, the others still can.
+                Err(_) => tracing::error!(project = %project, secret = %secret.id, "cannot unseal a signing secret"),
+            }
         }
         for key in self.store.external_keys(project).await? {
             match VerifierKey::public(key.kid.clone(), &key.alg, &key.jwk, crate::external::KeySource::Registered) {
