@@ -5,8 +5,10 @@
 //! All SQL lives in this crate.
 
 mod backend;
+mod backend_external;
 pub mod postgres;
 mod sql;
+mod sql_external;
 pub mod sqlite;
 mod time;
 

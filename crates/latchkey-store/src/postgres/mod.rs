@@ -7,6 +7,7 @@
 //! `LATCHKEY_DATABASE_URL` because the later areas' stores (email, external users) exist for
 //! SQLite only so far.
 
+mod external;
 pub mod rows;
 
 use std::time::Duration;

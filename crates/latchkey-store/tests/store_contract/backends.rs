@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use latchkey_core::store::CoreStore;
+use latchkey_core::store::Store;
 use sqlx::Connection;
 
 /// Where the PostgreSQL server is (CI and developer machines run one on loopback).
@@ -12,7 +12,7 @@ fn admin_url() -> String {
 
 pub struct TempSqlite(#[allow(dead_code)] tempfile::TempDir);
 
-pub async fn sqlite() -> (TempSqlite, Arc<dyn CoreStore>) {
+pub async fn sqlite() -> (TempSqlite, Arc<dyn Store>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = latchkey_store::SqliteStore::open(&dir.path().join("contract.db")).await.expect("open sqlite");
     (TempSqlite(dir), Arc::new(store))
@@ -23,7 +23,7 @@ pub struct TempPostgres {
     name: String,
 }
 
-pub async fn postgres() -> (TempPostgres, Arc<dyn CoreStore>) {
+pub async fn postgres() -> (TempPostgres, Arc<dyn Store>) {
     let name = format!("latchkey_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = sqlx::PgConnection::connect(&admin_url())
         .await

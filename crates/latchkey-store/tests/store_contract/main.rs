@@ -1,7 +1,7 @@
 //! The storage contract, checked directly against each backend: a real SQLite file and a
 //! fresh database on the real PostgreSQL server. Each case is written once and run on both.
-//! Tenancy scoping, exact round trips, uniqueness mapping, the conditional rotation, and the
-//! failure window.
+//! Tenancy scoping, exact round trips, uniqueness mapping, the conditional rotation, the
+//! failure window, and the external-user store (`external.rs`).
 
 use std::sync::Arc;
 
@@ -10,12 +10,20 @@ use latchkey_core::crypto::MasterKey;
 use latchkey_core::domain::{
     ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings, Role, SessionId, User, UserId,
 };
-use latchkey_core::store::{CoreStore, Rotation, SessionRecord, StoreError, UniqueField};
+use latchkey_core::store::{Rotation, SessionRecord, StoreError, UniqueField};
 use latchkey_core::tokens::SigningKey;
 
 mod backends;
+mod external;
 
-type Store = dyn CoreStore;
+use external::{
+    a_jti_is_used_once_per_project, external_config_is_scoped_by_project,
+    linking_applies_only_from_the_expected_foreign_id, racing_links_of_one_user_apply_once,
+    racing_sign_ins_consume_a_jti_once,
+};
+
+/// Every area of the storage contract, as the server uses it.
+type Store = dyn latchkey_core::store::Store;
 
 /// Runs each case against SQLite and PostgreSQL as two separate tests.
 macro_rules! on_every_backend {
@@ -43,6 +51,11 @@ on_every_backend!(
     uniqueness_violations_name_the_field_and_write_nothing,
     rotation_applies_only_from_the_expected_generation,
     failure_windows_count_and_restart,
+    external_config_is_scoped_by_project,
+    a_jti_is_used_once_per_project,
+    racing_sign_ins_consume_a_jti_once,
+    linking_applies_only_from_the_expected_foreign_id,
+    racing_links_of_one_user_apply_once,
 );
 
 fn now() -> chrono::DateTime<Utc> {
