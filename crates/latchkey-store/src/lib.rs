@@ -10,6 +10,8 @@ pub mod postgres;
 mod sql;
 mod sql_external;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod time;
 
 use std::sync::Arc;
