@@ -1,7 +1,8 @@
 //! The storage contract, checked directly against each backend: a real SQLite file and a
 //! fresh database on the real PostgreSQL server. Each case is written once and run on both.
 //! Tenancy scoping, exact round trips, uniqueness mapping, the conditional rotation, the
-//! failure window, and the external-user store (`external.rs`).
+//! failure window, and the external-user store (`external.rs`). `shared_postgres.rs` races two
+//! PostgreSQL stores (two processes' pools) on one database.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use latchkey_core::tokens::SigningKey;
 
 mod backends;
 mod external;
+mod shared_postgres;
 
 use external::{
     a_jti_is_used_once_per_project, external_config_is_scoped_by_project,
