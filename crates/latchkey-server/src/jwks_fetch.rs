@@ -1,5 +1,6 @@
 //! Fetches external users' JWKS documents: HTTPS only (plain http only to loopback, for
-//! sidecars and tests), no redirects, a short timeout and a size cap.
+//! sidecars and tests), no redirects, no proxy, a short timeout and a size cap. Errors never
+//! include the URL, which may carry a token in its query string.
 
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ impl HttpJwksFetcher {
             .timeout(Duration::from_secs(5))
             .connect_timeout(Duration::from_secs(3))
             .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
+            // Only the configured URL is contacted: no HTTP(S)_PROXY from the environment.
+            .no_proxy()
             .build()
             .context("cannot build the JWKS HTTP client")?;
         Ok(Self { client })
@@ -43,12 +46,15 @@ impl JwksFetcher for HttpJwksFetcher {
         if !allowed(&parsed) || !parsed.username().is_empty() || parsed.password().is_some() {
             return Err("the JWKS URL must be https (plain http only to loopback)".to_owned());
         }
-        let mut response = self.client.get(parsed).send().await.map_err(|e| format!("request failed: {e}"))?;
+        let mut response =
+            self.client.get(parsed).send().await.map_err(|e| format!("request failed: {}", e.without_url()))?;
         if !response.status().is_success() {
             return Err(format!("JWKS URL answered {}", response.status()));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| format!("reading the body failed: {e}"))? {
+        while let Some(chunk) =
+            response.chunk().await.map_err(|e| format!("reading the body failed: {}", e.without_url()))?
+        {
             if body.len() + chunk.len() > MAX_JWKS_BYTES {
                 return Err("JWKS document is too large".to_owned());
             }

@@ -41,7 +41,13 @@ impl AuthService {
             tracing::debug!(project = %project, reason = %e, "external user JWT refused");
         })?;
         let profile = ExternalProfile::parse(claims.user_data.clone())?;
-        let jti = claims.jti.as_deref().map(|jti| (digest(&format!("{project}/{jti}")), claims.expires_at));
+        // Kept 5 minutes past the moment the token itself stops verifying: server processes
+        // whose clocks differ a little must not prune a used jti while another still
+        // accepts the token.
+        let jti = claims
+            .jti
+            .as_deref()
+            .map(|jti| (digest(&format!("{project}/{jti}")), claims.expires_at + chrono::Duration::minutes(5)));
 
         // A racing sign-in for the same user (or email) makes a write stale or conflict; the
         // next pass re-reads and lands in the update (or conflict) branch.

@@ -48,8 +48,9 @@ impl Entry {
 pub struct JwksCache {
     fetcher: RwLock<Option<Arc<dyn JwksFetcher>>>,
     entries: Mutex<HashMap<ProjectId, Entry>>,
-    /// Serialises fetches so that concurrent misses cause one request, not many.
-    fetching: tokio::sync::Mutex<()>,
+    /// One lock per project, so concurrent misses of a project cause one request, not many,
+    /// while a slow or dead JWKS host of one project never delays another project.
+    fetching: Mutex<HashMap<ProjectId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl JwksCache {
@@ -75,13 +76,17 @@ impl JwksCache {
         now: DateTime<Utc>,
         refresh: bool,
     ) -> Arc<Vec<VerifierKey>> {
-        if let Some(entry) = self.cached(project, url)
-            && !refresh
-            && entry.fresh(now)
-        {
-            return entry.keys;
+        if let Some(entry) = self.cached(project, url) {
+            let recently_tried = now - entry.attempted_at < Duration::seconds(MIN_REFRESH_SECS);
+            if (!refresh && entry.fresh(now)) || recently_tried {
+                return entry.keys;
+            }
         }
-        let _guard = self.fetching.lock().await;
+        let project_lock = {
+            let mut locks = self.fetching.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(locks.entry(project).or_default())
+        };
+        let _guard = project_lock.lock().await;
         // Re-check under the lock: a concurrent request may have just fetched.
         let cached = self.cached(project, url);
         if let Some(entry) = &cached {

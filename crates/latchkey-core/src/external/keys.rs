@@ -152,10 +152,7 @@ pub(crate) fn finish(value: Value, kid: Option<&str>, alg: Option<&str>) -> Resu
     let jwk_alg = object.get("alg").and_then(Value::as_str);
     let (alg, canonical) = match &jwk.algorithm {
         AlgorithmParameters::RSA(rsa) => {
-            let n = base64_len(&rsa.n)?;
-            if n * 8 < MIN_RSA_BITS {
-                return Err(bad_key(format!("RSA keys must be at least {MIN_RSA_BITS} bits")));
-            }
+            check_rsa(&rsa.n, &rsa.e)?;
             let alg = pin(
                 alg.or(jwk_alg),
                 Algorithm::RS256,
@@ -176,6 +173,7 @@ pub(crate) fn finish(value: Value, kid: Option<&str>, alg: Option<&str>) -> Resu
                 EllipticCurve::P384 => Algorithm::ES384,
                 _ => return Err(bad_key("only P-256 (ES256) and P-384 (ES384) EC keys are supported")),
             };
+            check_ec_point(expected, &ec.x, &ec.y)?;
             let alg = pin(alg.or(jwk_alg), expected, &[expected])?;
             let crv = if expected == Algorithm::ES256 { "P-256" } else { "P-384" };
             (alg, serde_json::json!({ "kty": "EC", "crv": crv, "x": ec.x, "y": ec.y }))
@@ -184,6 +182,7 @@ pub(crate) fn finish(value: Value, kid: Option<&str>, alg: Option<&str>) -> Resu
             if okp.curve != EllipticCurve::Ed25519 {
                 return Err(bad_key("only Ed25519 OKP keys are supported"));
             }
+            check_ed25519(&okp.x)?;
             let alg = pin(alg.or(jwk_alg), Algorithm::EdDSA, &[Algorithm::EdDSA])?;
             (alg, serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": okp.x }))
         }
@@ -229,11 +228,90 @@ fn pin(requested: Option<&str>, default: Algorithm, allowed: &[Algorithm]) -> Re
     Ok(alg)
 }
 
-fn base64_len(text: &str) -> Result<usize> {
+fn base64url(text: &str) -> Result<Vec<u8>> {
     use base64::Engine;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text.trim_end_matches('='))
-        .map_err(|_| bad_key("the key parameters are not base64url"))?;
-    // Leading zero bytes do not count towards the modulus size.
-    Ok(bytes.iter().skip_while(|b| **b == 0).count())
+        .map_err(|_| bad_key("the key parameters are not base64url"))
+}
+
+// Each check below builds the key the way verification will, so a key that registers is a
+// key that can verify: nothing is accepted now only to fail every token later.
+
+/// Exact modulus size (at least 2048 bits) and what the RSA verifier accepts (at most 4096
+/// bits, a sane public exponent).
+fn check_rsa(n: &str, e: &str) -> Result<()> {
+    let modulus = rsa::BigUint::from_bytes_be(&base64url(n)?);
+    if modulus.bits() < MIN_RSA_BITS {
+        return Err(bad_key(format!("RSA keys must be at least {MIN_RSA_BITS} bits")));
+    }
+    let exponent = rsa::BigUint::from_bytes_be(&base64url(e)?);
+    rsa::RsaPublicKey::new(modulus, exponent)
+        .map(|_| ())
+        .map_err(|e| bad_key(format!("the RSA key cannot be used: {e}")))
+}
+
+/// The point must lie on the named curve.
+fn check_ec_point(alg: Algorithm, x: &str, y: &str) -> Result<()> {
+    let mut sec1 = vec![0x04];
+    sec1.extend(base64url(x)?);
+    sec1.extend(base64url(y)?);
+    let on_curve = match alg {
+        Algorithm::ES256 => p256::PublicKey::from_sec1_bytes(&sec1).is_ok(),
+        _ => p384::PublicKey::from_sec1_bytes(&sec1).is_ok(),
+    };
+    if on_curve { Ok(()) } else { Err(bad_key("the EC point is not on the curve")) }
+}
+
+/// A valid point that is not of small order (weak keys admit forged signatures under
+/// non-strict verification).
+fn check_ed25519(x: &str) -> Result<()> {
+    let bytes: [u8; 32] = base64url(x)?.try_into().map_err(|_| bad_key("an Ed25519 key is 32 bytes"))?;
+    match ed25519_dalek::VerifyingKey::from_bytes(&bytes) {
+        Ok(key) if !key.is_weak() => Ok(()),
+        _ => Err(bad_key("the Ed25519 key is invalid or weak")),
+    }
+}
+
+#[cfg(test)]
+mod key_material_tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+
+    fn b64(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    #[test]
+    fn rsa_size_is_exact_and_bounded_by_what_verifies() {
+        let e = b64(&[1, 0, 1]);
+        // 2041 bits: 256 bytes whose top byte is 0x01 (would pass a bytes*8 check).
+        let mut short = vec![0xffu8; 256];
+        short[0] = 0x01;
+        assert!(check_rsa(&b64(&short), &e).is_err());
+        // 8192 bits: registers nowhere, because the verifier refuses it.
+        assert!(check_rsa(&b64(&[0xff; 1024]), &e).is_err());
+        assert!(check_rsa(&b64(&[0xff; 256]), &e).is_ok());
+        assert!(check_rsa(&b64(&[0xff; 256]), &b64(&[1])).is_err(), "exponent 1 is refused");
+    }
+
+    #[test]
+    fn ec_points_must_be_on_the_curve() {
+        assert!(check_ec_point(Algorithm::ES256, &b64(&[1; 32]), &b64(&[2; 32])).is_err());
+        let real = p256::SecretKey::from_slice(&[7; 32]).unwrap().public_key();
+        let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&real, false);
+        assert!(check_ec_point(Algorithm::ES256, &b64(point.x().unwrap()), &b64(point.y().unwrap())).is_ok());
+    }
+
+    #[test]
+    fn weak_ed25519_keys_are_refused() {
+        // The identity point has small order.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(check_ed25519(&b64(&identity)).is_err());
+        let real = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key();
+        assert!(check_ed25519(&b64(real.as_bytes())).is_ok());
+    }
 }

@@ -24,10 +24,16 @@ fn invalid(reason: &'static str) -> CoreError {
 }
 
 /// A token whose header and (unverified) claims parsed.
-#[derive(Debug)]
+/// `Debug` shows the header only: the token itself is a bearer credential.
 pub struct ParsedToken<'a> {
     pub token: &'a str,
     pub header: Header,
+}
+
+impl std::fmt::Debug for ParsedToken<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedToken").field("header", &self.header).finish_non_exhaustive()
+    }
 }
 
 /// Parses the header and catches another project's token.
