@@ -60,6 +60,29 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.message().contains("database is locked") => {
             StoreError::Unavailable(err.to_string())
         }
+        sqlx::Error::Database(db)
+            if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some_and(pg_transient) =>
+        {
+            StoreError::Unavailable(err.to_string())
+        }
         _ => StoreError::Other(err.to_string()),
     }
+}
+
+/// PostgreSQL errors that say "not now" rather than "never": the server is restarting or
+/// shutting down, cut this connection (failover, `pg_terminate_backend`), has no connection
+/// slot left, or aborted a transaction to break a deadlock or a serialization conflict. The
+/// API answers them with 503 `server/unavailable` (retry later), not a 500.
+fn pg_transient(err: &sqlx::postgres::PgDatabaseError) -> bool {
+    let code = err.code();
+    code.starts_with("08") // connection_exception
+        || matches!(
+            code,
+            "57P01" // admin_shutdown
+                | "57P02" // crash_shutdown
+                | "57P03" // cannot_connect_now
+                | "53300" // too_many_connections
+                | "40001" // serialization_failure
+                | "40P01" // deadlock_detected
+        )
 }
