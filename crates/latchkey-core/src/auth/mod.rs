@@ -3,6 +3,9 @@
 mod admin;
 mod api_keys;
 mod context;
+mod email;
+mod mail_admin;
+mod outbox;
 mod sessions;
 mod sign_in;
 mod sign_up;
@@ -11,6 +14,9 @@ use std::sync::Arc;
 
 pub use admin::{Admin, NewApiKey};
 pub use context::ProjectContext;
+pub use email::LinkStatus;
+pub use mail_admin::MailSettingsChange;
+pub use outbox::{MailPayload, OutgoingLink, Prepared};
 pub use sign_up::SignUp;
 
 use crate::clock::Clock;
@@ -53,6 +59,8 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     policy: AuthPolicy,
     contexts: context::ContextCache,
+    /// Wakes the outbox worker when a row is committed (it also polls, so this is a hint).
+    outbox_signal: Arc<tokio::sync::Notify>,
 }
 
 impl AuthService {
@@ -63,7 +71,15 @@ impl AuthService {
         clock: Arc<dyn Clock>,
         policy: AuthPolicy,
     ) -> Self {
-        Self { store, hasher, master, clock, policy, contexts: context::ContextCache::default() }
+        Self {
+            store,
+            hasher,
+            master,
+            clock,
+            policy,
+            contexts: context::ContextCache::default(),
+            outbox_signal: Arc::new(tokio::sync::Notify::new()),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -76,5 +92,9 @@ impl AuthService {
 
     pub fn policy(&self) -> &AuthPolicy {
         &self.policy
+    }
+
+    pub fn outbox_signal(&self) -> &Arc<tokio::sync::Notify> {
+        &self.outbox_signal
     }
 }

@@ -7,6 +7,10 @@
 //! [`Store`] is the sum of one trait per area ([`CoreStore`] here; later areas add their own
 //! trait in their own file and list it as a supertrait of [`Store`]).
 
+mod mail;
+
+pub use mail::{Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -75,9 +79,9 @@ pub struct FailureWindow {
 }
 
 /// Everything a backend provides. Implemented automatically for any type with every area trait.
-pub trait Store: CoreStore {}
+pub trait Store: CoreStore + MailStore {}
 
-impl<T: CoreStore> Store for T {}
+impl<T: CoreStore + MailStore> Store for T {}
 
 /// Projects, keys, users, sessions and sign-in throttling.
 #[async_trait]
