@@ -1,6 +1,7 @@
 //! The SQLite backend: WAL mode, one writer connection (SQLite serialises writes anyway, and
 //! a single writer turns lock contention into a queue), a small pool of readers.
 
+mod mail;
 mod rows;
 
 use std::path::Path;
@@ -19,8 +20,8 @@ use crate::time::{from_millis, to_millis};
 use rows::{api_key_from_row, project_from_row, session_from_row, signing_key_from_row, user_from_row};
 
 pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    pub(crate) writer: SqlitePool,
+    pub(crate) reader: SqlitePool,
 }
 
 impl SqliteStore {
