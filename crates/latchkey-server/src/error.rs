@@ -94,6 +94,12 @@ impl From<CoreError> for ApiError {
             CoreError::InvalidUsernameQuery(_) => {
                 ApiError::new(S::BAD_REQUEST, "username/invalid-query", message).with_field("username")
             }
+            CoreError::InvalidResetToken => ApiError::new(S::BAD_REQUEST, "auth/invalid-reset-token", message),
+            CoreError::InvalidOrExpiredToken => {
+                ApiError::new(S::BAD_REQUEST, "auth/invalid-or-expired-token", message)
+            }
+            CoreError::UserNotFound => ApiError::new(S::NOT_FOUND, "user/not-found", message),
+            CoreError::AlreadyVerified => ApiError::new(S::CONFLICT, "auth/already-verified", message),
             CoreError::Busy => {
                 let mut e = ApiError::new(S::SERVICE_UNAVAILABLE, "server/busy", message);
                 e.retry_after_secs = Some(1);

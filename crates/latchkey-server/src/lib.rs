@@ -5,6 +5,7 @@
 //! - [`routes`]: one module per API area; handlers translate HTTP to core calls and back.
 //! - [`error`]: the single mapping from core errors to status + JSON `code`.
 //! - [`extract`]: the JSON body and API-key extractors.
+//! - [`mail`]: SMTP/file delivery, templates and the outbox worker (password reset, verification).
 //! - [`cli`]: `latchkey serve` and the admin subcommands.
 
 pub mod app;
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod mail;
 pub mod routes;
 pub mod serve;
 
