@@ -95,9 +95,7 @@ impl From<CoreError> for ApiError {
                 ApiError::new(S::BAD_REQUEST, "username/invalid-query", message).with_field("username")
             }
             CoreError::InvalidResetToken => ApiError::new(S::BAD_REQUEST, "auth/invalid-reset-token", message),
-            CoreError::InvalidOrExpiredToken => {
-                ApiError::new(S::BAD_REQUEST, "auth/invalid-or-expired-token", message)
-            }
+            CoreError::InvalidOrExpiredToken => ApiError::new(S::BAD_REQUEST, "auth/invalid-or-expired-token", message),
             CoreError::UserNotFound => ApiError::new(S::NOT_FOUND, "user/not-found", message),
             CoreError::AlreadyVerified => ApiError::new(S::CONFLICT, "auth/already-verified", message),
             CoreError::Busy => {

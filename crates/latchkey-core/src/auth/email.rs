@@ -24,7 +24,9 @@ const TOKEN_BYTES: usize = 32;
 /// What a link token is worth right now (for the hosted pages' outcome messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkStatus {
-    Valid { expires_at: DateTime<Utc> },
+    Valid {
+        expires_at: DateTime<Utc>,
+    },
     Expired,
     Used,
     /// Replaced by a newer reset request before it was used.

@@ -48,9 +48,8 @@ impl Admin {
             let smtp = settings.smtp.as_mut().ok_or_else(|| {
                 CoreError::invalid("smtpPassword", "set an SMTP URL for the project before its password")
             })?;
-            smtp.password_sealed = password
-                .map(|p| self.master.encrypt(p.as_bytes(), &smtp_password_context(project)))
-                .transpose()?;
+            smtp.password_sealed =
+                password.map(|p| self.master.encrypt(p.as_bytes(), &smtp_password_context(project))).transpose()?;
             smtp.has_password = smtp.password_sealed.is_some();
         }
         if let Some(ttl) = change.reset_ttl_secs {

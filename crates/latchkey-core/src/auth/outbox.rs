@@ -62,7 +62,8 @@ impl AuthService {
     /// account lookup, superseding older tokens and issuing the new one (committed together
     /// with the row's new sealed body, so a crash before sending just resends the same link).
     pub async fn prepare_outbox(&self, row: &OutboxRow, claim: &str) -> Result<Prepared> {
-        let sealed = row.payload_sealed.as_deref().ok_or_else(|| CoreError::Internal("outbox row has no body".into()))?;
+        let sealed =
+            row.payload_sealed.as_deref().ok_or_else(|| CoreError::Internal("outbox row has no body".into()))?;
         let (to, token, expires_at) = match MailPayload::unseal(sealed, &self.master, row.project_id, row.id)? {
             MailPayload::Link { to, token, expires_at } => (to, token, expires_at),
             MailPayload::ResetRequest { email } => {
@@ -71,7 +72,8 @@ impl AuthService {
                 let settings = self.store.mail_settings(row.project_id).await?;
                 let now = self.clock.now();
                 let (plain, stored) = new_link(&user, LinkPurpose::PasswordReset, now, settings.reset_ttl_secs);
-                let payload = MailPayload::Link { to: email.clone(), token: plain.clone(), expires_at: stored.expires_at };
+                let payload =
+                    MailPayload::Link { to: email.clone(), token: plain.clone(), expires_at: stored.expires_at };
                 let resealed = payload.seal(&self.master, row.project_id, row.id)?;
                 if !self.store.attach_reset_link(row.id, claim, &stored, &resealed, now).await? {
                     return Ok(Prepared::Lost);
@@ -79,7 +81,14 @@ impl AuthService {
                 (email, plain, stored.expires_at)
             }
         };
-        Ok(Prepared::Send(OutgoingLink { id: row.id, project: row.project_id, purpose: row.purpose, to, token, expires_at }))
+        Ok(Prepared::Send(OutgoingLink {
+            id: row.id,
+            project: row.project_id,
+            purpose: row.purpose,
+            to,
+            token,
+            expires_at,
+        }))
     }
 
     /// The project's SMTP password, unsealed for one send.

@@ -104,8 +104,12 @@ pub struct Claim {
 #[async_trait]
 pub trait MailStore: Send + Sync + 'static {
     async fn mail_settings(&self, project: ProjectId) -> StoreResult<MailSettings>;
-    async fn put_mail_settings(&self, project: ProjectId, settings: &MailSettings, now: DateTime<Utc>)
-    -> StoreResult<()>;
+    async fn put_mail_settings(
+        &self,
+        project: ProjectId,
+        settings: &MailSettings,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     /// Inserts a reset-request row unless `max` rows with the same `rate_key` were created
     /// after `since`. Returns whether it was inserted. Costs the same whether or not the

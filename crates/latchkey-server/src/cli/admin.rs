@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{ApiKeyCommand, Lifetimes, ProjectCommand};
 use crate::config::StorageConfig;
 
-async fn admin(storage: &StorageConfig) -> anyhow::Result<Admin> {
+pub(super) async fn admin(storage: &StorageConfig) -> anyhow::Result<Admin> {
     let store = latchkey_store::open(&storage.database_url).await.context("cannot open the database")?;
     Ok(Admin::new(store, storage.master_key.clone(), Arc::new(SystemClock)))
 }
@@ -48,11 +48,12 @@ pub async fn project(storage: &StorageConfig, command: ProjectCommand) -> anyhow
             }
         }
         ProjectCommand::Show { project, json } => print_project(&admin.project(project_id(&project)?).await?, json),
-        ProjectCommand::Set { project, lifetimes, json } => {
+        ProjectCommand::Set { project, lifetimes, mail, json } => {
             let id = project_id(&project)?;
             let current = admin.project(id).await?;
             let updated = admin.update_settings(id, apply(current.settings, &lifetimes)).await?;
             print_project(&updated, json);
+            super::mail::apply_and_print(&admin, id, mail, json).await?;
         }
     }
     Ok(())

@@ -87,7 +87,7 @@ mod tests {
 
     fn ctx() -> Value {
         context! { project_name => "Acme <Shop>", email => "a@example.com", link => "https://x/?token=abc",
-                   expires_at => "2026-01-01 13:00 UTC", expires_in => "1 hour" }
+        expires_at => "2026-01-01 13:00 UTC", expires_in => "1 hour" }
     }
 
     #[test]

@@ -154,7 +154,10 @@ mod tests {
             format!("http://h/v7/{p}/auth/reset-password-page?token=T")
         );
         s.verify_page_url = Some("https://app.example/verify?from=mail".into());
-        assert_eq!(link_url("http://h", p, LinkPurpose::VerifyEmail, &s, "T"), "https://app.example/verify?from=mail&token=T");
+        assert_eq!(
+            link_url("http://h", p, LinkPurpose::VerifyEmail, &s, "T"),
+            "https://app.example/verify?from=mail&token=T"
+        );
         assert_eq!(human_duration(3600), "1 hour");
         assert_eq!(human_duration(86400), "1 day");
         assert_eq!(human_duration(900), "15 minutes");

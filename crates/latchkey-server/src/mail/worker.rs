@@ -148,7 +148,11 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_caps() {
-        let o = WorkerOptions { retry_base: Duration::from_secs(5), retry_max: Duration::from_secs(60), ..Default::default() };
+        let o = WorkerOptions {
+            retry_base: Duration::from_secs(5),
+            retry_max: Duration::from_secs(60),
+            ..Default::default()
+        };
         let secs: Vec<u64> = (1..=6).map(|n| backoff(&o, n).as_secs()).collect();
         assert_eq!(secs, vec![5, 10, 20, 40, 60, 60]);
     }

@@ -1,8 +1,10 @@
 //! Routes of API.md, one module per area.
 
 pub mod auth;
+pub mod email;
 pub mod health;
 pub mod jwks;
+pub mod pages;
 pub mod service;
 pub mod users;
 
@@ -12,5 +14,8 @@ use crate::app::AppState;
 
 /// Everything under `/v7/{project_id}`.
 pub fn project_router() -> Router<AppState> {
-    Router::new().nest("/auth", auth::router()).nest("/users", users::router()).merge(jwks::router())
+    Router::new()
+        .nest("/auth", auth::router().merge(email::router()).merge(pages::router()))
+        .nest("/users", users::router())
+        .merge(jwks::router())
 }

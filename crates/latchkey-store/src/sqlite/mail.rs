@@ -6,9 +6,7 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::domain::{LinkPurpose, MailSettings, OutboxId, ProjectId, SmtpOverride, UserId};
-use latchkey_core::store::{
-    Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState, StoreError, StoreResult,
-};
+use latchkey_core::store::{Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState, StoreError, StoreResult};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
