@@ -4,6 +4,7 @@
 
 pub mod mail;
 pub mod smtp;
+pub mod webdriver;
 
 use std::sync::Arc;
 
