@@ -6,10 +6,10 @@ mod common;
 
 use std::time::Duration;
 
+use common::TestApp;
 use common::mail::{link_in, token_of};
 use common::smtp::SmtpServer;
 use common::webdriver::{Browser, artifact};
-use common::TestApp;
 use latchkey_core::auth::LinkStatus;
 use latchkey_core::domain::LinkPurpose;
 use reqwest::StatusCode;

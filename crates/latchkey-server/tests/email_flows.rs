@@ -63,7 +63,8 @@ async fn password_reset_over_real_smtp() {
 
     let weak = app.post("/auth/reset-password", json!({ "token": token, "newPassword": "short" })).await;
     assert_error(&weak, StatusCode::BAD_REQUEST, "auth/weak-password");
-    let (status, body) = app.post("/auth/reset-password", json!({ "token": token, "newPassword": "n3w-S3cret!" })).await;
+    let (status, body) =
+        app.post("/auth/reset-password", json!({ "token": token, "newPassword": "n3w-S3cret!" })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({ "success": true, "message": "Password has been reset successfully." }));
 
@@ -105,8 +106,9 @@ async fn bad_reset_tokens_are_all_refused_alike() {
 
     // Another project's token, used on that project's path with its key, is unknown there.
     let (other, other_key) = app.another_project().await;
-    let cross =
-        app.post_as(other, &other_key, "/auth/reset-password", json!({ "token": third, "newPassword": "n3w-S3cret!" })).await;
+    let cross = app
+        .post_as(other, &other_key, "/auth/reset-password", json!({ "token": third, "newPassword": "n3w-S3cret!" }))
+        .await;
     assert_error(&cross, StatusCode::BAD_REQUEST, "auth/invalid-reset-token");
 
     // Garbage, empty, huge.
@@ -158,7 +160,9 @@ async fn reset_requests_take_the_same_time_whether_or_not_the_account_exists() {
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     for i in 0..20 {
-        for (email, samples) in [(format!("user{i}@example.com"), &mut known), (format!("nobody{i}@example.com"), &mut unknown)] {
+        for (email, samples) in
+            [(format!("user{i}@example.com"), &mut known), (format!("nobody{i}@example.com"), &mut unknown)]
+        {
             let start = Instant::now();
             request_reset(&app, &email).await;
             samples.push(start.elapsed());
@@ -216,7 +220,8 @@ async fn email_verification_over_real_smtp() {
     assert_error(&twice, StatusCode::BAD_REQUEST, "auth/invalid-or-expired-token");
     let verified = app.post("/auth/send-verification-email", json!({ "userId": user_id })).await;
     assert_error(&verified, StatusCode::CONFLICT, "auth/already-verified");
-    let missing = app.post("/auth/send-verification-email", json!({ "userId": uuid::Uuid::now_v7().to_string() })).await;
+    let missing =
+        app.post("/auth/send-verification-email", json!({ "userId": uuid::Uuid::now_v7().to_string() })).await;
     assert_error(&missing, StatusCode::NOT_FOUND, "user/not-found");
     let malformed = app.post("/auth/send-verification-email", json!({ "userId": "nope" })).await;
     assert_error(&malformed, StatusCode::NOT_FOUND, "user/not-found");
@@ -428,4 +433,33 @@ async fn without_smtp_emails_are_written_as_eml_files_whose_links_work() {
         app.post("/auth/reset-password", json!({ "token": token_of(&link), "newPassword": "n3w-S3cret!" })).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(sign_in(&app, "file@example.com", "n3w-S3cret!").await.0, StatusCode::OK);
+}
+
+/// A worker that claimed a row and died: its lease lapses, another worker delivers the row
+/// once, and the dead worker's claim can no longer change the row.
+#[tokio::test]
+async fn a_crashed_workers_claim_lapses_and_the_row_is_delivered_once() {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::spawn().await;
+    let user_id = app.sign_up("crash@example.com").await["user"]["id"].as_str().unwrap().to_owned();
+    let (s, _) = app.post("/auth/send-verification-email", json!({ "userId": user_id })).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let now = chrono::Utc::now();
+    let crashed = latchkey_core::store::Claim {
+        token: "crashed-worker".into(),
+        now,
+        lease_until: now + chrono::Duration::milliseconds(300),
+    };
+    let row = app.store.claim_outbox(&crashed).await.unwrap().expect("the row is claimed");
+    assert_eq!(row.state, OutboxState::Sending);
+
+    let _worker = app.start_worker(Some(&smtp.url()));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(smtp.messages().is_empty(), "a live lease is respected");
+    smtp.wait_for(1, WAIT).await;
+    settle(&app).await;
+    assert!(!app.store.outbox_sent(row.id, "crashed-worker", chrono::Utc::now()).await.unwrap(), "stale claim");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 1);
 }

@@ -61,7 +61,12 @@ async fn reset_page_get_is_safe_and_post_needs_the_csrf_cookie() {
     open(&app, &link).await; // twice: still a form
 
     let form = |csrf: &str| {
-        vec![("token", token.clone()), ("csrf", csrf.to_owned()), ("password", "n3w-S3cret!".into()), ("confirm", "n3w-S3cret!".into())]
+        vec![
+            ("token", token.clone()),
+            ("csrf", csrf.to_owned()),
+            ("password", "n3w-S3cret!".into()),
+            ("confirm", "n3w-S3cret!".into()),
+        ]
     };
     let url = page_url(&app, "reset-password-page");
     // No cookie (a cross-site form post cannot carry our SameSite=Strict cookie): refused.
@@ -69,7 +74,14 @@ async fn reset_page_get_is_safe_and_post_needs_the_csrf_cookie() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_page_headers(r.headers());
     // Cookie and field disagree: refused.
-    let r = app.http.post(&url).header("cookie", format!("latchkey_csrf={csrf}")).form(&form("x".repeat(43).as_str())).send().await.unwrap();
+    let r = app
+        .http
+        .post(&url)
+        .header("cookie", format!("latchkey_csrf={csrf}"))
+        .form(&form("x".repeat(43).as_str()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // Another site's Origin: refused even with the right pair.
     let r = app
@@ -84,10 +96,12 @@ async fn reset_page_get_is_safe_and_post_needs_the_csrf_cookie() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
     // None of that consumed the token; the real submission works once.
-    let r = app.http.post(&url).header("cookie", format!("latchkey_csrf={csrf}")).form(&form(&csrf)).send().await.unwrap();
+    let r =
+        app.http.post(&url).header("cookie", format!("latchkey_csrf={csrf}")).form(&form(&csrf)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("Password changed"));
-    let r = app.http.post(&url).header("cookie", format!("latchkey_csrf={csrf}")).form(&form(&csrf)).send().await.unwrap();
+    let r =
+        app.http.post(&url).header("cookie", format!("latchkey_csrf={csrf}")).form(&form(&csrf)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::GONE);
     assert!(r.text().await.unwrap().contains("already been used"));
     let r = app.http.get(&link).send().await.unwrap();
@@ -111,7 +125,9 @@ async fn reset_page_outcomes_for_expired_replaced_and_invalid_links() {
     assert_eq!(r.status(), StatusCode::GONE);
     assert_page_headers(r.headers());
     assert!(r.text().await.unwrap().contains("Link expired"));
-    for bad in [format!("{}?token=garbage", page_url(&app, "reset-password-page")), page_url(&app, "reset-password-page")] {
+    for bad in
+        [format!("{}?token=garbage", page_url(&app, "reset-password-page")), page_url(&app, "reset-password-page")]
+    {
         let r = app.http.get(&bad).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         assert!(r.text().await.unwrap().contains("Invalid link"));

@@ -88,7 +88,8 @@ impl SmtpServer {
     }
 
     async fn start_with(addr: Option<SocketAddr>, credentials: Option<(String, String)>) -> Self {
-        let listener = TcpListener::bind(addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap())).await.expect("bind smtp");
+        let listener =
+            TcpListener::bind(addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap())).await.expect("bind smtp");
         let addr = listener.local_addr().unwrap();
         let mut server = Self { addr, inbox: Arc::new(Mutex::new(Vec::new())), credentials, accept: None };
         server.accept = Some(server.spawn(listener));
@@ -112,7 +113,8 @@ impl SmtpServer {
             builder.enable_auth(AuthMechanism::Plain).enable_auth(AuthMechanism::Login);
             builder.insecure_enable_plaintext_auth();
         }
-        let collector = Collector { inbox: Arc::clone(&self.inbox), credentials: self.credentials.clone(), current: None };
+        let collector =
+            Collector { inbox: Arc::clone(&self.inbox), credentials: self.credentials.clone(), current: None };
         tokio::spawn(async move {
             while let Ok((stream, peer)) = listener.accept().await {
                 let session = builder.build(peer.ip(), collector.clone());

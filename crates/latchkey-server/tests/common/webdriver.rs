@@ -22,7 +22,8 @@ pub struct Browser {
 /// Paths of the Debian packages `chromium` and `chromium-driver` (installed by scripts/test).
 pub fn binaries() -> Option<(&'static str, &'static str)> {
     let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists())?;
-    let driver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| Path::new(p).exists())?;
+    let driver =
+        ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| Path::new(p).exists())?;
     Some((chromium, driver))
 }
 
@@ -103,7 +104,11 @@ impl Browser {
 
     pub async fn text(&self, css: &str) -> String {
         let element = self.find(css).await;
-        self.call(reqwest::Method::GET, &format!("/element/{element}/text"), None).await.as_str().unwrap_or("").to_owned()
+        self.call(reqwest::Method::GET, &format!("/element/{element}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
     }
 
     pub async fn attribute(&self, css: &str, name: &str) -> Option<String> {
