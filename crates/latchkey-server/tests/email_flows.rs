@@ -463,3 +463,25 @@ async fn a_crashed_workers_claim_lapses_and_the_row_is_delivered_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(smtp.messages().len(), 1);
 }
+
+/// `smtp://host:port` means STARTTLS required: a relay that does not offer it gets nothing,
+/// the row is retried with the reason recorded, and no plain-text fallback happens.
+#[tokio::test]
+async fn starttls_is_required_by_default_and_never_silently_skipped() {
+    let smtp = SmtpServer::start().await; // plain only: no STARTTLS offered
+    let app = TestApp::spawn().await;
+    let _worker = app.start_worker(Some(&format!("smtp://{}", smtp.addr)));
+    app.sign_up("tls@example.com").await;
+    request_reset(&app, "tls@example.com").await;
+    let start = Instant::now();
+    loop {
+        let rows = app.store.list_outbox(None, 10).await.unwrap();
+        if rows.iter().any(|r| r.attempts >= 2) {
+            assert!(rows.iter().all(|r| r.state != OutboxState::Sent));
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "expected failed attempts: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(smtp.messages().is_empty(), "nothing may be sent without TLS");
+}

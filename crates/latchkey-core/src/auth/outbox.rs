@@ -12,13 +12,23 @@ use crate::store::OutboxRow;
 use crate::{CoreError, Result};
 
 /// An outbox row's body, sealed under the master key (bound to project and row id).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum MailPayload {
     /// Someone asked for a reset of this address; no account lookup has happened yet.
     ResetRequest { email: String },
     /// A ready message: recipient and the plaintext link token.
     Link { to: String, token: String, expires_at: DateTime<Utc> },
+}
+
+/// Never prints the address or the token.
+impl std::fmt::Debug for MailPayload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailPayload::ResetRequest { .. } => f.write_str("ResetRequest(..)"),
+            MailPayload::Link { expires_at, .. } => write!(f, "Link(.., expires_at: {expires_at})"),
+        }
+    }
 }
 
 fn payload_context(project: ProjectId, id: OutboxId) -> String {
@@ -37,8 +47,8 @@ impl MailPayload {
     }
 }
 
-/// A message ready to render and send.
-#[derive(Debug, Clone)]
+/// A message ready to render and send. Its `Debug` omits the recipient and the token.
+#[derive(Clone)]
 pub struct OutgoingLink {
     pub id: OutboxId,
     pub project: ProjectId,
@@ -46,6 +56,16 @@ pub struct OutgoingLink {
     pub to: String,
     pub token: String,
     pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for OutgoingLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingLink")
+            .field("id", &self.id)
+            .field("project", &self.project)
+            .field("purpose", &self.purpose)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
