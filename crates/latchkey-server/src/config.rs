@@ -32,6 +32,7 @@ pub struct FileConfig {
     pub mail_from: Option<String>,
     pub mail_templates_dir: Option<PathBuf>,
     pub smtp_timeout_secs: Option<u64>,
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -149,6 +150,8 @@ pub struct MailConfig {
     /// `LATCHKEY_MAIL_TEMPLATES`: optional directory of template overrides.
     pub templates_dir: Option<PathBuf>,
     pub smtp_timeout: std::time::Duration,
+    /// `LATCHKEY_SMTP_CA_FILE`: PEM CA certificate(s) trusted in addition to the Mozilla roots.
+    pub smtp_ca_pem: Option<Vec<u8>>,
 }
 
 pub const DEFAULT_MAIL_FROM: &str = "Latchkey <no-reply@localhost>";
@@ -184,7 +187,18 @@ impl MailConfig {
         if !(1..=300).contains(&timeout) {
             bail!("LATCHKEY_SMTP_TIMEOUT must be between 1 and 300 seconds");
         }
-        Ok(Self { smtp, from, templates_dir, smtp_timeout: std::time::Duration::from_secs(timeout) })
+        let smtp_ca_pem = match options.smtp_ca_file.clone().or_else(|| file.smtp_ca_file.clone()) {
+            None => None,
+            Some(path) => {
+                let pem = std::fs::read(&path)
+                    .with_context(|| format!("LATCHKEY_SMTP_CA_FILE: cannot read {}", path.display()))?;
+                lettre::transport::smtp::client::Certificate::from_pem(&pem).map_err(|e| {
+                    anyhow::anyhow!("LATCHKEY_SMTP_CA_FILE {} is not a PEM certificate: {e}", path.display())
+                })?;
+                Some(pem)
+            }
+        };
+        Ok(Self { smtp, from, templates_dir, smtp_timeout: std::time::Duration::from_secs(timeout), smtp_ca_pem })
     }
 }
 
@@ -207,6 +221,7 @@ pub struct ServeOptions {
     pub mail_from: Option<String>,
     pub mail_templates_dir: Option<PathBuf>,
     pub smtp_timeout_secs: Option<u64>,
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 impl ServeConfig {

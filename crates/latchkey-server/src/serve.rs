@@ -63,6 +63,7 @@ fn start_outbox_worker(
         file_dir: storage.data_dir.join("mail"),
         smtp_timeout: config.mail.smtp_timeout,
         templates: Templates::new(config.mail.templates_dir.clone()),
+        smtp_ca_pem: config.mail.smtp_ca_pem.clone(),
     };
     match &config.mail.smtp {
         Some(relay) => tracing::info!(relay = %relay, "email via SMTP"),

@@ -485,3 +485,39 @@ async fn starttls_is_required_by_default_and_never_silently_skipped() {
     }
     assert!(smtp.messages().is_empty(), "nothing may be sent without TLS");
 }
+
+/// STARTTLS and implicit TLS (smtps) with AUTH against a relay whose certificate is signed by
+/// a private CA trusted through `LATCHKEY_SMTP_CA_FILE`; without that CA nothing is sent.
+#[tokio::test]
+async fn starttls_and_smtps_relays_with_a_private_ca() {
+    use common::smtp::TestPki;
+    let pki = TestPki::new();
+    for implicit in [false, true] {
+        let relay = SmtpServer::start_tls(&pki, implicit, "mailer", "s3cret").await;
+        let scheme = if implicit { "smtps" } else { "smtp" };
+        let url = format!("{scheme}://mailer:s3cret@localhost:{}", relay.addr.port());
+
+        // Untrusted certificate: the worker retries and never sends.
+        let untrusted = TestApp::spawn().await;
+        let worker = untrusted.start_worker(Some(&url));
+        untrusted.sign_up("tls@example.com").await;
+        request_reset(&untrusted, "tls@example.com").await;
+        let start = Instant::now();
+        while !untrusted.store.list_outbox(None, 10).await.unwrap().iter().any(|r| r.attempts >= 1) {
+            assert!(start.elapsed() < WAIT);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        worker.stop().await;
+        assert!(relay.messages().is_empty(), "{scheme}: an untrusted certificate must not be accepted");
+
+        let app = TestApp::spawn().await;
+        let _worker = app.start_worker_with_ca(&url, pki.ca_pem.clone());
+        app.sign_up("tls@example.com").await;
+        request_reset(&app, "tls@example.com").await;
+        let message = &relay.wait_for(1, WAIT).await[0];
+        assert_eq!(message.to, vec!["tls@example.com"], "{scheme}");
+        let token = token_of(&link_in(&message.data));
+        let (s, b) = app.post("/auth/reset-password", json!({ "token": token, "newPassword": "n3w-S3cret!" })).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+}

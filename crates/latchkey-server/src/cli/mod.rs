@@ -22,7 +22,7 @@ use crate::config::{FileConfig, ServeOptions, StorageConfig, parse_duration_secs
         given with --config (keys: bind, public_url, database_url, data_dir, master_key_file,\n\
         log_format, hash_threads, hash_queue, hash_memory_kib, hash_iterations,\n\
         body_limit_bytes, refresh_grace_secs, smtp_url, mail_from, mail_templates_dir,\n\
-        smtp_timeout_secs). Flags and variables win over the file."
+        smtp_timeout_secs, smtp_ca_file). Flags and variables win over the file."
 )]
 pub struct Cli {
     /// TOML configuration file.
@@ -105,6 +105,9 @@ pub struct ServeArgs {
     /// SMTP connection and command timeout in seconds (default 30).
     #[arg(long, env = "LATCHKEY_SMTP_TIMEOUT", value_name = "SECS")]
     pub smtp_timeout: Option<u64>,
+    /// PEM CA certificate(s) to trust for SMTP relays, besides the built-in Mozilla roots.
+    #[arg(long, env = "LATCHKEY_SMTP_CA_FILE", value_name = "FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +250,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 mail_from: args.mail_from,
                 mail_templates_dir: args.mail_templates,
                 smtp_timeout_secs: args.smtp_timeout,
+                smtp_ca_file: args.smtp_ca_file,
             };
             let serve = crate::config::ServeConfig::resolve(options, &file)?;
             crate::serve::run(storage, serve).await

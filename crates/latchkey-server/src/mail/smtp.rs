@@ -12,7 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,12 +83,18 @@ impl SmtpUrl {
         })
     }
 
-    pub fn transport(&self, timeout: Duration) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    /// A transport for this relay. `extra_roots_pem` adds trusted CA certificates (a private
+    /// relay's CA, `LATCHKEY_SMTP_CA_FILE`) to the built-in Mozilla roots.
+    pub fn transport(
+        &self,
+        timeout: Duration,
+        extra_roots_pem: Option<&[u8]>,
+    ) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
         let tls = match self.security {
             SmtpSecurity::None => Tls::None,
-            SmtpSecurity::StartTls => Tls::Required(self.tls_parameters()?),
-            SmtpSecurity::Opportunistic => Tls::Opportunistic(self.tls_parameters()?),
-            SmtpSecurity::Tls => Tls::Wrapper(self.tls_parameters()?),
+            SmtpSecurity::StartTls => Tls::Required(self.tls_parameters(extra_roots_pem)?),
+            SmtpSecurity::Opportunistic => Tls::Opportunistic(self.tls_parameters(extra_roots_pem)?),
+            SmtpSecurity::Tls => Tls::Wrapper(self.tls_parameters(extra_roots_pem)?),
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(self.host.clone())
             .port(self.port)
@@ -100,8 +106,13 @@ impl SmtpUrl {
         Ok(builder.build())
     }
 
-    fn tls_parameters(&self) -> Result<TlsParameters, String> {
-        TlsParameters::new_rustls(self.host.clone()).map_err(|e| format!("TLS setup for {}: {e}", self.host))
+    fn tls_parameters(&self, extra_roots_pem: Option<&[u8]>) -> Result<TlsParameters, String> {
+        let mut builder = TlsParameters::builder(self.host.clone());
+        if let Some(pem) = extra_roots_pem {
+            let cert = Certificate::from_pem(pem).map_err(|e| format!("SMTP CA certificate: {e}"))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        builder.build_rustls().map_err(|e| format!("TLS setup for {}: {e}", self.host))
     }
 }
 

@@ -25,6 +25,8 @@ pub struct MailerConfig {
     pub file_dir: PathBuf,
     pub smtp_timeout: Duration,
     pub templates: Templates,
+    /// Extra trusted CA certificates (PEM) for relays with a private CA.
+    pub smtp_ca_pem: Option<Vec<u8>>,
 }
 
 /// Why a delivery failed: transient failures are retried with backoff, permanent ones are not.
@@ -75,7 +77,9 @@ impl Mailer {
 
         match self.relay(link.project, &settings)? {
             Some(relay) => {
-                let transport = relay.transport(self.config.smtp_timeout).map_err(SendError::Permanent)?;
+                let transport = relay
+                    .transport(self.config.smtp_timeout, self.config.smtp_ca_pem.as_deref())
+                    .map_err(SendError::Permanent)?;
                 transport.send(message).await.map_err(|e| {
                     let text = format!("SMTP {}:{}: {e}", relay.host, relay.port);
                     if e.is_permanent() { SendError::Permanent(text) } else { SendError::Transient(text) }

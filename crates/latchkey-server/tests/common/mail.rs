@@ -45,6 +45,11 @@ pub fn fast_options() -> WorkerOptions {
 impl TestApp {
     /// Mailer settings for this app: links point at this server; `smtp: None` is the file transport.
     pub fn mailer_config(&self, smtp: Option<&str>) -> MailerConfig {
+        self.mailer_config_with_ca(smtp, None)
+    }
+
+    /// As [`TestApp::mailer_config`], also trusting `ca_pem` for TLS relays.
+    pub fn mailer_config_with_ca(&self, smtp: Option<&str>, ca_pem: Option<Vec<u8>>) -> MailerConfig {
         MailerConfig {
             public_url: self.addr.clone(),
             default_smtp: smtp.map(|u| SmtpUrl::parse(u).expect("smtp url")),
@@ -52,12 +57,24 @@ impl TestApp {
             file_dir: self.dir.path().join("mail"),
             smtp_timeout: Duration::from_secs(3),
             templates: Templates::default(),
+            smtp_ca_pem: ca_pem,
         }
     }
 
     pub fn outbox_worker(&self, smtp: Option<&str>, options: WorkerOptions) -> OutboxWorker {
-        let mailer = Arc::new(Mailer::new(Arc::clone(&self.auth), self.mailer_config(smtp)));
+        self.outbox_worker_for(self.mailer_config(smtp), options)
+    }
+
+    pub fn outbox_worker_for(&self, config: MailerConfig, options: WorkerOptions) -> OutboxWorker {
+        let mailer = Arc::new(Mailer::new(Arc::clone(&self.auth), config));
         OutboxWorker::new(Arc::clone(&self.auth), mailer, options)
+    }
+
+    /// A worker for a TLS relay whose certificate is signed by `ca_pem`.
+    pub fn start_worker_with_ca(&self, smtp: &str, ca_pem: Vec<u8>) -> Worker {
+        let worker = self.outbox_worker_for(self.mailer_config_with_ca(Some(smtp), Some(ca_pem)), fast_options());
+        let (stop, stopped) = watch::channel(false);
+        Worker { stop, handle: Some(tokio::spawn(worker.run(stopped))) }
     }
 
     pub fn start_worker(&self, smtp: Option<&str>) -> Worker {
