@@ -6,6 +6,10 @@
 //! of `LATCHKEY_TEST_POSTGRES_URL` (default: loopback, user `postgres`) and dropped with it.
 #![allow(dead_code)]
 
+pub mod mail;
+pub mod smtp;
+pub mod webdriver;
+
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
