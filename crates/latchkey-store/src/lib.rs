@@ -6,9 +6,11 @@
 
 mod backend;
 mod backend_external;
+mod backend_mail;
 pub mod postgres;
 mod sql;
 mod sql_external;
+mod sql_mail;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;

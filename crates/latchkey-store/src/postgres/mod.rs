@@ -9,6 +9,7 @@
 //! the email area's store is being written on another branch, for SQLite first.
 
 mod external;
+mod mail;
 pub mod rows;
 
 use std::time::Duration;
