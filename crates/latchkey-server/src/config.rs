@@ -19,6 +19,7 @@ pub struct FileConfig {
     pub bind: Option<String>,
     pub public_url: Option<String>,
     pub database_url: Option<String>,
+    pub database_pool_size: Option<u32>,
     pub data_dir: Option<PathBuf>,
     pub master_key_file: Option<PathBuf>,
     pub log_format: Option<String>,
@@ -51,13 +52,20 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
 #[derive(Debug, Clone)]
 pub struct StorageConfig {
     pub database_url: String,
+    /// PostgreSQL connections per process (ignored by SQLite).
+    pub database_pool_size: u32,
     pub data_dir: PathBuf,
     pub master_key: MasterKey,
 }
 
+/// Upper bound on `LATCHKEY_DATABASE_POOL_SIZE`: far beyond any useful pool, well below
+/// anything that would exhaust a server's connection slots by a typo.
+pub const MAX_DATABASE_POOL_SIZE: u32 = 500;
+
 impl StorageConfig {
     pub fn resolve(
         database_url: Option<String>,
+        database_pool_size: Option<u32>,
         data_dir: Option<PathBuf>,
         master_key: Option<String>,
         file: &FileConfig,
@@ -69,6 +77,14 @@ impl StorageConfig {
         let sqlite_path = sqlite_path(&database_url);
         if sqlite_path.is_none() && !database_url.starts_with("postgres") {
             bail!("LATCHKEY_DATABASE_URL must start with sqlite:// or postgres://, got {:?}", scheme(&database_url));
+        }
+        let database_pool_size = database_pool_size
+            .or(file.database_pool_size)
+            .unwrap_or(latchkey_store::OpenOptions::default().pg_pool_size);
+        if database_pool_size == 0 || database_pool_size > MAX_DATABASE_POOL_SIZE {
+            bail!(
+                "LATCHKEY_DATABASE_POOL_SIZE must be between 1 and {MAX_DATABASE_POOL_SIZE}, got {database_pool_size}"
+            );
         }
         let master_key = match (master_key, &file.master_key_file, sqlite_path) {
             (Some(text), _, _) => MasterKey::from_base64(&text).map_err(|_| {
@@ -82,7 +98,13 @@ impl StorageConfig {
                 bail!("LATCHKEY_MASTER_KEY is required with a server database (it encrypts signing keys at rest)")
             }
         };
-        Ok(Self { database_url, data_dir, master_key })
+        Ok(Self { database_url, database_pool_size, data_dir, master_key })
+    }
+
+    /// Opens (and migrates) the configured database.
+    pub async fn open_store(&self) -> anyhow::Result<std::sync::Arc<dyn latchkey_core::store::Store>> {
+        let options = latchkey_store::OpenOptions { pg_pool_size: self.database_pool_size };
+        latchkey_store::open_with(&self.database_url, &options).await.context("cannot open the database")
     }
 }
 

@@ -1,8 +1,9 @@
 //! Storage backends for Latchkey: [`latchkey_core::store::Store`] over sqlx.
 //!
-//! SQLite (the embedded default) is in [`sqlite`], PostgreSQL in [`postgres`]; the core
-//! store's statements are written once in `sql.rs` and its logic once in `backend.rs`.
-//! All SQL lives in this crate.
+//! SQLite (the embedded default) is in [`sqlite`], PostgreSQL in [`postgres`]; each area's
+//! statements are written once (`sql.rs`, `sql_external.rs`, `sql_mail.rs`) and its logic
+//! once (`backend.rs`, `backend_external.rs`, `backend_mail.rs`), as macros instantiated for
+//! both backends. All SQL lives in this crate.
 
 mod backend;
 mod backend_external;
@@ -23,17 +24,35 @@ use latchkey_core::store::{Store, StoreError, UniqueField};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-/// Opens the database named by `url` (`sqlite://PATH`), creating it if missing, and runs
-/// pending migrations.
+/// How to open a database, beyond its URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// PostgreSQL: connections per process (SQLite's pools are fixed: one writer, a few readers).
+    pub pg_pool_size: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self { pg_pool_size: PgStore::DEFAULT_POOL_SIZE }
+    }
+}
+
+/// Opens the database named by `url` (`sqlite://PATH`, `postgres://…` or `postgresql://…`)
+/// with default options, creating a SQLite file if missing, and runs pending migrations.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, &OpenOptions::default()).await
+}
+
+/// As [`open`], with `options`.
+pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         return Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::Other("PostgreSQL is not supported yet by this build; use sqlite://PATH".into()));
+        return Ok(Arc::new(PgStore::open_with_pool_size(url, options.pg_pool_size).await?));
     }
     Err(StoreError::Other(format!(
-        "unsupported database URL scheme in {:?}; expected sqlite://PATH",
+        "unsupported database URL scheme in {:?}; expected sqlite://PATH or postgres://USER@HOST/DB",
         url.split("://").next().unwrap_or("")
     )))
 }

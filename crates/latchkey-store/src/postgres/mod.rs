@@ -2,11 +2,9 @@
 //! One pool serves reads and writes; PostgreSQL's row locks make the conditional
 //! `UPDATE ... WHERE generation = n` of a refresh exchange race-free across processes.
 //!
-//! Status: implements [`latchkey_core::store::CoreStore`] (projects, keys, users, sessions,
-//! throttling) and [`latchkey_core::store::ExternalStore`] (external users), checked by the
-//! same contract tests as SQLite, and runs the server's HTTP tests
-//! (`LATCHKEY_TEST_BACKEND=postgres`). It is not yet selectable with `LATCHKEY_DATABASE_URL`:
-//! the email area's store is being written on another branch, for SQLite first.
+//! Status: implements every area of [`latchkey_core::store::Store`] (core, external users,
+//! email), checked by the same contract tests as SQLite, runs the server's HTTP tests
+//! (`LATCHKEY_TEST_BACKEND=postgres`), and is selected by `LATCHKEY_DATABASE_URL=postgres://…`.
 
 mod external;
 mod mail;
