@@ -1,8 +1,8 @@
 //! The storage contract, checked directly against each backend: a real SQLite file and a
 //! fresh database on the real PostgreSQL server. Each case is written once and run on both.
 //! Tenancy scoping, exact round trips, uniqueness mapping, the conditional rotation, the
-//! failure window, and the external-user store (`external.rs`). `shared_postgres.rs` races two
-//! PostgreSQL stores (two processes' pools) on one database.
+//! failure window, the external-user store (`external.rs`) and the email store (`mail.rs`).
+//! `shared_postgres.rs` races two PostgreSQL stores (two processes' pools) on one database.
 
 use std::sync::Arc;
 
@@ -16,12 +16,18 @@ use latchkey_core::tokens::SigningKey;
 
 mod backends;
 mod external;
+mod mail;
 mod shared_postgres;
 
 use external::{
     a_jti_is_used_once_per_project, external_config_is_scoped_by_project,
     linking_applies_only_from_the_expected_foreign_id, racing_links_of_one_user_apply_once,
     racing_sign_ins_consume_a_jti_once,
+};
+use mail::{
+    link_tokens_are_single_use_scoped_and_superseded, mail_settings_round_trip_per_project,
+    outbox_transitions_are_bound_to_the_claim, racing_reset_requests_respect_the_rate_limit,
+    racing_workers_never_claim_the_same_row,
 };
 
 /// Every area of the storage contract, as the server uses it.
@@ -58,6 +64,11 @@ on_every_backend!(
     racing_sign_ins_consume_a_jti_once,
     linking_applies_only_from_the_expected_foreign_id,
     racing_links_of_one_user_apply_once,
+    mail_settings_round_trip_per_project,
+    link_tokens_are_single_use_scoped_and_superseded,
+    outbox_transitions_are_bound_to_the_claim,
+    racing_workers_never_claim_the_same_row,
+    racing_reset_requests_respect_the_rate_limit,
 );
 
 fn now() -> chrono::DateTime<Utc> {
