@@ -40,6 +40,50 @@ impl TempDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// Everything stored, for tests that search it for secrets (the PostgreSQL counterpart of
+    /// reading a SQLite file): every row of every table as text, then the raw bytes of every
+    /// BYTEA value (which the text shows only hex-encoded).
+    pub async fn contents(&self) -> Vec<u8> {
+        let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables
+              WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("list tables");
+        let mut out = Vec::new();
+        for table in &tables {
+            // Names come from the catalogue, quoted as identifiers: safe to splice.
+            let sql = format!("SELECT t::text FROM \"{}\" t", table.replace('"', "\"\""));
+            let rows: Vec<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("read table");
+            for row in rows {
+                out.extend_from_slice(row.as_bytes());
+                out.push(b'\n');
+            }
+        }
+        let columns: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+              WHERE table_schema = 'public' AND data_type = 'bytea' ORDER BY 1, 2",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("list bytea columns");
+        for (table, column) in columns {
+            let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+            let sql = format!("SELECT {c} FROM {t} WHERE {c} IS NOT NULL", c = quote(&column), t = quote(&table));
+            let values: Vec<Vec<u8>> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("read bytea");
+            for value in values {
+                out.extend_from_slice(&value);
+                out.push(b'\n');
+            }
+        }
+        let _ = conn.close().await;
+        out
+    }
 }
 
 impl Drop for TempDatabase {

@@ -134,6 +134,18 @@ impl TestApp {
         }
     }
 
+    /// Everything the database holds, as bytes to search for secrets: the SQLite file and
+    /// its WAL, or every PostgreSQL row as text plus the raw bytes of every BYTEA value.
+    pub async fn database_bytes(&self) -> Vec<u8> {
+        match &self.postgres {
+            Some(db) => db.contents().await,
+            None => ["test.db", "test.db-wal"]
+                .iter()
+                .flat_map(|file| std::fs::read(self.dir.path().join(file)).unwrap_or_default())
+                .collect(),
+        }
+    }
+
     /// A second project with its own key, on the same server.
     pub async fn another_project(&self) -> (ProjectId, String) {
         let project = self.admin.create_project("Other", ProjectSettings::default()).await.expect("project");
