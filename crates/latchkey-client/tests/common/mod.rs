@@ -1,0 +1,75 @@
+//! The real Latchkey server (router, SQLite store, Argon2id pool), in-process on a port-0
+//! listener over a fresh SQLite file, with a manual clock that starts at the real time, so
+//! the SDK's local token checks (which use the real clock) see fresh tokens as fresh and a
+//! clock set back as issuing expired ones. Same pattern as `latchkey-server/tests/common`.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use latchkey_client::Client;
+use latchkey_core::auth::{Admin, AuthPolicy, AuthService};
+use latchkey_core::clock::{Clock, ManualClock};
+use latchkey_core::crypto::MasterKey;
+use latchkey_core::domain::{ProjectId, ProjectSettings};
+use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
+use latchkey_server::app::{AppState, DEFAULT_BODY_LIMIT, router};
+
+pub struct Server {
+    /// `http://127.0.0.1:PORT`, also the server's public URL (the tokens' `iss`).
+    pub base_url: String,
+    pub project: ProjectId,
+    pub api_key: String,
+    pub clock: Arc<ManualClock>,
+    pub admin: Admin,
+    pub auth: Arc<AuthService>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = latchkey_store::open(&format!("sqlite://{}", dir.path().join("latchkey.db").display()))
+            .await
+            .expect("open store");
+        let (master, _) = MasterKey::generate();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let clock_dyn: Arc<dyn Clock> = clock.clone();
+        let admin = Admin::new(Arc::clone(&store), master.clone(), clock_dyn.clone());
+        let project = admin.create_project("SDK test", ProjectSettings::default()).await.expect("project");
+        let key = admin.create_api_key(project.id, "sdk").await.expect("key");
+        // Cheap hashing keeps the suite fast; the production cost floor has its own tests.
+        let hasher = Arc::new(
+            HasherPool::start(
+                HashCost { memory_kib: 256, iterations: 1, parallelism: 1 },
+                PoolSize { threads: 2, queue: 256 },
+            )
+            .expect("hasher"),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+        let auth = Arc::new(AuthService::new(store, hasher, master, clock_dyn, AuthPolicy::new(base_url.clone())));
+        let app = router(AppState { auth: Arc::clone(&auth) }, DEFAULT_BODY_LIMIT);
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        Self { base_url, project: project.id, api_key: key.plaintext, clock, admin, auth, _dir: dir }
+    }
+
+    /// An SDK client for this server's project, with default settings.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base_url, self.project.to_string(), &self.api_key).expect("client")
+    }
+
+    /// Moves the server's clock (negative: into the past).
+    pub fn shift_clock(&self, seconds: i64) {
+        self.clock.advance(chrono::Duration::seconds(seconds));
+    }
+
+    /// A second project with its own key on the same server.
+    pub async fn another_project(&self) -> (String, String) {
+        let project = self.admin.create_project("Other", ProjectSettings::default()).await.expect("project");
+        let key = self.admin.create_api_key(project.id, "other").await.expect("key");
+        (project.id.to_string(), key.plaintext)
+    }
+}
