@@ -1,7 +1,12 @@
 //! Storage backends for Latchkey: [`latchkey_core::store::Store`] over sqlx.
 //!
-//! SQLite (the embedded default) is implemented in [`sqlite`]. All SQL lives in this crate.
+//! SQLite (the embedded default) is in [`sqlite`], PostgreSQL in [`postgres`]; the core
+//! store's statements are written once in `sql.rs` and its logic once in `backend.rs`.
+//! All SQL lives in this crate.
 
+mod backend;
+pub mod postgres;
+mod sql;
 pub mod sqlite;
 mod time;
 
@@ -9,6 +14,7 @@ use std::sync::Arc;
 
 use latchkey_core::store::{Store, StoreError, UniqueField};
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// Opens the database named by `url` (`sqlite://PATH`), creating it if missing, and runs

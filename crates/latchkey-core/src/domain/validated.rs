@@ -72,8 +72,15 @@ impl Username {
     }
 }
 
-/// A plain-text password that met the policy. Deliberately has no `Debug` showing its content.
+/// A plain-text password that met the policy. Deliberately has no `Debug` showing its content,
+/// and its memory is wiped when it is dropped.
 pub struct Password(String);
+
+impl Drop for Password {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
 
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,5 +1,7 @@
-//! The storage contract, checked directly against a real SQLite file: tenancy scoping,
-//! the conditional rotation, uniqueness mapping, and the failure window.
+//! The storage contract, checked directly against each backend: a real SQLite file and a
+//! fresh database on the real PostgreSQL server. Each case is written once and run on both.
+//! Tenancy scoping, exact round trips, uniqueness mapping, the conditional rotation, and the
+//! failure window.
 
 use std::sync::Arc;
 
@@ -8,20 +10,46 @@ use latchkey_core::crypto::MasterKey;
 use latchkey_core::domain::{
     ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings, Role, SessionId, User, UserId,
 };
-use latchkey_core::store::{Rotation, SessionRecord, Store, StoreError, UniqueField};
+use latchkey_core::store::{CoreStore, Rotation, SessionRecord, StoreError, UniqueField};
 use latchkey_core::tokens::SigningKey;
 
-async fn store() -> (tempfile::TempDir, Arc<dyn Store>) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = latchkey_store::open(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
-    (dir, store)
+mod backends;
+
+type Store = dyn CoreStore;
+
+/// Runs each case against SQLite and PostgreSQL as two separate tests.
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $case() {
+                let (_guard, store) = super::backends::sqlite().await;
+                super::$case(store).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $case() {
+                let (_guard, store) = super::backends::postgres().await;
+                super::$case(store).await;
+            })*
+        }
+    };
 }
+
+on_every_backend!(
+    every_read_is_scoped_by_project,
+    records_round_trip_exactly,
+    uniqueness_violations_name_the_field_and_write_nothing,
+    rotation_applies_only_from_the_expected_generation,
+    failure_windows_count_and_restart,
+);
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 9, 30, 15).unwrap() + Duration::milliseconds(123)
 }
 
-async fn project(store: &Arc<dyn Store>) -> ProjectId {
+async fn project(store: &Arc<Store>) -> ProjectId {
     let (master, _) = MasterKey::generate();
     let project = Project {
         id: ProjectId::generate(),
@@ -75,9 +103,7 @@ fn session(user: &User) -> SessionRecord {
     }
 }
 
-#[tokio::test]
-async fn every_read_is_scoped_by_project() {
-    let (_dir, store) = store().await;
+async fn every_read_is_scoped_by_project(store: Arc<Store>) {
     let a = project(&store).await;
     let b = project(&store).await;
     let alice = user(a, "alice@example.com", Some("alice"));
@@ -109,9 +135,7 @@ async fn every_read_is_scoped_by_project() {
     assert_eq!(store.project_for_api_key("digest-a").await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn records_round_trip_exactly() {
-    let (_dir, store) = store().await;
+async fn records_round_trip_exactly(store: Arc<Store>) {
     let p = project(&store).await;
     let mut u = user(p, "bob@example.com", None);
     u.location = Some(latchkey_core::domain::Location { latitude: 1.25, longitude: -2.5 });
@@ -130,9 +154,7 @@ async fn records_round_trip_exactly() {
     assert_eq!(read_session.expires_at, s.expires_at);
 }
 
-#[tokio::test]
-async fn uniqueness_violations_name_the_field_and_write_nothing() {
-    let (_dir, store) = store().await;
+async fn uniqueness_violations_name_the_field_and_write_nothing(store: Arc<Store>) {
     let p = project(&store).await;
     let first = user(p, "x@example.com", Some("xx_1"));
     store.create_user_with_session(&first, &session(&first)).await.unwrap();
@@ -153,9 +175,7 @@ async fn uniqueness_violations_name_the_field_and_write_nothing() {
     }
 }
 
-#[tokio::test]
-async fn rotation_applies_only_from_the_expected_generation() {
-    let (_dir, store) = store().await;
+async fn rotation_applies_only_from_the_expected_generation(store: Arc<Store>) {
     let p = project(&store).await;
     let u = user(p, "r@example.com", None);
     let s = session(&u);
@@ -179,9 +199,7 @@ async fn rotation_applies_only_from_the_expected_generation() {
     assert!(!store.rotate_session(&rotation(1, "d2")).await.unwrap(), "a revoked session never rotates");
 }
 
-#[tokio::test]
-async fn failure_windows_count_and_restart() {
-    let (_dir, store) = store().await;
+async fn failure_windows_count_and_restart(store: Arc<Store>) {
     let p = project(&store).await;
     let window = Duration::minutes(15);
     let t0 = now();

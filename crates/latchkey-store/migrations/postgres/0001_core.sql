@@ -1,0 +1,85 @@
+-- Core schema (PostgreSQL twin of migrations/sqlite/0001_core.sql; same names, same numbering).
+-- Timestamps are BIGINT milliseconds since the Unix epoch (UTC); ids are UUID text.
+
+CREATE TABLE projects (
+    id                     TEXT PRIMARY KEY NOT NULL,
+    name                   TEXT NOT NULL,
+    access_token_ttl_secs  BIGINT NOT NULL,
+    refresh_token_ttl_secs BIGINT NOT NULL,
+    created_at             BIGINT NOT NULL
+);
+
+-- private_key_sealed: PKCS#8 Ed25519 key, AES-256-GCM under the master key.
+CREATE TABLE signing_keys (
+    project_id         TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    kid                TEXT NOT NULL,
+    public_key         BYTEA NOT NULL,
+    private_key_sealed BYTEA NOT NULL,
+    created_at         BIGINT NOT NULL,
+    retired_at         BIGINT,
+    PRIMARY KEY (project_id, kid)
+);
+
+-- digest: SHA-256 of the key; only `prefix` is kept in clear, for listing.
+CREATE TABLE api_keys (
+    id         TEXT PRIMARY KEY NOT NULL,
+    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    prefix     TEXT NOT NULL,
+    digest     TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE INDEX api_keys_project ON api_keys(project_id);
+
+CREATE TABLE users (
+    id              TEXT PRIMARY KEY NOT NULL,
+    project_id      TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    foreign_id      TEXT,
+    role            TEXT NOT NULL,
+    email           TEXT,
+    name            TEXT,
+    username        TEXT,
+    avatar          TEXT,
+    bio             TEXT,
+    birthdate       TEXT,
+    latitude        DOUBLE PRECISION,
+    longitude       DOUBLE PRECISION,
+    metadata        TEXT NOT NULL,
+    secure_metadata TEXT NOT NULL,
+    reputation      BIGINT NOT NULL DEFAULT 0,
+    is_verified     BOOLEAN NOT NULL DEFAULT FALSE,
+    is_active       BOOLEAN NOT NULL DEFAULT TRUE,
+    password_hash   TEXT,
+    last_active     BIGINT,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL
+);
+-- Emails and usernames are stored normalised (lower case), so plain unique indexes make
+-- uniqueness case-insensitive. NULLs do not collide.
+CREATE UNIQUE INDEX users_project_email ON users(project_id, email);
+CREATE UNIQUE INDEX users_project_username ON users(project_id, username);
+CREATE UNIQUE INDEX users_project_foreign_id ON users(project_id, foreign_id);
+
+CREATE TABLE sessions (
+    id                  TEXT PRIMARY KEY NOT NULL,
+    project_id          TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    user_id             TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    generation          BIGINT NOT NULL,
+    current_digest      TEXT NOT NULL,
+    previous_digest     TEXT,
+    rotated_at          BIGINT NOT NULL,
+    current_pair_sealed BYTEA NOT NULL,
+    expires_at          BIGINT NOT NULL,
+    revoked_at          BIGINT,
+    created_at          BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(project_id, user_id);
+
+CREATE TABLE sign_in_failures (
+    project_id        TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    email             TEXT NOT NULL,
+    failures          BIGINT NOT NULL,
+    window_started_at BIGINT NOT NULL,
+    PRIMARY KEY (project_id, email)
+);
