@@ -53,6 +53,30 @@ describe("transport", () => {
     );
   });
 
+  it("a per-call timeoutMs overrides the client's default", async () => {
+    // Let init's key check succeed, then send the call itself to the silent peer.
+    const fetchImpl: typeof fetch = async (input, init) => {
+      const url = String(input);
+      if (url.endsWith("/internal/service/verify")) {
+        return new Response(JSON.stringify({ success: true, projectId: options.projectId }), { status: 200 });
+      }
+      return fetch(url, init);
+    };
+    const client = await init({ baseUrl: blackHoleUrl, ...options, timeoutMs: 60_000, fetch: fetchImpl });
+    const started = Date.now();
+    await assert.rejects(
+      client.auth.signIn({ email: "user@example.com", password: "s3cur3P@ss" }, { timeoutMs: 150 }),
+      (e: unknown) => e instanceof LatchkeyError && e.code === "client/timeout",
+    );
+    assert.ok(Date.now() - started < 5000);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    await assert.rejects(
+      client.users.checkUsernameAvailability({ username: "alice" }, { signal: controller.signal }),
+      (e: unknown) => e instanceof LatchkeyError && e.code === "client/aborted",
+    );
+  });
+
   it("an unreachable server is client/network-error", async () => {
     const port = await freePort();
     await assert.rejects(
