@@ -38,23 +38,71 @@ after(async () => {
   await server?.stop();
 });
 
+/** Creates the project's HS256 signing secret with the admin CLI (printed once). */
+async function signingSecret(): Promise<string> {
+  const out = await server.admin("signing-secret", "create", "--project", server.projectId, "--json");
+  return (JSON.parse(out) as { secret: string }).secret;
+}
+
+/** The claims a customer's auth system asserts: `iss` = project id, `sub` = its own user id. */
+function userClaims(sub: string): Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    iss: server.projectId,
+    sub,
+    iat: now,
+    exp: now + 300,
+    userData: { email: "user@example.com", name: "Alice", username: "alice" },
+  };
+}
+
 describe("seed: verifyExternalUser", () => {
+  let secret: string;
+  let userId: string;
+
   it("auth.verifyExternalUser returns { user, accessToken, refreshToken }", async (t) => {
     if (missing) return t.skip(missing);
-    // Filled in once issue 4 defines how a project's signing secret is set and the claims.
-    assert.fail("issue 4 merged: complete this test with the project's signing secret");
+    secret = await signingSecret();
+    const signedJwt = signHs256(userClaims("ext-alice"), secret);
+    const { user, accessToken, refreshToken } = await replyke.auth.verifyExternalUser({
+      userJwt: signedJwt,
+    });
+    assertCredentials({ user, accessToken, refreshToken }, server.projectId);
+    assert.equal(user.foreignId, "ext-alice");
+    assert.deepEqual(user.authMethods, ["external"]);
+    assert.equal(user.email, "user@example.com");
+    assert.equal(user.name, "Alice");
+    assert.equal(user.username, "alice");
+    userId = user.id;
+    // The Latchkey tokens work like any others.
+    const refreshed = await replyke.auth.requestNewAccessToken({ refreshToken });
+    assert.equal(refreshed.user.id, userId);
+  });
+
+  it("the same external user maps to the same Latchkey user", async (t) => {
+    if (missing) return t.skip(missing);
+    const { user } = await replyke.auth.verifyExternalUser({ userJwt: signHs256(userClaims("ext-alice"), secret) });
+    assert.equal(user.id, userId);
   });
 
   it("a JWT signed with the wrong secret is 403 auth/invalid-token", async (t) => {
     if (missing) return t.skip(missing);
-    const now = Math.floor(Date.now() / 1000);
-    const signedJwt = signHs256({ sub: "ext-1", iat: now, exp: now + 300 }, "not-the-secret");
+    const signedJwt = signHs256(userClaims("ext-alice"), "not-the-secret");
     await assert.rejects(replyke.auth.verifyExternalUser({ userJwt: signedJwt }), (e: unknown) => {
       assert.ok(e instanceof LatchkeyError);
       assert.equal(e.status, 403);
+      assert.equal(e.code, "auth/invalid-token");
+      return true;
+    });
+  });
+
+  it("an empty userJwt is 400 auth/missing-jwt", async (t) => {
+    if (missing) return t.skip(missing);
+    await assert.rejects(replyke.auth.verifyExternalUser({ userJwt: "" }), (e: unknown) => {
+      assert.ok(e instanceof LatchkeyError);
+      assert.equal(e.status, 400);
+      assert.equal(e.code, "auth/missing-jwt");
       return true;
     });
   });
 });
-
-void assertCredentials;
