@@ -24,7 +24,7 @@ let missing: string | undefined;
 function smtpEnv(port: number): Record<string, string> {
   return {
     LATCHKEY_SMTP_URL: `smtp://127.0.0.1:${port}`,
-    LATCHKEY_EMAIL_FROM: "Latchkey <no-reply@latchkey.test>",
+    LATCHKEY_MAIL_FROM: "Latchkey <no-reply@latchkey.test>",
   };
 }
 
