@@ -16,13 +16,19 @@ async fn seed_verify_external_user() {
     let client = server.client();
     let secret = server.external_signing_secret().await;
     let now = chrono::Utc::now().timestamp();
-    let claims = json!({ "sub": "ext-42", "email": "user@example.com", "iat": now, "exp": now + 300 });
+    // What a customer's auth system asserts: `iss` = project id, `sub` = its own user id.
+    let claims = json!({
+        "iss": server.project.to_string(), "sub": "ext-alice", "iat": now, "exp": now + 300,
+        "userData": { "email": "user@example.com", "name": "Alice", "username": "alice" },
+    });
     let signed_jwt =
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
             .unwrap();
 
     let credentials = client.auth().verify_external_user(VerifyExternalUser { user_jwt: signed_jwt }).await.unwrap();
     assert_eq!(credentials.user.auth_methods, vec![AuthMethod::External]);
+    assert_eq!(credentials.user.foreign_id.as_deref(), Some("ext-alice"));
+    assert_eq!(credentials.user.username.as_deref(), Some("alice"));
     client.verify_access_token(&credentials.access_token).await.expect("a Latchkey access token");
 
     let forged =

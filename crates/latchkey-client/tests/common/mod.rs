@@ -15,6 +15,7 @@ use latchkey_core::clock::{Clock, ManualClock};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domain::{ProjectId, ProjectSettings};
 use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
+use latchkey_core::store::Store;
 use latchkey_server::app::{AppState, DEFAULT_BODY_LIMIT, router};
 
 pub struct Server {
@@ -25,6 +26,8 @@ pub struct Server {
     pub clock: Arc<ManualClock>,
     pub admin: Admin,
     pub auth: Arc<AuthService>,
+    pub store: Arc<dyn Store>,
+    pub master: MasterKey,
     _dir: tempfile::TempDir,
 }
 
@@ -50,12 +53,18 @@ impl Server {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base_url = format!("http://{}", listener.local_addr().expect("addr"));
-        let auth = Arc::new(AuthService::new(store, hasher, master, clock_dyn, AuthPolicy::new(base_url.clone())));
+        let auth = Arc::new(AuthService::new(
+            Arc::clone(&store),
+            hasher,
+            master.clone(),
+            clock_dyn,
+            AuthPolicy::new(base_url.clone()),
+        ));
         let app = router(AppState { auth: Arc::clone(&auth) }, DEFAULT_BODY_LIMIT);
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
-        Self { base_url, project: project.id, api_key: key.plaintext, clock, admin, auth, _dir: dir }
+        Self { base_url, project: project.id, api_key: key.plaintext, clock, admin, auth, store, master, _dir: dir }
     }
 
     /// An SDK client for this server's project, with default settings.
