@@ -130,6 +130,9 @@ fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>) {
             Err(_) => return,
         };
         match job {
+            // The request was abandoned (client gone, timeout) while queued: skip the work.
+            Ok(Job::Hash { reply, .. }) if reply.is_closed() => {}
+            Ok(Job::Verify { reply, .. }) if reply.is_closed() => {}
             Ok(Job::Hash { password, reply }) => {
                 let result = argon2
                     .hash_password(password.expose().as_bytes())

@@ -1,10 +1,12 @@
 //! Per-project signing keys and the two token kinds.
 //!
 //! Access tokens are EdDSA JWTs that a customer's server verifies against the project's JWKS.
-//! Refresh tokens are signed with the same key but carry a different audience
-//! (`latchkey:refresh:{projectId}`), so a verifier that checks `aud` (as it must) can never
-//! accept a refresh token as an access token. Refresh tokens are also checked against the
-//! session row on every use; the signature only saves a database trip for garbage.
+//!
+//! Refresh tokens are JWTs too (so client libraries can read `sub`), but they are HS256 under
+//! a per-project secret derived from the master key and published nowhere: no verifier that
+//! trusts the JWKS can ever accept a refresh token as an access token, even one that forgets
+//! to check `aud` (which also differs: `latchkey:refresh:{projectId}`). Only Latchkey can
+//! verify them, and it also checks them against the session row on every use.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,6 +15,7 @@ use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::crypto::{MasterKey, random_bytes};
 use crate::domain::{ProjectId, Role, SessionId, UserId};
@@ -111,19 +114,27 @@ fn thumbprint(public_key: &[u8; 32]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-/// The keys of one project: the newest signs, all verify.
-#[derive(Debug, Clone)]
+/// The keys of one project: the newest signing key signs access tokens, all verify; the
+/// refresh secret signs and verifies refresh tokens.
+#[derive(Clone)]
 pub struct KeyRing {
     keys: Vec<SigningKey>,
+    refresh_secret: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing").field("keys", &self.keys).finish_non_exhaustive()
+    }
 }
 
 impl KeyRing {
     /// `keys` newest first; must not be empty.
-    pub fn new(keys: Vec<SigningKey>) -> Result<Self> {
+    pub fn new(project: ProjectId, keys: Vec<SigningKey>, master: &MasterKey) -> Result<Self> {
         if keys.is_empty() {
             return Err(CoreError::Internal("project has no signing key".into()));
         }
-        Ok(Self { keys })
+        Ok(Self { keys, refresh_secret: master.derive_key(&format!("refresh-token/{project}")) })
     }
 
     pub fn active(&self) -> &SigningKey {
@@ -186,14 +197,20 @@ pub struct PairSpec<'a> {
     pub refresh_ttl_secs: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
 }
 
-pub fn mint_pair(key: &SigningKey, spec: &PairSpec<'_>) -> Result<TokenPair> {
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenPair(..)")
+    }
+}
+
+pub fn mint_pair(ring: &KeyRing, spec: &PairSpec<'_>) -> Result<TokenPair> {
     let iat = spec.now.timestamp();
     let access = AccessClaims {
         sub: spec.user,
@@ -216,11 +233,17 @@ pub fn mint_pair(key: &SigningKey, spec: &PairSpec<'_>) -> Result<TokenPair> {
         iat,
         exp: iat + spec.refresh_ttl_secs,
     };
-    Ok(TokenPair { access_token: key.sign(&access)?, refresh_token: key.sign(&refresh)? })
+    let refresh_token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &refresh,
+        &EncodingKey::from_secret(&*ring.refresh_secret),
+    )
+    .map_err(|e| CoreError::Internal(format!("signing failed: {e}")))?;
+    Ok(TokenPair { access_token: ring.active().sign(&access)?, refresh_token })
 }
 
-/// Reads and checks a refresh token for `project`: the signature (algorithm pinned to EdDSA,
-/// key chosen by `kid` from the project's own ring), the audience and expiry.
+/// Reads and checks a refresh token for `project`: the signature (algorithm pinned to HS256
+/// under the project's refresh secret), the audience and expiry.
 pub fn verify_refresh(token: &str, project: ProjectId, ring: &KeyRing, now: DateTime<Utc>) -> Result<RefreshClaims> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| CoreError::RefreshTokenMalformed)?;
     // Read the claims unverified only to tell "another project's token" from a forgery.
@@ -229,15 +252,15 @@ pub fn verify_refresh(token: &str, project: ProjectId, ring: &KeyRing, now: Date
     if unverified.project_id != project {
         return Err(CoreError::RefreshTokenProjectMismatch);
     }
-    if header.alg != Algorithm::EdDSA {
+    if header.alg != Algorithm::HS256 {
         return Err(CoreError::RefreshTokenInvalid);
     }
-    let key = header.kid.as_deref().and_then(|kid| ring.find(kid)).ok_or(CoreError::RefreshTokenInvalid)?;
-    let mut validation = Validation::new(Algorithm::EdDSA);
+    let mut validation = Validation::new(Algorithm::HS256);
     validation.validate_exp = false; // checked below against the injectable clock
     validation.required_spec_claims.clear();
     validation.set_audience(&[refresh_audience(project)]);
-    let claims = jsonwebtoken::decode::<RefreshClaims>(token, &key.decoding, &validation)
+    let key = DecodingKey::from_secret(&*ring.refresh_secret);
+    let claims = jsonwebtoken::decode::<RefreshClaims>(token, &key, &validation)
         .map_err(|_| CoreError::RefreshTokenInvalid)?
         .claims;
     if claims.exp <= now.timestamp() {
@@ -282,7 +305,7 @@ mod tests {
         let (key, stored) = SigningKey::generate(project, &master, Utc::now()).unwrap();
         let unsealed = SigningKey::unseal(&stored, &master).unwrap();
         assert_eq!(unsealed.kid, key.kid);
-        (project, KeyRing::new(vec![unsealed]).unwrap(), master)
+        (project, KeyRing::new(project, vec![unsealed], &master).unwrap(), master)
     }
 
     fn spec(project: ProjectId, now: DateTime<Utc>) -> PairSpec<'static> {
@@ -303,7 +326,7 @@ mod tests {
     fn pair_round_trips_and_kinds_do_not_mix() {
         let (project, ring, _) = setup();
         let now = Utc::now();
-        let pair = mint_pair(ring.active(), &spec(project, now)).unwrap();
+        let pair = mint_pair(&ring, &spec(project, now)).unwrap();
         let refresh = verify_refresh(&pair.refresh_token, project, &ring, now).unwrap();
         assert_eq!(refresh.generation, 3);
         let access = verify_access(&pair.access_token, "http://issuer", project, &ring, now).unwrap();
@@ -317,7 +340,7 @@ mod tests {
     fn refresh_checks_project_expiry_and_signature() {
         let (project, ring, _) = setup();
         let now = Utc::now();
-        let pair = mint_pair(ring.active(), &spec(project, now)).unwrap();
+        let pair = mint_pair(&ring, &spec(project, now)).unwrap();
         let other = ProjectId::generate();
         assert!(matches!(
             verify_refresh(&pair.refresh_token, other, &ring, now),
@@ -328,11 +351,18 @@ mod tests {
             verify_refresh(&pair.refresh_token, project, &ring, later),
             Err(CoreError::RefreshTokenInvalid)
         ));
-        let (_, other_ring, _) = setup();
+        // Same project id, other master key: the derived refresh secret differs.
+        let (_, other_master) = MasterKey::generate();
+        let other_ring =
+            KeyRing::new(project, ring.keys.clone(), &MasterKey::from_base64(&other_master).unwrap()).unwrap();
         assert!(matches!(
             verify_refresh(&pair.refresh_token, project, &other_ring, now),
             Err(CoreError::RefreshTokenInvalid)
         ));
+        // Refresh tokens are not EdDSA and the JWKS cannot verify them.
+        let header = jsonwebtoken::decode_header(&pair.refresh_token).unwrap();
+        assert_eq!(header.alg, Algorithm::HS256);
+        assert!(!ring.jwks().to_string().contains("oct"), "no symmetric key is published");
         assert!(matches!(verify_refresh("garbage", project, &ring, now), Err(CoreError::RefreshTokenMalformed)));
     }
 }

@@ -59,24 +59,53 @@ impl StorageConfig {
         let database_url = database_url
             .or_else(|| file.database_url.clone())
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("latchkey.db").display()));
-        let embedded = database_url.starts_with("sqlite:");
-        if !embedded && !database_url.starts_with("postgres") {
+        let sqlite_path = sqlite_path(&database_url);
+        if sqlite_path.is_none() && !database_url.starts_with("postgres") {
             bail!("LATCHKEY_DATABASE_URL must start with sqlite:// or postgres://, got {:?}", scheme(&database_url));
         }
-        let master_key = match (master_key, &file.master_key_file) {
-            (Some(text), _) => MasterKey::from_base64(&text).map_err(|_| {
+        let master_key = match (master_key, &file.master_key_file, sqlite_path) {
+            (Some(text), _, _) => MasterKey::from_base64(&text).map_err(|_| {
                 anyhow::anyhow!(
                     "LATCHKEY_MASTER_KEY must be the base64 of 32 random bytes (e.g. `openssl rand -base64 32`)"
                 )
             })?,
-            (None, Some(path)) => read_key_file(path)?,
-            (None, None) if embedded => load_or_create_key_file(&data_dir.join("master.key"))?,
-            (None, None) => {
+            (None, Some(path), _) => read_key_file(path)?,
+            (None, None, Some(db)) => embedded_master_key(&db)?,
+            (None, None, None) => {
                 bail!("LATCHKEY_MASTER_KEY is required with a server database (it encrypts signing keys at rest)")
             }
         };
         Ok(Self { database_url, data_dir, master_key })
     }
+}
+
+/// The file path of a `sqlite://PATH` URL.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).map(PathBuf::from)
+}
+
+/// Embedded mode: the master key lives in `master.key` beside the database file, readable by
+/// the owner only. It is generated only for a database that does not exist yet: a missing
+/// key beside an existing database is an error, never silently replaced.
+fn embedded_master_key(database: &Path) -> anyhow::Result<MasterKey> {
+    let dir = database.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let key_path = dir.join("master.key");
+    if key_path.exists() {
+        return read_key_file(&key_path);
+    }
+    if database.exists() {
+        bail!(
+            "the database {} exists but its master key file {} is missing: restore it, or set LATCHKEY_MASTER_KEY",
+            database.display(),
+            key_path.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    let (key, text) = MasterKey::generate();
+    write_private_file(&key_path, &text)
+        .with_context(|| format!("cannot write master key file {}", key_path.display()))?;
+    tracing::info!(path = %key_path.display(), "generated a new master key");
+    Ok(key)
 }
 
 fn scheme(url: &str) -> &str {
@@ -88,20 +117,6 @@ fn read_key_file(path: &Path) -> anyhow::Result<MasterKey> {
         std::fs::read_to_string(path).with_context(|| format!("cannot read master key file {}", path.display()))?;
     MasterKey::from_base64(&text)
         .map_err(|_| anyhow::anyhow!("master key file {} is not base64 of 32 bytes", path.display()))
-}
-
-/// Embedded mode: the master key lives beside the database, readable by the owner only.
-fn load_or_create_key_file(path: &Path) -> anyhow::Result<MasterKey> {
-    if path.exists() {
-        return read_key_file(path);
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
-    }
-    let (key, text) = MasterKey::generate();
-    write_private_file(path, &text).with_context(|| format!("cannot write master key file {}", path.display()))?;
-    tracing::info!(path = %path.display(), "generated a new master key");
-    Ok(key)
 }
 
 fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {

@@ -6,6 +6,13 @@ use latchkey_server::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    // Everything Latchkey creates (database, WAL, key file, data directory) is for its own
+    // user only: the database holds password hashes and private profile data.
+    // SAFETY: umask only sets the process's file-creation mask.
+    #[cfg(unix)]
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     let format = match cli::log_format(&cli) {
         Ok(format) => format,

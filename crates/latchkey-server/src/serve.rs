@@ -17,13 +17,14 @@ pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<
     let store = latchkey_store::open(&storage.database_url).await.context("cannot open the database")?;
     let clock = Arc::new(SystemClock);
     let admin = Admin::new(Arc::clone(&store), storage.master_key.clone(), clock.clone());
+    admin.verify_master_key().await?;
     bootstrap_if_empty(&admin, &store, &config.public_url).await?;
 
     let hasher = Arc::new(HasherPool::start(config.hash_cost, config.hash_pool)?);
     let mut policy = AuthPolicy::new(config.public_url.clone());
     policy.refresh_grace_secs = config.refresh_grace_secs;
     let auth = Arc::new(AuthService::new(Arc::clone(&store), hasher, storage.master_key.clone(), clock, policy));
-    check_master_key(&auth, &store).await?;
+    spawn_maintenance(Arc::clone(&auth));
 
     let app = router(AppState { auth }, config.body_limit);
     let listener = tokio::net::TcpListener::bind(config.bind)
@@ -56,14 +57,19 @@ async fn bootstrap_if_empty(admin: &Admin, store: &Arc<dyn Store>, public_url: &
     Ok(())
 }
 
-/// Fails start-up when the master key cannot unseal the stored signing keys.
-async fn check_master_key(auth: &AuthService, store: &Arc<dyn Store>) -> anyhow::Result<()> {
-    if let Some(project) = store.list_projects().await?.first() {
-        auth.project_context(project.id).await.map_err(|_| {
-            anyhow::anyhow!("the master key does not match this database: cannot decrypt the signing keys")
-        })?;
-    }
-    Ok(())
+/// Periodic housekeeping: ended sign-in throttling windows are deleted every 10 minutes.
+fn spawn_maintenance(auth: Arc<AuthService>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match auth.purge_stale_throttles().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "ended sign-in throttling windows deleted"),
+                Err(e) => tracing::warn!(error = %e, "throttling cleanup failed"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -366,6 +366,26 @@ macro_rules! impl_core_store {
                     Ok(())
                 }
 
+                async fn upgrade_password_hash(
+                    &self,
+                    project: ProjectId,
+                    user: UserId,
+                    old: &str,
+                    new: &str,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<bool> {
+                    let done = sqlx::query(sql::UPGRADE_PASSWORD_HASH)
+                        .bind(new)
+                        .bind(to_millis(now))
+                        .bind(project.to_string())
+                        .bind(user.to_string())
+                        .bind(old)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(map_err)?;
+                    Ok(done.rows_affected() == 1)
+                }
+
                 async fn create_session(&self, session: &SessionRecord, last_active: DateTime<Utc>) -> StoreResult<()> {
                     let mut tx = self.writer.begin().await.map_err(map_err)?;
                     rows::insert_session(&mut tx, session).await?;
@@ -451,14 +471,14 @@ macro_rules! impl_core_store {
                     row.map(failure_window).transpose()
                 }
 
-                async fn record_sign_in_failure(
+                async fn record_sign_in_attempt(
                     &self,
                     project: ProjectId,
                     email: &str,
                     now: DateTime<Utc>,
                     window_start_after: DateTime<Utc>,
                 ) -> StoreResult<FailureWindow> {
-                    let row: (i64, i64) = sqlx::query_as(sql::RECORD_SIGN_IN_FAILURE)
+                    let row: (i64, i64) = sqlx::query_as(sql::RECORD_SIGN_IN_ATTEMPT)
                         .bind(project.to_string())
                         .bind(email)
                         .bind(to_millis(now))
@@ -477,6 +497,15 @@ macro_rules! impl_core_store {
                         .await
                         .map_err(map_err)?;
                     Ok(())
+                }
+
+                async fn purge_sign_in_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+                    let done = sqlx::query(sql::PURGE_SIGN_IN_FAILURES)
+                        .bind(to_millis(before))
+                        .execute(&self.writer)
+                        .await
+                        .map_err(map_err)?;
+                    Ok(done.rows_affected())
                 }
             }
         };

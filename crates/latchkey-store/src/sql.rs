@@ -32,6 +32,8 @@ pub const USER_BY_ID: &str = "SELECT * FROM users WHERE project_id = $1 AND id =
 pub const USERNAME_TAKEN: &str = "SELECT CAST(1 AS BIGINT) FROM users WHERE project_id = $1 AND username = $2";
 pub const SET_PASSWORD_HASH: &str =
     "UPDATE users SET password_hash = $1, updated_at = $2 WHERE project_id = $3 AND id = $4";
+pub const UPGRADE_PASSWORD_HASH: &str =
+    "UPDATE users SET password_hash = $1, updated_at = $2 WHERE project_id = $3 AND id = $4 AND password_hash = $5";
 pub const TOUCH_LAST_ACTIVE: &str = "UPDATE users SET last_active = $1 WHERE project_id = $2 AND id = $3";
 
 pub const INSERT_SESSION: &str =
@@ -51,8 +53,8 @@ pub const REVOKE_USER_SESSIONS: &str =
 
 pub const SIGN_IN_FAILURES: &str =
     "SELECT failures, window_started_at FROM sign_in_failures WHERE project_id = $1 AND email = $2";
-/// One failure: counts up inside the window, restarts it when it began at or before `$4`.
-pub const RECORD_SIGN_IN_FAILURE: &str = "INSERT INTO sign_in_failures (project_id, email, failures, window_started_at)
+/// One attempt: counts up inside the window, restarts it when it began at or before `$4`.
+pub const RECORD_SIGN_IN_ATTEMPT: &str = "INSERT INTO sign_in_failures (project_id, email, failures, window_started_at)
      VALUES ($1, $2, 1, $3)
      ON CONFLICT (project_id, email) DO UPDATE SET
          failures = CASE WHEN sign_in_failures.window_started_at <= $4 THEN 1
@@ -61,3 +63,5 @@ pub const RECORD_SIGN_IN_FAILURE: &str = "INSERT INTO sign_in_failures (project_
                                   ELSE sign_in_failures.window_started_at END
      RETURNING failures, window_started_at";
 pub const CLEAR_SIGN_IN_FAILURES: &str = "DELETE FROM sign_in_failures WHERE project_id = $1 AND email = $2";
+/// Maintenance across all projects: windows that can no longer block anyone.
+pub const PURGE_SIGN_IN_FAILURES: &str = "DELETE FROM sign_in_failures WHERE window_started_at < $1";

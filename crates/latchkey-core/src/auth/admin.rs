@@ -16,10 +16,15 @@ pub struct Admin {
 }
 
 /// A key as created: the plaintext exists only in this value, shown to the operator once.
-#[derive(Debug)]
 pub struct NewApiKey {
     pub record: ApiKeyRecord,
     pub plaintext: String,
+}
+
+impl std::fmt::Debug for NewApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewApiKey").field("record", &self.record).finish_non_exhaustive()
+    }
 }
 
 const API_KEY_PREFIX: &str = "lk_";
@@ -29,6 +34,22 @@ const SHOWN_PREFIX_LEN: usize = 11;
 impl Admin {
     pub fn new(store: Arc<dyn Store>, master: MasterKey, clock: Arc<dyn Clock>) -> Self {
         Self { store, master, clock }
+    }
+
+    /// Fails unless the master key unseals every project's signing keys: a wrong or
+    /// replaced key must stop the process before it serves or writes anything.
+    pub async fn verify_master_key(&self) -> Result<()> {
+        for project in self.store.list_projects().await? {
+            for stored in self.store.signing_keys(project.id).await? {
+                SigningKey::unseal(&stored, &self.master).map_err(|_| {
+                    CoreError::Internal(format!(
+                        "the master key does not match this database: cannot decrypt the signing keys of project {}",
+                        project.id
+                    ))
+                })?;
+            }
+        }
+        Ok(())
     }
 
     pub async fn create_project(&self, name: &str, settings: ProjectSettings) -> Result<Project> {

@@ -36,7 +36,7 @@ impl AuthService {
             .iter()
             .map(|stored| SigningKey::unseal(stored, &self.master))
             .collect::<Result<Vec<_>>>()?;
-        let context = Arc::new(ProjectContext { project, keys: KeyRing::new(keys)? });
+        let context = Arc::new(ProjectContext { project, keys: KeyRing::new(id, keys, &self.master)? });
         self.contexts.put(id, Arc::clone(&context));
         Ok(context)
     }

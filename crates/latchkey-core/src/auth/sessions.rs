@@ -48,7 +48,7 @@ impl AuthService {
                     access_ttl_secs: context.project.settings.access_token_ttl_secs,
                     refresh_ttl_secs: context.project.settings.refresh_token_ttl_secs,
                 };
-                let tokens = mint_pair(context.keys.active(), &spec)?;
+                let tokens = mint_pair(&context.keys, &spec)?;
                 let rotation = Rotation {
                     project_id: project,
                     session_id: session.id,

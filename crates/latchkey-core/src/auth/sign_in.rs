@@ -13,12 +13,11 @@ impl AuthService {
         let now = self.clock.now();
         let window = Duration::seconds(self.policy.failure_window_secs);
 
-        let failures = self.store.sign_in_failures(project, email.as_str()).await?;
-        if let Some(f) = failures
-            && f.failures >= self.policy.max_failed_sign_ins
-            && f.window_started_at + window > now
-        {
-            let retry_after = (f.window_started_at + window - now).num_seconds().max(1);
+        // Count the attempt before hashing, atomically, and decide on the count the database
+        // returns: concurrent attempts cannot all slip under the limit. A success clears it.
+        let attempts = self.store.record_sign_in_attempt(project, email.as_str(), now, now - window).await?;
+        if attempts.failures > self.policy.max_failed_sign_ins {
+            let retry_after = (attempts.window_started_at + window - now).num_seconds().max(1);
             return Err(CoreError::TooManyAttempts { retry_after_secs: retry_after as u64 });
         }
 
@@ -26,15 +25,14 @@ impl AuthService {
         let stored_hash = user.as_ref().filter(|u| u.is_active).and_then(|u| u.password_hash.clone());
         let verified = self.hasher.verify(password_for_rehash(&password)?, stored_hash).await?;
         let Some(mut user) = user.filter(|_| verified.matches) else {
-            self.store.record_sign_in_failure(project, email.as_str(), now, now - window).await?;
             return Err(CoreError::InvalidCredentials);
         };
 
-        if failures.is_some() {
-            self.store.clear_sign_in_failures(project, email.as_str()).await?;
-        }
-        if verified.needs_rehash {
-            self.rehash_in_background(project, user.id, password);
+        self.store.clear_sign_in_failures(project, email.as_str()).await?;
+        if verified.needs_rehash
+            && let Some(old) = user.password_hash.clone()
+        {
+            self.rehash_in_background(project, user.id, old, password);
         }
         let context = self.project_context(project).await?;
         let (session, tokens) = self.new_session(&context.keys, &context.project.settings, &user, now)?;
@@ -45,17 +43,23 @@ impl AuthService {
 
     /// Upgrades a hash made with weaker parameters. Best effort: a busy pool just means the
     /// upgrade happens at a later sign-in.
-    fn rehash_in_background(&self, project: ProjectId, user: crate::domain::UserId, password: Password) {
+    fn rehash_in_background(&self, project: ProjectId, user: crate::domain::UserId, old: String, password: Password) {
         let hasher = std::sync::Arc::clone(&self.hasher);
         let store = std::sync::Arc::clone(&self.store);
         let clock = std::sync::Arc::clone(&self.clock);
         tokio::spawn(async move {
             if let Ok(hash) = hasher.hash(password).await
-                && let Err(e) = store.set_password_hash(project, user, &hash, clock.now()).await
+                && let Err(e) = store.upgrade_password_hash(project, user, &old, &hash, clock.now()).await
             {
                 tracing::warn!(error = %e, "password rehash not saved");
             }
         });
+    }
+
+    /// Deletes throttling windows that have ended (run periodically by the server).
+    pub async fn purge_stale_throttles(&self) -> Result<u64> {
+        let cutoff = self.clock.now() - Duration::seconds(self.policy.failure_window_secs);
+        Ok(self.store.purge_sign_in_failures(cutoff).await?)
     }
 }
 

@@ -7,12 +7,17 @@ use crate::tokens::{PairSpec, TokenPair, mint_pair};
 use crate::{CoreError, Result};
 
 /// A sign-up request as received (validated inside [`AuthService::sign_up`]).
-#[derive(Debug)]
 pub struct SignUp {
     pub email: String,
     pub password: String,
     pub username: Option<String>,
     pub profile: ProfileInput,
+}
+
+impl std::fmt::Debug for SignUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignUp").field("username", &self.username).finish_non_exhaustive()
+    }
 }
 
 impl AuthService {
@@ -86,7 +91,7 @@ impl AuthService {
             access_ttl_secs: settings.access_token_ttl_secs,
             refresh_ttl_secs: settings.refresh_token_ttl_secs,
         };
-        let tokens = mint_pair(keys.active(), &spec)?;
+        let tokens = mint_pair(keys, &spec)?;
         let record = SessionRecord {
             id: session_id,
             project_id: user.project_id,

@@ -39,8 +39,8 @@ pub enum AuthMethod {
 }
 
 /// A user as stored. `password_hash` and `secure_metadata` never leave the server:
-/// the only outward view is [`AuthUser`].
-#[derive(Debug, Clone)]
+/// the only outward view is [`AuthUser`]. `Debug` shows neither.
+#[derive(Clone)]
 pub struct User {
     pub id: UserId,
     pub project_id: ProjectId,
@@ -62,6 +62,18 @@ pub struct User {
     pub last_active: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("project_id", &self.project_id)
+            .field("foreign_id", &self.foreign_id)
+            .field("role", &self.role)
+            .field("is_active", &self.is_active)
+            .finish_non_exhaustive()
+    }
 }
 
 impl User {

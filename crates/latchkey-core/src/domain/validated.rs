@@ -4,8 +4,10 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::{CoreError, Result};
 
-/// An email address, trimmed, NFC-normalised and lower-cased (emails are case-insensitive here,
-/// including non-ASCII ones: `ÉVA@example.com` and `éva@example.com` are one account).
+/// An email address, trimmed, NFKC-folded and lower-cased character by character (emails are
+/// case-insensitive here, non-ASCII included: `ÉVA@example.com`, `éva@example.com` and the
+/// full-width `ｅva@example.com` are one account). Invisible and formatting characters
+/// (zero-width, bidi controls) are refused, so look-alike duplicates cannot be registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -13,16 +15,22 @@ impl Email {
     pub const MAX_LEN: usize = 254;
 
     pub fn parse(raw: &str) -> Result<Self> {
-        let normalised: String = raw.trim().nfc().collect::<String>().to_lowercase();
         let invalid = |msg: &str| Err(CoreError::invalid("email", msg));
+        if raw.chars().any(is_invisible_or_control) {
+            return invalid("email must not contain spaces, control or invisible characters");
+        }
+        // Per-character lower-casing (not `str::to_lowercase`, whose final-sigma rule depends
+        // on context), then NFC again so equal addresses have one byte form.
+        let folded: String = raw.trim().nfkc().flat_map(char::to_lowercase).collect();
+        let normalised: String = folded.nfc().collect();
         if normalised.is_empty() {
             return invalid("email is required");
         }
         if normalised.len() > Self::MAX_LEN {
             return invalid("email is too long (at most 254 bytes)");
         }
-        if normalised.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return invalid("email must not contain spaces or control characters");
+        if normalised.chars().any(|c| c.is_whitespace() || is_invisible_or_control(c)) {
+            return invalid("email must not contain spaces, control or invisible characters");
         }
         let Some((local, domain)) = normalised.rsplit_once('@') else {
             return invalid("email must contain '@'");
@@ -30,12 +38,8 @@ impl Email {
         if local.is_empty() || local.len() > 64 || local.contains('@') {
             return invalid("email has an invalid local part");
         }
-        if domain.is_empty()
-            || domain.starts_with('.')
-            || domain.ends_with('.')
-            || domain.contains("..")
-            || domain.starts_with('-')
-        {
+        let bad_label = |label: &str| label.is_empty() || label.starts_with('-') || label.ends_with('-');
+        if domain.split('.').any(bad_label) {
             return invalid("email has an invalid domain");
         }
         Ok(Self(normalised))
@@ -44,6 +48,13 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Control characters and Unicode format characters (category Cf: zero-width joiners and
+/// spaces, bidi overrides, soft hyphen, byte-order mark).
+fn is_invisible_or_control(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.is_control() || c.general_category() == GeneralCategory::Format
 }
 
 /// A username: trimmed and lower-cased, 3-30 characters of `a-z 0-9 . _`.
@@ -134,9 +145,17 @@ mod tests {
     fn emails_are_normalised_case_insensitively() {
         assert_eq!(Email::parse("  Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
         assert_eq!(Email::parse("ÉVA@exämple.de").unwrap().as_str(), "éva@exämple.de");
-        for bad in ["", "plain", "@x.com", "a@", "a b@x.com", "a@.com", "a@x..com", "a@x.com."] {
+        for bad in ["", "plain", "@x.com", "a@", "a b@x.com", "a@.com", "a@x..com", "a@x.com.", "a@-x.com", "a@x-.com"]
+        {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
+        // Invisible and bidi characters cannot make a look-alike second account.
+        for sneaky in ["alice\u{200b}@example.com", "alice\u{202e}@example.com", "\u{feff}alice@example.com"] {
+            assert!(Email::parse(sneaky).is_err(), "{sneaky:?} should be refused");
+        }
+        // Compatibility forms fold to the same address; final sigma folds like any sigma.
+        assert_eq!(Email::parse("ａlice@example.com").unwrap().as_str(), "alice@example.com");
+        assert_eq!(Email::parse("ΟΔΟΣ@x.gr").unwrap(), Email::parse("οδοσ@x.gr").unwrap());
     }
 
     #[test]

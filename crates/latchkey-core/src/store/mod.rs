@@ -67,7 +67,7 @@ pub struct Rotation {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Failed sign-ins counted per (project, email) in a fixed window.
+/// Sign-in attempts not (yet) vindicated by a success, per (project, email), in a fixed window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureWindow {
     pub failures: u32,
@@ -111,6 +111,15 @@ pub trait CoreStore: Send + Sync + 'static {
         hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Replaces the hash only if it is still `old` (a rehash must never undo a newer password).
+    async fn upgrade_password_hash(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        old: &str,
+        new: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     // Sessions.
     async fn create_session(&self, session: &SessionRecord, last_active: DateTime<Utc>) -> StoreResult<()>;
@@ -123,8 +132,9 @@ pub trait CoreStore: Send + Sync + 'static {
 
     // Sign-in throttling (shared state, so it holds across server processes).
     async fn sign_in_failures(&self, project: ProjectId, email: &str) -> StoreResult<Option<FailureWindow>>;
-    /// Adds one failure, starting a new window if the current one began before `window_start_after`.
-    async fn record_sign_in_failure(
+    /// Counts one attempt atomically and returns the count after it, starting a new window if
+    /// the current one began at or before `window_start_after`.
+    async fn record_sign_in_attempt(
         &self,
         project: ProjectId,
         email: &str,
@@ -132,4 +142,6 @@ pub trait CoreStore: Send + Sync + 'static {
         window_start_after: DateTime<Utc>,
     ) -> StoreResult<FailureWindow>;
     async fn clear_sign_in_failures(&self, project: ProjectId, email: &str) -> StoreResult<()>;
+    /// Deletes throttling windows that began before `before` (they can no longer block anyone).
+    async fn purge_sign_in_failures(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }

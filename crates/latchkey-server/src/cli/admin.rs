@@ -13,7 +13,9 @@ use crate::config::StorageConfig;
 
 async fn admin(storage: &StorageConfig) -> anyhow::Result<Admin> {
     let store = latchkey_store::open(&storage.database_url).await.context("cannot open the database")?;
-    Ok(Admin::new(store, storage.master_key.clone(), Arc::new(SystemClock)))
+    let admin = Admin::new(store, storage.master_key.clone(), Arc::new(SystemClock));
+    admin.verify_master_key().await?;
+    Ok(admin)
 }
 
 fn project_id(text: &str) -> anyhow::Result<ProjectId> {

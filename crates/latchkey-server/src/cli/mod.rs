@@ -20,7 +20,10 @@ use crate::config::{FileConfig, ServeOptions, StorageConfig, parse_duration_secs
         Every option can also be set with the LATCHKEY_* variable shown, or in a TOML file\n\
         given with --config (keys: bind, public_url, database_url, data_dir, master_key_file,\n\
         log_format, hash_threads, hash_queue, hash_memory_kib, hash_iterations,\n\
-        body_limit_bytes, refresh_grace_secs). Flags and variables win over the file."
+        body_limit_bytes, refresh_grace_secs). Flags and variables win over the file.\n\n\
+        LATCHKEY_MASTER_KEY (environment only, so it never shows in a process list): base64 of\n\
+        32 random bytes that encrypts secrets at rest. With an embedded database and no key,\n\
+        one is generated as master.key (mode 0600) beside a new database file."
 )]
 pub struct Cli {
     /// TOML configuration file.
@@ -34,11 +37,6 @@ pub struct Cli {
     /// Directory for the embedded database and its generated master key.
     #[arg(long, env = "LATCHKEY_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-
-    /// Base64 of 32 random bytes; encrypts signing keys at rest. Generated into the data
-    /// directory (mode 0600) when unset and the database is embedded.
-    #[arg(long, env = "LATCHKEY_MASTER_KEY", global = true, value_name = "BASE64", hide_env_values = true)]
-    pub master_key: Option<String>,
 
     /// Log output format: text or json. Filter with LATCHKEY_LOG (e.g. "info,latchkey=debug").
     #[arg(long, env = "LATCHKEY_LOG_FORMAT", global = true, value_name = "FORMAT")]
@@ -159,7 +157,8 @@ pub enum ApiKeyCommand {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = FileConfig::load(cli.config.as_deref())?;
-    let storage = StorageConfig::resolve(cli.database_url, cli.data_dir, cli.master_key, &file)?;
+    let master_key = std::env::var("LATCHKEY_MASTER_KEY").ok().filter(|k| !k.trim().is_empty());
+    let storage = StorageConfig::resolve(cli.database_url, cli.data_dir, master_key, &file)?;
     match cli.command {
         Command::Serve(args) => {
             let options = ServeOptions {

@@ -60,11 +60,13 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX users_project_email ON users(project_id, email);
 CREATE UNIQUE INDEX users_project_username ON users(project_id, username);
 CREATE UNIQUE INDEX users_project_foreign_id ON users(project_id, foreign_id);
+-- Target of the composite foreign keys below: a session can only name a user of its own project.
+CREATE UNIQUE INDEX users_project_id ON users(project_id, id);
 
 CREATE TABLE sessions (
     id                  TEXT PRIMARY KEY NOT NULL,
     project_id          TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-    user_id             TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    user_id             TEXT NOT NULL,
     generation          INTEGER NOT NULL,
     current_digest      TEXT NOT NULL,
     previous_digest     TEXT,
@@ -72,7 +74,8 @@ CREATE TABLE sessions (
     current_pair_sealed BLOB NOT NULL,
     expires_at          INTEGER NOT NULL,
     revoked_at          INTEGER,
-    created_at          INTEGER NOT NULL
+    created_at          INTEGER NOT NULL,
+    FOREIGN KEY (project_id, user_id) REFERENCES users(project_id, id) ON DELETE CASCADE
 );
 CREATE INDEX sessions_user ON sessions(project_id, user_id);
 

@@ -204,12 +204,12 @@ async fn failure_windows_count_and_restart(store: Arc<Store>) {
     let window = Duration::minutes(15);
     let t0 = now();
     for n in 1..=3 {
-        let w = store.record_sign_in_failure(p, "f@example.com", t0, t0 - window).await.unwrap();
+        let w = store.record_sign_in_attempt(p, "f@example.com", t0, t0 - window).await.unwrap();
         assert_eq!(w.failures, n);
         assert_eq!(w.window_started_at, t0);
     }
     let later = t0 + window + Duration::seconds(1);
-    let w = store.record_sign_in_failure(p, "f@example.com", later, later - window).await.unwrap();
+    let w = store.record_sign_in_attempt(p, "f@example.com", later, later - window).await.unwrap();
     assert_eq!((w.failures, w.window_started_at), (1, later), "an old window restarts");
     store.clear_sign_in_failures(p, "f@example.com").await.unwrap();
     assert!(store.sign_in_failures(p, "f@example.com").await.unwrap().is_none());
