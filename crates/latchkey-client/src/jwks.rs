@@ -5,9 +5,9 @@
 //! - A token whose `kid` is not in the set triggers one refetch (a key rotation), but at
 //!   most once per `min_refetch` interval, so forged `kid`s cannot amplify into requests.
 //! - Concurrent misses wait on one fetch instead of each fetching.
-//! - Only EdDSA (Ed25519) is accepted, whatever the token's header says; `aud` must be the
-//!   project id (which refuses refresh tokens, whose audience is `latchkey:refresh:{id}`),
-//!   `iss` the configured issuer, and `exp` in the future (with leeway).
+//! - Only EdDSA (Ed25519) is accepted, whatever the token's header says (refresh tokens are
+//!   HS256 and have the audience `latchkey:refresh:{id}`: refused either way); `aud` must be
+//!   the project id, `iss` the configured issuer, and `exp` in the future (with leeway).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -152,8 +152,40 @@ async fn a_refresh_token_is_not_an_access_token() {
     let server = Server::start().await;
     let client = server.client();
     let credentials = sign_up(&client, "user@example.com").await;
-    // Same key, so the signature is valid: the audience (`latchkey:refresh:{id}`) refuses it.
-    assert_refused(client.verify_access_token(&credentials.refresh_token).await, TokenError::Audience);
+    // Refresh tokens are HS256 under a per-project secret (and carry the audience
+    // `latchkey:refresh:{id}`): refused by the EdDSA pin before any key is looked up.
+    let refused = client.verify_access_token(&credentials.refresh_token).await;
+    assert!(
+        matches!(refused, Err(Error::InvalidToken(TokenError::Algorithm(_) | TokenError::Audience))),
+        "{refused:?}"
+    );
+    assert_eq!(client.jwks_fetch_count(), 0, "a refresh token never costs a JWKS fetch");
+}
+
+#[tokio::test]
+async fn a_token_signed_by_this_project_for_another_audience_is_refused() {
+    use latchkey_core::domain::{ProjectId, Role, SessionId, UserId};
+    use latchkey_core::tokens::{PairSpec, mint_pair};
+    let server = Server::start().await;
+    let client = server.client();
+    let context = server.auth.project_context(server.project).await.unwrap();
+    let spec = |project: ProjectId| PairSpec {
+        issuer: &server.base_url,
+        project,
+        user: UserId::generate(),
+        role: Role::Visitor,
+        session: SessionId::generate(),
+        generation: 1,
+        now: chrono::Utc::now(),
+        access_ttl_secs: 600,
+        refresh_ttl_secs: 600,
+    };
+    // This project's key, this project's audience: accepted (the control).
+    let own = mint_pair(&context.keys, &spec(server.project)).unwrap();
+    client.verify_access_token(&own.access_token).await.expect("control verifies");
+    // This project's key and a valid signature, but minted for another project's audience.
+    let other = mint_pair(&context.keys, &spec(ProjectId::generate())).unwrap();
+    assert_refused(client.verify_access_token(&other.access_token).await, TokenError::Audience);
 }
 
 #[tokio::test]
