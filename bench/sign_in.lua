@@ -1,4 +1,6 @@
--- wrk: sign in one existing user over and over (correct password).
+-- wrk: sign in existing users round-robin (correct password), bench0..bench63@example.com.
+-- Many accounts, as in real traffic: one account hammered by 32 concurrent sign-ins would be
+-- (rightly) throttled, since attempts are counted before the password check.
 -- env: LK_PROJECT, LK_KEY
 local project = os.getenv("LK_PROJECT")
 local key = os.getenv("LK_KEY")
@@ -6,7 +8,13 @@ wrk.method = "POST"
 wrk.path = "/v7/" .. project .. "/auth/sign-in"
 wrk.headers["Authorization"] = "Bearer " .. key
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"email":"bench@example.com","password":"s3cur3P@ss"}'
+
+local n = 0
+function request()
+  n = n + 1
+  local body = string.format('{"email":"bench%d@example.com","password":"s3cur3P@ss"}', n % 64)
+  return wrk.format(nil, nil, nil, body)
+end
 
 local threads = {}
 function setup(thread) table.insert(threads, thread) end

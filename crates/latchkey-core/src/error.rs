@@ -35,6 +35,24 @@ pub enum CoreError {
     ProjectNotFound,
     #[error("invalid username query: {0}")]
     InvalidUsernameQuery(String),
+    /// `verify-external-user` without a `userJwt`.
+    #[error("userJwt is required")]
+    MissingJwt,
+    /// The external user JWT failed verification; the text says which check failed.
+    #[error("the user JWT is invalid: {0}")]
+    InvalidExternalToken(&'static str),
+    /// The external user JWT names another project as its issuer.
+    #[error("the user JWT was issued for another project")]
+    ExternalProjectMismatch,
+    /// The project has no signing secret, public key or JWKS URL for external users.
+    #[error("this project has no key for verifying external user JWTs")]
+    MissingExternalKeys,
+    /// The user with this email is already linked to another foreign id.
+    #[error("a user with this email is already linked to another external account")]
+    ForeignIdConflict,
+    /// The account exists but is deactivated.
+    #[error("this account is disabled")]
+    AccountDisabled,
     /// The password-hashing pool's queue is full: shed load instead of queueing forever.
     #[error("the server is busy; retry shortly")]
     Busy,

@@ -94,6 +94,14 @@ impl From<CoreError> for ApiError {
             CoreError::InvalidUsernameQuery(_) => {
                 ApiError::new(S::BAD_REQUEST, "username/invalid-query", message).with_field("username")
             }
+            CoreError::MissingJwt => ApiError::new(S::BAD_REQUEST, "auth/missing-jwt", message).with_field("userJwt"),
+            CoreError::InvalidExternalToken(_) => ApiError::new(S::FORBIDDEN, "auth/invalid-token", message),
+            CoreError::ExternalProjectMismatch => ApiError::new(S::FORBIDDEN, "auth/project-mismatch", message),
+            CoreError::MissingExternalKeys => ApiError::new(S::FORBIDDEN, "auth/missing-keys", message),
+            CoreError::ForeignIdConflict => {
+                ApiError::new(S::CONFLICT, "auth/foreign-id-conflict", message).with_field("email")
+            }
+            CoreError::AccountDisabled => ApiError::new(S::FORBIDDEN, "auth/account-disabled", message),
             CoreError::Busy => {
                 let mut e = ApiError::new(S::SERVICE_UNAVAILABLE, "server/busy", message);
                 e.retry_after_secs = Some(1);

@@ -5,6 +5,7 @@
 //! - [`routes`]: one module per API area; handlers translate HTTP to core calls and back.
 //! - [`error`]: the single mapping from core errors to status + JSON `code`.
 //! - [`extract`]: the JSON body and API-key extractors.
+//! - [`jwks_fetch`]: the HTTPS fetcher for per-project JWKS URLs of external users.
 //! - [`cli`]: `latchkey serve` and the admin subcommands.
 
 pub mod app;
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod jwks_fetch;
 pub mod routes;
 pub mod serve;
 

@@ -24,6 +24,7 @@ pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<
     let mut policy = AuthPolicy::new(config.public_url.clone());
     policy.refresh_grace_secs = config.refresh_grace_secs;
     let auth = Arc::new(AuthService::new(Arc::clone(&store), hasher, storage.master_key.clone(), clock, policy));
+    auth.install_jwks_fetcher(Arc::new(crate::jwks_fetch::HttpJwksFetcher::new()?));
     spawn_maintenance(Arc::clone(&auth));
 
     let app = router(AppState { auth }, config.body_limit);

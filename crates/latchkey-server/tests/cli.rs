@@ -257,3 +257,39 @@ fn bad_configuration_fails_at_start_with_a_clear_message() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("master key does not match"));
 }
+
+#[cfg(unix)]
+#[test]
+fn data_files_are_private_and_the_master_key_is_never_replaced() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let server = Server::start(&dir);
+    server.stop();
+    for name in ["", "latchkey.db", "master.key"] {
+        let mode = std::fs::metadata(dir.join(name)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{name:?} is private to its owner: {mode:o}");
+    }
+    // The key of an existing database went missing: refuse rather than mint a new one.
+    std::fs::rename(dir.join("master.key"), root.path().join("saved.key")).unwrap();
+    let output = latchkey(&dir).arg("serve").output().unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("master key file"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!dir.join("master.key").exists(), "no replacement key was generated");
+    let admin = latchkey(&dir).args(["project", "list"]).output().unwrap();
+    assert!(!admin.status.success(), "admin commands refuse too");
+
+    // Admin commands with the wrong key fail before writing anything.
+    let (_, wrong) = latchkey_core::crypto::MasterKey::generate();
+    let output =
+        latchkey(&dir).args(["project", "create", "--name", "x"]).env("LATCHKEY_MASTER_KEY", wrong).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("master key does not match"));
+    std::fs::rename(root.path().join("saved.key"), dir.join("master.key")).unwrap();
+    let listed = run_json(&dir, &["project", "list", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "only the bootstrap project exists");
+}

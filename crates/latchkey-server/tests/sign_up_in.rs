@@ -256,3 +256,31 @@ async fn check_username_normalises_and_validates() {
         assert_error(&result, StatusCode::BAD_REQUEST, "username/invalid-query");
     }
 }
+
+#[tokio::test]
+async fn a_concurrent_burst_cannot_outrun_the_throttle() {
+    // Attempts are counted before hashing, so 40 simultaneous guesses get at most 10 hashes;
+    // the correct password sent in the same burst does not slip through after the limit.
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    app.sign_up("victim@example.com").await;
+    let burst: Vec<_> = (0..40)
+        .map(|n| {
+            let app = std::sync::Arc::clone(&app);
+            let password = if n == 39 { "s3cur3P@ss".to_owned() } else { format!("guess-{n}-x") };
+            tokio::spawn(async move {
+                app.post("/auth/sign-in", json!({"email": "victim@example.com", "password": password})).await
+            })
+        })
+        .collect();
+    let (mut attempted, mut throttled) = (0, 0);
+    for request in burst {
+        let (status, body) = request.await.unwrap();
+        match status {
+            StatusCode::OK | StatusCode::UNAUTHORIZED => attempted += 1,
+            StatusCode::TOO_MANY_REQUESTS => throttled += 1,
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(attempted <= 10, "at most 10 attempts reach the password check, got {attempted}");
+    assert_eq!(attempted + throttled, 40);
+}

@@ -124,3 +124,45 @@ async fn jwks_of_unknown_or_malformed_projects_is_404() {
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn refresh_tokens_cannot_be_forged_with_public_material() {
+    let app = TestApp::spawn().await;
+    let body = app.sign_up("user@example.com").await;
+    let refresh = body["refreshToken"].as_str().unwrap();
+    // Refresh tokens are HS256 under a secret that is published nowhere.
+    assert_eq!(jsonwebtoken::decode_header(refresh).unwrap().alg, Algorithm::HS256);
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(refresh.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let set = jwks(&app).await;
+    let jwk = serde_json::to_value(&set).unwrap()["keys"][0].clone();
+    let x = jwk["x"].as_str().unwrap().to_owned();
+    let kid = jwk["kid"].as_str().unwrap().to_owned();
+    for secret in [URL_SAFE_NO_PAD.decode(&x).unwrap(), x.clone().into_bytes(), kid.clone().into_bytes()] {
+        for alg in [Algorithm::HS256, Algorithm::HS512] {
+            let mut header = Header::new(alg);
+            header.kid = Some(kid.clone());
+            let forged = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&secret)).unwrap();
+            let result = app.post("/auth/request-new-access-token", json!({"refreshToken": forged})).await;
+            common::assert_error(&result, StatusCode::FORBIDDEN, "auth/refresh-token-invalid");
+        }
+    }
+    // The genuine token still works afterwards: forgeries did not count as reuse.
+    let (status, _) = app.post("/auth/request-new-access-token", json!({"refreshToken": refresh})).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn each_project_publishes_only_its_own_keys() {
+    let app = TestApp::spawn().await;
+    let (other, _) = app.another_project().await;
+    let mine = jwks(&app).await;
+    let response = app.http.get(app.url(other, "/.well-known/jwks.json")).send().await.unwrap();
+    let theirs: JwkSet = response.json().await.unwrap();
+    assert_eq!(theirs.keys.len(), 1);
+    let kid = |set: &JwkSet| set.keys[0].common.key_id.clone().unwrap();
+    assert_ne!(kid(&mine), kid(&theirs));
+    // A token of one project does not verify with the other's JWKS.
+    let body = app.sign_up("user@example.com").await;
+    assert!(verify(body["accessToken"].as_str().unwrap(), &theirs, &app.project.to_string()).is_err());
+}

@@ -3,6 +3,8 @@
 mod admin;
 mod api_keys;
 mod context;
+mod external;
+mod external_admin;
 mod sessions;
 mod sign_in;
 mod sign_up;
@@ -11,6 +13,7 @@ use std::sync::Arc;
 
 pub use admin::{Admin, NewApiKey};
 pub use context::ProjectContext;
+pub use external_admin::{DEFAULT_OVERLAP_SECS, ExternalAdmin, NewSigningSecret, SECRET_PREFIX};
 pub use sign_up::SignUp;
 
 use crate::clock::Clock;
@@ -53,6 +56,7 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     policy: AuthPolicy,
     contexts: context::ContextCache,
+    jwks: crate::external::JwksCache,
 }
 
 impl AuthService {
@@ -63,7 +67,15 @@ impl AuthService {
         clock: Arc<dyn Clock>,
         policy: AuthPolicy,
     ) -> Self {
-        Self { store, hasher, master, clock, policy, contexts: context::ContextCache::default() }
+        Self {
+            store,
+            hasher,
+            master,
+            clock,
+            policy,
+            contexts: context::ContextCache::default(),
+            jwks: Default::default(),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -7,6 +7,13 @@
 //! [`Store`] is the sum of one trait per area ([`CoreStore`] here; later areas add their own
 //! trait in their own file and list it as a supertrait of [`Store`]).
 
+mod external;
+
+pub use external::{
+    ExternalKeyRecord, ExternalSecretRecord, ExternalSettings, ExternalSignIn, ExternalSignInOutcome, ExternalStore,
+    UserChange,
+};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -75,9 +82,9 @@ pub struct FailureWindow {
 }
 
 /// Everything a backend provides. Implemented automatically for any type with every area trait.
-pub trait Store: CoreStore {}
+pub trait Store: CoreStore + ExternalStore {}
 
-impl<T: CoreStore> Store for T {}
+impl<T: CoreStore + ExternalStore> Store for T {}
 
 /// Projects, keys, users, sessions and sign-in throttling.
 #[async_trait]

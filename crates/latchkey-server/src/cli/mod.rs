@@ -1,6 +1,7 @@
 //! The `latchkey` command line: `serve` and the admin subcommands, all on one database.
 
 mod admin;
+mod external;
 
 use std::path::PathBuf;
 
@@ -56,6 +57,15 @@ pub enum Command {
     /// Create, list and revoke a project's API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// External users: HMAC signing secrets for user JWTs (create, rotate, list, revoke).
+    #[command(subcommand, name = "signing-secret")]
+    SigningSecret(external::SigningSecretCommand),
+    /// External users: public keys (RS256, ES256, EdDSA) for user JWTs (add, list, remove).
+    #[command(subcommand, name = "external-key")]
+    ExternalKey(external::ExternalKeyCommand),
+    /// External users: per-project settings (maximum token lifetime, JWKS URL).
+    #[command(subcommand, name = "external-config")]
+    ExternalConfig(external::ExternalConfigCommand),
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +186,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Project(command) => admin::project(&storage, command).await,
         Command::ApiKey(command) => admin::api_key(&storage, command).await,
+        Command::SigningSecret(command) => external::signing_secret(&storage, command).await,
+        Command::ExternalKey(command) => external::external_key(&storage, command).await,
+        Command::ExternalConfig(command) => external::external_config(&storage, command).await,
     }
 }
 

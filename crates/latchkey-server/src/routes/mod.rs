@@ -1,6 +1,7 @@
 //! Routes of API.md, one module per area.
 
 pub mod auth;
+pub mod external;
 pub mod health;
 pub mod jwks;
 pub mod service;
@@ -12,5 +13,8 @@ use crate::app::AppState;
 
 /// Everything under `/v7/{project_id}`.
 pub fn project_router() -> Router<AppState> {
-    Router::new().nest("/auth", auth::router()).nest("/users", users::router()).merge(jwks::router())
+    Router::new()
+        .nest("/auth", auth::router().merge(external::router()))
+        .nest("/users", users::router())
+        .merge(jwks::router())
 }

@@ -1,6 +1,7 @@
 //! The SQLite backend: WAL mode, one writer connection (SQLite serialises writes anyway, and
 //! a single writer turns lock contention into a queue), a small pool of readers.
 
+mod external;
 pub mod rows;
 
 use std::path::Path;

@@ -1,0 +1,197 @@
+//! `verify-external-user`: sign in a user that the customer's own system authenticated.
+//!
+//! 1. Verify the JWT (see [`crate::external::token`]) with the project's live HMAC secrets,
+//!    registered public keys and, when configured, its JWKS URL.
+//! 2. Resolve the user: by `(project, foreignId)` (update changed profile fields); else by
+//!    `userData.email` when that user has no foreign id yet (link it); a user linked to another
+//!    foreign id is never re-linked; else create a user with no password.
+//! 3. In one transaction: consume the `jti`, write the user change, create the session.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::external_admin::{ExternalAdmin, secret_context};
+use super::{AuthService, Credentials};
+use crate::crypto::digest;
+use crate::domain::{ProjectId, Role, User, UserId};
+use crate::external::token::{self, Selection};
+use crate::external::{ExternalProfile, JwksFetcher, VerifiedClaims, VerifierKey};
+use crate::store::{ExternalSignIn, ExternalSignInOutcome, StoreError, UniqueField, UserChange};
+use crate::{CoreError, Result};
+
+impl AuthService {
+    /// Lets this service fetch per-project JWKS URLs (the server installs an HTTPS fetcher).
+    pub fn install_jwks_fetcher(&self, fetcher: Arc<dyn JwksFetcher>) {
+        self.jwks.install(fetcher);
+    }
+
+    /// Key management for external users, sharing this service's store, master key and clock.
+    pub fn external_admin(&self) -> ExternalAdmin {
+        ExternalAdmin::new(Arc::clone(&self.store), self.master.clone(), Arc::clone(&self.clock))
+    }
+
+    pub async fn verify_external_user(&self, project: ProjectId, user_jwt: &str) -> Result<Credentials> {
+        if user_jwt.trim().is_empty() {
+            return Err(CoreError::MissingJwt);
+        }
+        let context = self.project_context(project).await?;
+        let now = self.clock.now();
+        let claims = self.verify_external_token(project, user_jwt, now).await.inspect_err(|e| {
+            tracing::debug!(project = %project, reason = %e, "external user JWT refused");
+        })?;
+        let profile = ExternalProfile::parse(claims.user_data.clone())?;
+        // Kept 5 minutes past the moment the token itself stops verifying: server processes
+        // whose clocks differ a little must not prune a used jti while another still
+        // accepts the token.
+        let jti = claims
+            .jti
+            .as_deref()
+            .map(|jti| (digest(&format!("{project}/{jti}")), claims.expires_at + chrono::Duration::minutes(5)));
+
+        // A racing sign-in for the same user (or email) makes a write stale or conflict; the
+        // next pass re-reads and lands in the update (or conflict) branch.
+        const PASSES: usize = 3;
+        for pass in 1..=PASSES {
+            let retry = pass < PASSES;
+            let change = self.resolve_external_user(project, &claims.foreign_id, &profile, now).await?;
+            let creating = matches!(change, UserChange::Create(_));
+            let (session, tokens) = self.new_session(&context.keys, &context.project.settings, change.user(), now)?;
+            let sign_in = ExternalSignIn { change, session, jti: jti.clone(), now };
+            match self.store.apply_external_sign_in(&sign_in).await {
+                Ok(ExternalSignInOutcome::Applied) => {
+                    tracing::debug!(project = %project, kid = %claims.kid, "external user signed in");
+                    let user = match sign_in.change {
+                        UserChange::Create(u) | UserChange::Update(u) | UserChange::Link(u) => u,
+                    };
+                    return Ok(Credentials { user, tokens });
+                }
+                Ok(ExternalSignInOutcome::Replayed) => return Err(CoreError::InvalidExternalToken("jti already used")),
+                Ok(ExternalSignInOutcome::Stale) | Err(StoreError::Conflict(UniqueField::ForeignId)) if retry => {}
+                Err(StoreError::Conflict(UniqueField::Email)) if creating && retry => {}
+                Err(StoreError::Conflict(UniqueField::Username)) => return Err(CoreError::DuplicateUsername),
+                Err(StoreError::Conflict(UniqueField::Email)) => return Err(CoreError::DuplicateEmail),
+                Ok(ExternalSignInOutcome::Stale) => break,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::Internal("external sign-in kept racing with another sign-in".into()))
+    }
+
+    async fn verify_external_token(
+        &self,
+        project: ProjectId,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<VerifiedClaims> {
+        let settings = self.store.external_settings(project).await?.unwrap_or_default();
+        let local = self.local_external_keys(project, now).await?;
+        if local.is_empty() && settings.jwks_url.is_none() {
+            return Err(CoreError::MissingExternalKeys);
+        }
+        let parsed = token::parse(token, project)?;
+        let max = settings.max_token_lifetime_secs;
+        let local_selection = token::select(&parsed.header, &local)?;
+        if let Selection::Candidates(candidates) = &local_selection {
+            return token::verify(&parsed, candidates, project, now, max);
+        }
+        let Some(url) = settings.jwks_url.as_deref() else {
+            return Err(unselected(&local_selection));
+        };
+        let mut remote = self.jwks.keys(project, url, now, false).await;
+        let mut selection = token::select(&parsed.header, &remote)?;
+        if matches!(selection, Selection::UnknownKid) {
+            // The customer may have rotated: refetch (rate-limited inside the cache).
+            remote = self.jwks.keys(project, url, now, true).await;
+            selection = token::select(&parsed.header, &remote)?;
+        }
+        match selection {
+            Selection::Candidates(candidates) => token::verify(&parsed, &candidates, project, now, max),
+            other => Err(unselected(&other)),
+        }
+    }
+
+    /// Live HMAC secrets (unsealed) and registered public keys of `project`.
+    async fn local_external_keys(&self, project: ProjectId, now: DateTime<Utc>) -> Result<Vec<VerifierKey>> {
+        let mut keys = Vec::new();
+        for secret in self.store.external_secrets(project).await?.into_iter().filter(|s| s.is_live(now)) {
+            match self.master.decrypt(&secret.secret_sealed, &secret_context(project, &secret.id)) {
+                Ok(plain) => keys.push(VerifierKey::hmac(secret.id, &plain)),
+                // Wrong master key or a damaged row: that secret cannot verify, the others still can.
+                Err(_) => tracing::error!(project = %project, secret = %secret.id, "cannot unseal a signing secret"),
+            }
+        }
+        for key in self.store.external_keys(project).await? {
+            match VerifierKey::public(key.kid.clone(), &key.alg, &key.jwk, crate::external::KeySource::Registered) {
+                Ok(k) => keys.push(k),
+                Err(_) => tracing::warn!(project = %project, kid = %key.kid, "stored external key is unusable"),
+            }
+        }
+        Ok(keys)
+    }
+
+    async fn resolve_external_user(
+        &self,
+        project: ProjectId,
+        foreign_id: &str,
+        profile: &ExternalProfile,
+        now: DateTime<Utc>,
+    ) -> Result<UserChange> {
+        if let Some(mut user) = self.store.find_user_by_foreign_id(project, foreign_id).await? {
+            if !user.is_active {
+                return Err(CoreError::AccountDisabled);
+            }
+            if profile.apply_to(&mut user) {
+                user.updated_at = now;
+            }
+            user.last_active = Some(now);
+            return Ok(UserChange::Update(user));
+        }
+        if let Some(email) = &profile.email
+            && let Some(mut user) = self.store.find_user_by_email(project, email.as_str()).await?
+        {
+            if user.foreign_id.is_some() {
+                return Err(CoreError::ForeignIdConflict);
+            }
+            if !user.is_active {
+                return Err(CoreError::AccountDisabled);
+            }
+            profile.apply_to(&mut user);
+            user.foreign_id = Some(foreign_id.to_owned());
+            user.updated_at = now;
+            user.last_active = Some(now);
+            return Ok(UserChange::Link(user));
+        }
+        let mut user = User {
+            id: UserId::generate(),
+            project_id: project,
+            foreign_id: Some(foreign_id.to_owned()),
+            role: Role::Visitor,
+            email: None,
+            name: None,
+            username: None,
+            avatar: None,
+            bio: None,
+            birthdate: None,
+            location: None,
+            metadata: Default::default(),
+            secure_metadata: Default::default(),
+            reputation: 0,
+            is_verified: false,
+            is_active: true,
+            password_hash: None,
+            last_active: Some(now),
+            created_at: now,
+            updated_at: now,
+        };
+        profile.apply_to(&mut user);
+        Ok(UserChange::Create(user))
+    }
+}
+
+fn unselected(selection: &Selection<'_>) -> CoreError {
+    match selection {
+        Selection::UnknownKid => CoreError::InvalidExternalToken("unknown kid"),
+        _ => CoreError::InvalidExternalToken("no key of this project accepts the token's alg"),
+    }
+}
