@@ -1,6 +1,5 @@
 //! The seed's verifyExternalUser through the Rust SDK against the real server, with a
 //! `signedJwt` made with the project's HS256 signing secret.
-//! Needs issue 4 (external users): ignored until it is merged.
 
 mod common;
 
@@ -10,7 +9,6 @@ use latchkey_client::{AuthMethod, VerifyExternalUser};
 use serde_json::json;
 
 #[tokio::test]
-#[ignore = "needs issue 4 (verify-external-user) merged"]
 async fn seed_verify_external_user() {
     let server = Server::start().await;
     let client = server.client();
@@ -30,9 +28,16 @@ async fn seed_verify_external_user() {
     assert_eq!(credentials.user.foreign_id.as_deref(), Some("ext-alice"));
     assert_eq!(credentials.user.username.as_deref(), Some("alice"));
     client.verify_access_token(&credentials.access_token).await.expect("a Latchkey access token");
+    let again =
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
+            .unwrap();
+    let same = client.auth().verify_external_user(VerifyExternalUser { user_jwt: again }).await.unwrap();
+    assert_eq!(same.user.id, credentials.user.id, "one Latchkey user per foreign id");
 
     let forged =
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"wrong")).unwrap();
     let err = client.auth().verify_external_user(VerifyExternalUser { user_jwt: forged }).await.unwrap_err();
     assert_eq!((err.status(), err.code()), (Some(403), Some("auth/invalid-token")));
+    let missing = client.auth().verify_external_user(VerifyExternalUser { user_jwt: String::new() }).await.unwrap_err();
+    assert_eq!((missing.status(), missing.code()), (Some(400), Some("auth/missing-jwt")));
 }

@@ -1,9 +1,6 @@
 /**
  * The seed's verifyExternalUser through the SDK against the REAL binary, with a `signedJwt`
  * made (HS256, node:crypto) with the project's signing secret.
- *
- * Needs issue 4 (verify-external-user). Until the server has that route, every test here is
- * skipped with the reason printed.
  */
 
 import assert from "node:assert/strict";
@@ -12,12 +9,10 @@ import { after, before, describe, it } from "node:test";
 
 import { init, LatchkeyError, type Latchkey } from "../src/index";
 import { assertCredentials } from "./helpers/assertions";
-import { routeMissing } from "./helpers/feature";
 import { LatchkeyServer } from "./helpers/server";
 
 let server: LatchkeyServer;
 let replyke: Latchkey;
-let missing: string | undefined;
 
 /** An HS256 JWT, as a customer's own auth system would mint it. */
 export function signHs256(payload: Record<string, unknown>, secret: string): string {
@@ -29,9 +24,6 @@ export function signHs256(payload: Record<string, unknown>, secret: string): str
 before(async () => {
   server = await LatchkeyServer.start();
   replyke = await init({ baseUrl: server.baseUrl, projectId: server.projectId, apiKey: server.apiKey });
-  if (await routeMissing(server.baseUrl, server.projectId, server.apiKey, "verify-external-user")) {
-    missing = "issue 4 (external users) is not merged yet: POST /auth/verify-external-user is 404 route/not-found";
-  }
 });
 
 after(async () => {
@@ -60,8 +52,7 @@ describe("seed: verifyExternalUser", () => {
   let secret: string;
   let userId: string;
 
-  it("auth.verifyExternalUser returns { user, accessToken, refreshToken }", async (t) => {
-    if (missing) return t.skip(missing);
+  it("auth.verifyExternalUser returns { user, accessToken, refreshToken }", async () => {
     secret = await signingSecret();
     const signedJwt = signHs256(userClaims("ext-alice"), secret);
     const { user, accessToken, refreshToken } = await replyke.auth.verifyExternalUser({
@@ -79,14 +70,12 @@ describe("seed: verifyExternalUser", () => {
     assert.equal(refreshed.user.id, userId);
   });
 
-  it("the same external user maps to the same Latchkey user", async (t) => {
-    if (missing) return t.skip(missing);
+  it("the same external user maps to the same Latchkey user", async () => {
     const { user } = await replyke.auth.verifyExternalUser({ userJwt: signHs256(userClaims("ext-alice"), secret) });
     assert.equal(user.id, userId);
   });
 
-  it("a JWT signed with the wrong secret is 403 auth/invalid-token", async (t) => {
-    if (missing) return t.skip(missing);
+  it("a JWT signed with the wrong secret is 403 auth/invalid-token", async () => {
     const signedJwt = signHs256(userClaims("ext-alice"), "not-the-secret");
     await assert.rejects(replyke.auth.verifyExternalUser({ userJwt: signedJwt }), (e: unknown) => {
       assert.ok(e instanceof LatchkeyError);
@@ -96,8 +85,7 @@ describe("seed: verifyExternalUser", () => {
     });
   });
 
-  it("an empty userJwt is 400 auth/missing-jwt", async (t) => {
-    if (missing) return t.skip(missing);
+  it("an empty userJwt is 400 auth/missing-jwt", async () => {
     await assert.rejects(replyke.auth.verifyExternalUser({ userJwt: "" }), (e: unknown) => {
       assert.ok(e instanceof LatchkeyError);
       assert.equal(e.status, 400);

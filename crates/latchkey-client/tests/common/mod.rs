@@ -93,7 +93,13 @@ impl Server {
     }
 
     /// The project's signing secret for external-user JWTs (HS256).
+    /// Created with the server's own admin API, as `latchkey signing-secret create` does.
     pub async fn external_signing_secret(&self) -> String {
-        unimplemented!("issue 4 (external users) is not merged: read or set the project's signing secret here")
+        let admin = latchkey_core::auth::ExternalAdmin::new(
+            Arc::clone(&self.store),
+            self.master.clone(),
+            self.clock.clone() as Arc<dyn Clock>,
+        );
+        admin.create_signing_secret(self.project).await.expect("signing secret").plaintext
     }
 }
