@@ -23,7 +23,8 @@ let missing: string | undefined;
 /** How `latchkey serve` is pointed at an SMTP server (issue 3's settings). */
 function smtpEnv(port: number): Record<string, string> {
   return {
-    LATCHKEY_SMTP_URL: `smtp://127.0.0.1:${port}`,
+    // Plain SMTP to the loopback sink (`smtp://` alone requires STARTTLS).
+    LATCHKEY_SMTP_URL: `smtp://127.0.0.1:${port}?tls=none`,
     LATCHKEY_MAIL_FROM: "Latchkey <no-reply@latchkey.test>",
   };
 }
@@ -62,6 +63,7 @@ describe("seed: email verification and password reset", () => {
     const result: void = await replyke.auth.sendVerificationEmail({ userId });
     assert.equal(result, undefined);
     const mail = await smtp.waitFor("user@example.com", (m) => smtp.messages.indexOf(m) >= before);
+    assert.match(mail.text, /\/auth\/verify-email-link\?token=/, "links to the hosted verification page");
     assert.ok(tokenFrom(mail).length >= 43, "at least 256 bits of token");
   });
 
@@ -99,6 +101,7 @@ describe("seed: email verification and password reset", () => {
     const requested: void = await replyke.auth.requestPasswordReset({ email: "user@example.com" });
     assert.equal(requested, undefined);
     const mail = await smtp.waitFor("user@example.com", (m) => smtp.messages.indexOf(m) >= before);
+    assert.match(mail.text, /\/auth\/reset-password-page\?token=/, "links to the hosted reset page");
     const resetToken = tokenFrom(mail);
 
     const reset: void = await replyke.auth.resetPassword({

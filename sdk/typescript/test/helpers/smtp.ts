@@ -10,7 +10,7 @@ export interface ReceivedMail {
   to: string[];
   /** The raw message (headers + body) as sent, dot-unstuffed. */
   raw: string;
-  /** Every body text we could decode (raw, quoted-printable, base64 parts), for searching. */
+  /** The decoded text/plain part (or the whole body of a single-part message). */
   text: string;
 }
 
@@ -61,7 +61,7 @@ export class SmtpSink {
             .split("\r\n")
             .map((l) => (l.startsWith("..") ? l.slice(1) : l))
             .join("\r\n");
-          this.messages.push({ from, to, raw, text: decodeAll(raw) });
+          this.messages.push({ from, to, raw, text: plainText(raw) });
           from = "";
           to = [];
           reply("250 2.0.0 queued");
@@ -132,28 +132,59 @@ export class SmtpSink {
   }
 }
 
-/** The `token` query parameter of the first link in the mail. */
+/** The first http(s) link with a `token` parameter in the mail's text, and that token. */
 export function tokenFrom(mail: ReceivedMail): string {
-  const match = /[?&]token=([A-Za-z0-9_\-.~%]+)/.exec(mail.text);
-  if (match?.[1] === undefined) throw new Error(`no ?token= link in the email:\n${mail.raw}`);
-  return decodeURIComponent(match[1]);
+  const link = mail.text.split(/\s+/).find((word) => /^https?:\/\//.test(word) && word.includes("token="));
+  const token = link === undefined ? null : new URL(link).searchParams.get("token");
+  if (token === null) throw new Error(`no link with a token in the email's text:\n${mail.raw}`);
+  return token;
 }
 
-function decodeQuotedPrintable(text: string): string {
-  const bytes = text
-    .replace(/=\r?\n/g, "")
-    .replace(/=([0-9A-F]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-  return Buffer.from(bytes, "latin1").toString("utf8");
+interface Part {
+  headers: Map<string, string>;
+  body: string;
 }
 
-/** Raw text + QP-decoded + every base64 body block decoded: good enough to find a link. */
-function decodeAll(raw: string): string {
-  const parts = [raw, decodeQuotedPrintable(raw)];
-  for (const block of raw.split(/\r?\n\r?\n/)) {
-    const compact = block.replace(/\s+/g, "");
-    if (compact.length >= 16 && /^[A-Za-z0-9+/]+=*$/.test(compact)) {
-      parts.push(Buffer.from(compact, "base64").toString("utf8"));
-    }
+/** Splits headers (unfolded, lower-cased names) from the body. */
+function splitPart(text: string): Part {
+  const end = text.search(/\r?\n\r?\n/);
+  const head = end < 0 ? text : text.slice(0, end);
+  const body = end < 0 ? "" : text.slice(end).replace(/^\r?\n\r?\n/, "");
+  const headers = new Map<string, string>();
+  for (const line of head.replace(/\r?\n[ \t]+/g, " ").split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
   }
-  return parts.join("\n");
+  return { headers, body };
+}
+
+function decodeBody(part: Part): string {
+  const encoding = (part.headers.get("content-transfer-encoding") ?? "7bit").toLowerCase();
+  if (encoding === "base64") return Buffer.from(part.body.replace(/\s+/g, ""), "base64").toString("utf8");
+  if (encoding === "quoted-printable") {
+    const bytes = part.body
+      .replace(/=\r?\n/g, "")
+      .replace(/=([0-9A-F]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    return Buffer.from(bytes, "latin1").toString("utf8");
+  }
+  return part.body;
+}
+
+/** The text/plain content of a message, walking multipart bodies (a small MIME reader). */
+function plainText(raw: string): string {
+  const walk = (part: Part): string | undefined => {
+    const type = part.headers.get("content-type") ?? "text/plain";
+    if (/^multipart\//i.test(type)) {
+      const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1];
+      if (boundary === undefined) return undefined;
+      for (const chunk of part.body.split(`--${boundary}`).slice(1)) {
+        if (chunk.startsWith("--")) break;
+        const found = walk(splitPart(chunk.replace(/^\r?\n/, "")));
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
+    return /^text\/plain/i.test(type) ? decodeBody(part) : undefined;
+  };
+  return walk(splitPart(raw)) ?? "";
 }
