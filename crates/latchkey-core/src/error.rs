@@ -53,6 +53,16 @@ pub enum CoreError {
     /// The account exists but is deactivated.
     #[error("this account is disabled")]
     AccountDisabled,
+    /// A reset token that is unknown, of another project, used, superseded or expired.
+    #[error("the password reset link is invalid, expired or already used")]
+    InvalidResetToken,
+    /// The same for an email verification token.
+    #[error("the verification link is invalid, expired or already used")]
+    InvalidOrExpiredToken,
+    #[error("user not found")]
+    UserNotFound,
+    #[error("this user's email address is already verified")]
+    AlreadyVerified,
     /// The password-hashing pool's queue is full: shed load instead of queueing forever.
     #[error("the server is busy; retry shortly")]
     Busy,

@@ -10,6 +10,8 @@ use latchkey_core::crypto::MasterKey;
 use latchkey_core::hashing::{HashCost, PoolSize};
 use serde::Deserialize;
 
+use crate::mail::{SmtpSecurity, SmtpUrl};
+
 /// The optional TOML file (`--config` / `LATCHKEY_CONFIG`). Unknown keys are an error.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +28,11 @@ pub struct FileConfig {
     pub hash_iterations: Option<u32>,
     pub body_limit_bytes: Option<usize>,
     pub refresh_grace_secs: Option<i64>,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
+    pub mail_templates_dir: Option<PathBuf>,
+    pub smtp_timeout_secs: Option<u64>,
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -145,6 +152,73 @@ pub struct ServeConfig {
     pub hash_pool: PoolSize,
     pub body_limit: usize,
     pub refresh_grace_secs: i64,
+    pub mail: MailConfig,
+}
+
+/// Server-wide email settings (projects may override relay and sender).
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `LATCHKEY_SMTP_URL`; None: messages are written as `.eml` files under the data directory.
+    pub smtp: Option<SmtpUrl>,
+    /// `LATCHKEY_MAIL_FROM`, a mailbox such as `Acme <no-reply@acme.example>`.
+    pub from: String,
+    /// `LATCHKEY_MAIL_TEMPLATES`: optional directory of template overrides.
+    pub templates_dir: Option<PathBuf>,
+    pub smtp_timeout: std::time::Duration,
+    /// `LATCHKEY_SMTP_CA_FILE`: PEM CA certificate(s) trusted in addition to the Mozilla roots.
+    pub smtp_ca_pem: Option<Vec<u8>>,
+}
+
+pub const DEFAULT_MAIL_FROM: &str = "Latchkey <no-reply@localhost>";
+
+impl MailConfig {
+    pub fn resolve(options: &ServeOptions, file: &FileConfig) -> anyhow::Result<Self> {
+        let smtp = match options.smtp_url.clone().or_else(|| file.smtp_url.clone()).filter(|u| !u.trim().is_empty()) {
+            None => None,
+            Some(text) => {
+                let url = SmtpUrl::parse(&text).map_err(|e| {
+                    anyhow::anyhow!(
+                        "LATCHKEY_SMTP_URL is invalid: {e} (examples: smtp://user:pass@host:587, smtps://host, \
+                         smtp://127.0.0.1:2525?tls=none)"
+                    )
+                })?;
+                if url.security == SmtpSecurity::None && !is_loopback(&url.host) {
+                    tracing::warn!(relay = %url, "LATCHKEY_SMTP_URL sends mail unencrypted to a non-loopback host");
+                }
+                Some(url)
+            }
+        };
+        let from = options.mail_from.clone().or_else(|| file.mail_from.clone()).unwrap_or(DEFAULT_MAIL_FROM.into());
+        from.parse::<lettre::message::Mailbox>().map_err(|e| {
+            anyhow::anyhow!("LATCHKEY_MAIL_FROM must be an address like 'Acme <no-reply@acme.example>': {e}")
+        })?;
+        let templates_dir = options.mail_templates_dir.clone().or_else(|| file.mail_templates_dir.clone());
+        if let Some(dir) = &templates_dir
+            && !dir.is_dir()
+        {
+            bail!("LATCHKEY_MAIL_TEMPLATES must be an existing directory, got {}", dir.display());
+        }
+        let timeout = options.smtp_timeout_secs.or(file.smtp_timeout_secs).unwrap_or(30);
+        if !(1..=300).contains(&timeout) {
+            bail!("LATCHKEY_SMTP_TIMEOUT must be between 1 and 300 seconds");
+        }
+        let smtp_ca_pem = match options.smtp_ca_file.clone().or_else(|| file.smtp_ca_file.clone()) {
+            None => None,
+            Some(path) => {
+                let pem = std::fs::read(&path)
+                    .with_context(|| format!("LATCHKEY_SMTP_CA_FILE: cannot read {}", path.display()))?;
+                lettre::transport::smtp::client::Certificate::from_pem(&pem).map_err(|e| {
+                    anyhow::anyhow!("LATCHKEY_SMTP_CA_FILE {} is not a PEM certificate: {e}", path.display())
+                })?;
+                Some(pem)
+            }
+        };
+        Ok(Self { smtp, from, templates_dir, smtp_timeout: std::time::Duration::from_secs(timeout), smtp_ca_pem })
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Raw serve options (from flags/env), before defaults and checks.
@@ -158,10 +232,16 @@ pub struct ServeOptions {
     pub hash_iterations: Option<u32>,
     pub body_limit: Option<usize>,
     pub refresh_grace_secs: Option<i64>,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
+    pub mail_templates_dir: Option<PathBuf>,
+    pub smtp_timeout_secs: Option<u64>,
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 impl ServeConfig {
     pub fn resolve(options: ServeOptions, file: &FileConfig) -> anyhow::Result<Self> {
+        let mail = MailConfig::resolve(&options, file)?;
         let bind_text = options.bind.or_else(|| file.bind.clone()).unwrap_or_else(|| DEFAULT_BIND.to_owned());
         let bind: SocketAddr = bind_text
             .parse()
@@ -200,7 +280,7 @@ impl ServeConfig {
         if !(0..=300).contains(&refresh_grace_secs) {
             bail!("LATCHKEY_REFRESH_GRACE must be between 0 and 300 seconds");
         }
-        Ok(Self { bind, public_url, hash_cost, hash_pool, body_limit, refresh_grace_secs })
+        Ok(Self { bind, public_url, hash_cost, hash_pool, body_limit, refresh_grace_secs, mail })
     }
 }
 
@@ -238,6 +318,19 @@ mod tests {
         assert!(ServeConfig::resolve(weak, &file).is_err());
         let ok = ServeConfig::resolve(ServeOptions::default(), &file).unwrap();
         assert_eq!(ok.public_url, "http://127.0.0.1:8787");
+    }
+
+    #[test]
+    fn mail_settings_are_checked_at_start_up() {
+        let file = FileConfig::default();
+        let bad = ServeOptions { smtp_url: Some("http://mail".into()), ..Default::default() };
+        assert!(ServeConfig::resolve(bad, &file).unwrap_err().to_string().contains("LATCHKEY_SMTP_URL"));
+        let bad_from = ServeOptions { mail_from: Some("not an address".into()), ..Default::default() };
+        assert!(ServeConfig::resolve(bad_from, &file).unwrap_err().to_string().contains("LATCHKEY_MAIL_FROM"));
+        let ok = ServeOptions { smtp_url: Some("smtp://u:p@mail.example:587".into()), ..Default::default() };
+        let mail = ServeConfig::resolve(ok, &file).unwrap().mail;
+        assert_eq!(mail.smtp.unwrap().security, SmtpSecurity::StartTls);
+        assert!(ServeConfig::resolve(ServeOptions::default(), &file).unwrap().mail.smtp.is_none());
     }
 
     #[test]

@@ -102,6 +102,10 @@ impl From<CoreError> for ApiError {
                 ApiError::new(S::CONFLICT, "auth/foreign-id-conflict", message).with_field("email")
             }
             CoreError::AccountDisabled => ApiError::new(S::FORBIDDEN, "auth/account-disabled", message),
+            CoreError::InvalidResetToken => ApiError::new(S::BAD_REQUEST, "auth/invalid-reset-token", message),
+            CoreError::InvalidOrExpiredToken => ApiError::new(S::BAD_REQUEST, "auth/invalid-or-expired-token", message),
+            CoreError::UserNotFound => ApiError::new(S::NOT_FOUND, "user/not-found", message),
+            CoreError::AlreadyVerified => ApiError::new(S::CONFLICT, "auth/already-verified", message),
             CoreError::Busy => {
                 let mut e = ApiError::new(S::SERVICE_UNAVAILABLE, "server/busy", message);
                 e.retry_after_secs = Some(1);

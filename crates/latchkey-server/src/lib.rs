@@ -6,6 +6,7 @@
 //! - [`error`]: the single mapping from core errors to status + JSON `code`.
 //! - [`extract`]: the JSON body and API-key extractors.
 //! - [`jwks_fetch`]: the HTTPS fetcher for per-project JWKS URLs of external users.
+//! - [`mail`]: SMTP/file delivery, templates and the outbox worker (password reset, verification).
 //! - [`cli`]: `latchkey serve` and the admin subcommands.
 
 pub mod app;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod jwks_fetch;
+pub mod mail;
 pub mod routes;
 pub mod serve;
 

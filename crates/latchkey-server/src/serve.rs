@@ -1,5 +1,6 @@
 //! `latchkey serve`: open the store, check the master key, bootstrap an empty database,
-//! start the hashing pool and serve until SIGINT/SIGTERM, draining in-flight requests.
+//! start the hashing pool and the email outbox worker, and serve until SIGINT/SIGTERM,
+//! draining in-flight requests and then stopping the worker.
 
 use std::sync::Arc;
 
@@ -10,8 +11,13 @@ use latchkey_core::domain::ProjectSettings;
 use latchkey_core::hashing::HasherPool;
 use latchkey_core::store::Store;
 
+use std::time::Duration;
+
+use tokio::sync::watch;
+
 use crate::app::{AppState, router};
 use crate::config::{ServeConfig, StorageConfig};
+use crate::mail::{Mailer, MailerConfig, OutboxWorker, Templates, WorkerOptions};
 
 pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<()> {
     let store = latchkey_store::open(&storage.database_url).await.context("cannot open the database")?;
@@ -27,15 +33,52 @@ pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<
     auth.install_jwks_fetcher(Arc::new(crate::jwks_fetch::HttpJwksFetcher::new()?));
     spawn_maintenance(Arc::clone(&auth));
 
+    let (stop_worker, worker) = start_outbox_worker(&auth, &config, &storage);
     let app = router(AppState { auth }, config.body_limit);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let local = listener.local_addr()?;
     tracing::info!(address = %local, public_url = %config.public_url, "latchkey listening");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+    // Requests have drained; let the worker finish the message in hand (bounded by the SMTP
+    // timeout). Anything unsent stays in the outbox for the next start.
+    let _ = stop_worker.send(true);
+    if tokio::time::timeout(config.mail.smtp_timeout + Duration::from_secs(5), worker).await.is_err() {
+        tracing::warn!("outbox worker did not stop in time");
+    }
+    served?;
     tracing::info!("latchkey stopped");
     Ok(())
+}
+
+/// The email outbox worker, with the transport chosen by configuration.
+fn start_outbox_worker(
+    auth: &Arc<AuthService>,
+    config: &ServeConfig,
+    storage: &StorageConfig,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let mailer_config = MailerConfig {
+        public_url: config.public_url.clone(),
+        default_smtp: config.mail.smtp.clone(),
+        default_from: config.mail.from.clone(),
+        file_dir: storage.data_dir.join("mail"),
+        smtp_timeout: config.mail.smtp_timeout,
+        templates: Templates::new(config.mail.templates_dir.clone()),
+        smtp_ca_pem: config.mail.smtp_ca_pem.clone(),
+    };
+    match &config.mail.smtp {
+        Some(relay) => tracing::info!(relay = %relay, "email via SMTP"),
+        None => {
+            tracing::info!(dir = %mailer_config.file_dir.display(), "no LATCHKEY_SMTP_URL: emails are written as .eml files")
+        }
+    }
+    let mailer = Arc::new(Mailer::new(Arc::clone(auth), mailer_config));
+    let options =
+        WorkerOptions { lease: config.mail.smtp_timeout * 3 + Duration::from_secs(30), ..WorkerOptions::default() };
+    let worker = OutboxWorker::new(Arc::clone(auth), mailer, options);
+    let (stop, stopped) = watch::channel(false);
+    (stop, tokio::spawn(worker.run(stopped)))
 }
 
 /// First start on an empty database: create a project and an API key, print both once.

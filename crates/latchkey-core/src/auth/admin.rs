@@ -10,9 +10,9 @@ use crate::tokens::SigningKey;
 use crate::{CoreError, Result};
 
 pub struct Admin {
-    store: Arc<dyn Store>,
-    master: MasterKey,
-    clock: Arc<dyn Clock>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) master: MasterKey,
+    pub(super) clock: Arc<dyn Clock>,
 }
 
 /// A key as created: the plaintext exists only in this value, shown to the operator once.

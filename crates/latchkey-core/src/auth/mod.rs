@@ -3,8 +3,11 @@
 mod admin;
 mod api_keys;
 mod context;
+mod email;
 mod external;
 mod external_admin;
+mod mail_admin;
+mod outbox;
 mod sessions;
 mod sign_in;
 mod sign_up;
@@ -13,7 +16,10 @@ use std::sync::Arc;
 
 pub use admin::{Admin, NewApiKey};
 pub use context::ProjectContext;
+pub use email::LinkStatus;
 pub use external_admin::{DEFAULT_OVERLAP_SECS, ExternalAdmin, NewSigningSecret, SECRET_PREFIX};
+pub use mail_admin::MailSettingsChange;
+pub use outbox::{MailPayload, OutgoingLink, Prepared};
 pub use sign_up::SignUp;
 
 use crate::clock::Clock;
@@ -57,6 +63,8 @@ pub struct AuthService {
     policy: AuthPolicy,
     contexts: context::ContextCache,
     jwks: crate::external::JwksCache,
+    /// Wakes the outbox worker when a row is committed (it also polls, so this is a hint).
+    outbox_signal: Arc<tokio::sync::Notify>,
 }
 
 impl AuthService {
@@ -75,6 +83,7 @@ impl AuthService {
             policy,
             contexts: context::ContextCache::default(),
             jwks: Default::default(),
+            outbox_signal: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -88,5 +97,9 @@ impl AuthService {
 
     pub fn policy(&self) -> &AuthPolicy {
         &self.policy
+    }
+
+    pub fn outbox_signal(&self) -> &Arc<tokio::sync::Notify> {
+        &self.outbox_signal
     }
 }

@@ -68,6 +68,7 @@ impl AuthService {
             StoreError::Conflict(UniqueField::Username) => CoreError::DuplicateUsername,
             other => other.into(),
         })?;
+        self.after_sign_up(&user).await;
         Ok(Credentials { user, tokens })
     }
 

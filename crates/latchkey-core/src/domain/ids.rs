@@ -42,3 +42,7 @@ uuid_id!(
     SessionId
 );
 uuid_id!(ApiKeyId);
+uuid_id!(
+    /// One message in the email outbox.
+    OutboxId
+);

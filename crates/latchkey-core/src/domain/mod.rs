@@ -2,12 +2,14 @@
 //! [`Username`] is always normalised and within bounds; the rest of the code never re-checks.
 
 mod ids;
+mod mail;
 mod profile;
 mod project;
 mod user;
 mod validated;
 
-pub use ids::{ApiKeyId, ProjectId, SessionId, UserId};
+pub use ids::{ApiKeyId, OutboxId, ProjectId, SessionId, UserId};
+pub use mail::{LinkPurpose, MailSettings, SmtpOverride, smtp_password_context};
 pub use profile::{Location, ProfileInput};
 pub use project::{ApiKeyRecord, Project, ProjectSettings};
 pub use user::{AuthMethod, AuthUser, Role, User};

@@ -13,6 +13,9 @@ pub use external::{
     ExternalKeyRecord, ExternalSecretRecord, ExternalSettings, ExternalSignIn, ExternalSignInOutcome, ExternalStore,
     UserChange,
 };
+mod mail;
+
+pub use mail::{Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -82,9 +85,9 @@ pub struct FailureWindow {
 }
 
 /// Everything a backend provides. Implemented automatically for any type with every area trait.
-pub trait Store: CoreStore + ExternalStore {}
+pub trait Store: CoreStore + ExternalStore + MailStore {}
 
-impl<T: CoreStore + ExternalStore> Store for T {}
+impl<T: CoreStore + ExternalStore + MailStore> Store for T {}
 
 /// Projects, keys, users, sessions and sign-in throttling.
 #[async_trait]

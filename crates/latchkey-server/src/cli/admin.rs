@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{ApiKeyCommand, Lifetimes, ProjectCommand};
 use crate::config::StorageConfig;
 
-async fn admin(storage: &StorageConfig) -> anyhow::Result<Admin> {
+pub(super) async fn admin(storage: &StorageConfig) -> anyhow::Result<Admin> {
     let store = latchkey_store::open(&storage.database_url).await.context("cannot open the database")?;
     let admin = Admin::new(store, storage.master_key.clone(), Arc::new(SystemClock));
     admin.verify_master_key().await?;
@@ -50,11 +50,20 @@ pub async fn project(storage: &StorageConfig, command: ProjectCommand) -> anyhow
             }
         }
         ProjectCommand::Show { project, json } => print_project(&admin.project(project_id(&project)?).await?, json),
-        ProjectCommand::Set { project, lifetimes, json } => {
+        ProjectCommand::Set { project, lifetimes, mail, json } => {
             let id = project_id(&project)?;
             let current = admin.project(id).await?;
             let updated = admin.update_settings(id, apply(current.settings, &lifetimes)).await?;
-            print_project(&updated, json);
+            let mail = super::mail::apply_mail(&admin, id, mail).await?;
+            if json {
+                // One document, so scripts can parse the output.
+                let mut document = serde_json::to_value(&updated)?;
+                document["mail"] = serde_json::to_value(&mail)?;
+                println!("{}", serde_json::to_string_pretty(&document)?);
+            } else {
+                print_project(&updated, false);
+                super::mail::print_mail(&mail);
+            }
         }
     }
     Ok(())

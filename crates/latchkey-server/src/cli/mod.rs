@@ -2,6 +2,7 @@
 
 mod admin;
 mod external;
+mod mail;
 
 use std::path::PathBuf;
 
@@ -21,7 +22,8 @@ use crate::config::{FileConfig, ServeOptions, StorageConfig, parse_duration_secs
         Every option can also be set with the LATCHKEY_* variable shown, or in a TOML file\n\
         given with --config (keys: bind, public_url, database_url, data_dir, master_key_file,\n\
         log_format, hash_threads, hash_queue, hash_memory_kib, hash_iterations,\n\
-        body_limit_bytes, refresh_grace_secs). Flags and variables win over the file.\n\n\
+        body_limit_bytes, refresh_grace_secs, smtp_url, mail_from, mail_templates_dir,\n\
+        smtp_timeout_secs, smtp_ca_file). Flags and variables win over the file.\n\n\
         LATCHKEY_MASTER_KEY (environment only, so it never shows in a process list): base64 of\n\
         32 random bytes that encrypts secrets at rest. With an embedded database and no key,\n\
         one is generated as master.key (mode 0600) beside a new database file."
@@ -66,6 +68,9 @@ pub enum Command {
     /// External users: per-project settings (maximum token lifetime, JWKS URL).
     #[command(subcommand, name = "external-config")]
     ExternalConfig(external::ExternalConfigCommand),
+    /// Inspect and requeue the email outbox.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +99,23 @@ pub struct ServeArgs {
     /// How long a just-rotated refresh token may be replayed for the same pair (default 30s).
     #[arg(long, env = "LATCHKEY_REFRESH_GRACE", value_parser = parse_duration_secs)]
     pub refresh_grace: Option<i64>,
+    /// Default SMTP relay: smtp://user:pass@host:587 (STARTTLS), smtps://… (TLS) or
+    /// smtp://127.0.0.1:2525?tls=none (loopback). Unset: emails are written as .eml files
+    /// under <data-dir>/mail.
+    #[arg(long, env = "LATCHKEY_SMTP_URL", value_name = "URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Default sender, e.g. "Acme <no-reply@acme.example>".
+    #[arg(long, env = "LATCHKEY_MAIL_FROM", value_name = "MAILBOX")]
+    pub mail_from: Option<String>,
+    /// Directory of email template overrides (<dir>/<file> or <dir>/<project-id>/<file>).
+    #[arg(long, env = "LATCHKEY_MAIL_TEMPLATES", value_name = "DIR")]
+    pub mail_templates: Option<PathBuf>,
+    /// SMTP connection and command timeout in seconds (default 30).
+    #[arg(long, env = "LATCHKEY_SMTP_TIMEOUT", value_name = "SECS")]
+    pub smtp_timeout: Option<u64>,
+    /// PEM CA certificate(s) to trust for SMTP relays, besides the built-in Mozilla roots.
+    #[arg(long, env = "LATCHKEY_SMTP_CA_FILE", value_name = "FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +145,8 @@ pub enum ProjectCommand {
         project: String,
         #[command(flatten)]
         lifetimes: Lifetimes,
+        #[command(flatten)]
+        mail: MailFlags,
         #[arg(long)]
         json: bool,
     },
@@ -136,6 +160,57 @@ pub struct Lifetimes {
     /// Refresh-token lifetime, e.g. 30d (default 30d).
     #[arg(long, value_parser = parse_duration_secs, value_name = "DURATION")]
     pub refresh_token_ttl: Option<i64>,
+}
+
+/// Email settings of `project set`. For the URL and sender flags, `none` clears the value.
+#[derive(Debug, Args, Default)]
+pub struct MailFlags {
+    /// The project's own password-reset page (`?token=` is appended); `none`: hosted page.
+    #[arg(long, value_name = "URL")]
+    pub reset_page_url: Option<String>,
+    /// The project's own email-verification page; `none`: hosted page.
+    #[arg(long, value_name = "URL")]
+    pub verify_page_url: Option<String>,
+    /// Sender for this project's emails, e.g. "Acme <no-reply@acme.example>".
+    #[arg(long, value_name = "MAILBOX")]
+    pub mail_from: Option<String>,
+    /// This project's SMTP relay (same forms as LATCHKEY_SMTP_URL). A password in the URL is
+    /// stored encrypted, apart from the URL.
+    #[arg(long, value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// Read this project's SMTP password from standard input (keeps it out of `ps`).
+    #[arg(long)]
+    pub smtp_password_stdin: bool,
+    /// Password-reset link lifetime, e.g. 1h (default 1h).
+    #[arg(long, value_parser = parse_duration_secs, value_name = "DURATION")]
+    pub reset_ttl: Option<i64>,
+    /// Verification link lifetime, e.g. 24h (default 24h).
+    #[arg(long, value_parser = parse_duration_secs, value_name = "DURATION")]
+    pub verify_ttl: Option<i64>,
+    /// Send a verification email automatically on sign-up.
+    #[arg(long, value_name = "BOOL")]
+    pub verify_on_sign_up: Option<bool>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List outbox messages, newest first (bodies are encrypted and never shown).
+    List {
+        /// Only this state: pending, sending, sent, failed or dropped.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Requeue failed messages for another round of delivery attempts.
+    Retry {
+        /// The message id; omit with --all-failed.
+        id: Option<String>,
+        #[arg(long, conflicts_with = "id")]
+        all_failed: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +255,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 hash_iterations: args.hash_iterations,
                 body_limit: args.body_limit,
                 refresh_grace_secs: args.refresh_grace,
+                smtp_url: args.smtp_url,
+                mail_from: args.mail_from,
+                mail_templates_dir: args.mail_templates,
+                smtp_timeout_secs: args.smtp_timeout,
+                smtp_ca_file: args.smtp_ca_file,
             };
             let serve = crate::config::ServeConfig::resolve(options, &file)?;
             crate::serve::run(storage, serve).await
@@ -189,6 +269,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SigningSecret(command) => external::signing_secret(&storage, command).await,
         Command::ExternalKey(command) => external::external_key(&storage, command).await,
         Command::ExternalConfig(command) => external::external_config(&storage, command).await,
+        Command::Outbox(command) => mail::outbox(&storage, command).await,
     }
 }
 

@@ -1,9 +1,11 @@
 //! Routes of API.md, one module per area.
 
 pub mod auth;
+pub mod email;
 pub mod external;
 pub mod health;
 pub mod jwks;
+pub mod pages;
 pub mod service;
 pub mod users;
 
@@ -14,7 +16,7 @@ use crate::app::AppState;
 /// Everything under `/v7/{project_id}`.
 pub fn project_router() -> Router<AppState> {
     Router::new()
-        .nest("/auth", auth::router().merge(external::router()))
+        .nest("/auth", auth::router().merge(external::router()).merge(email::router()).merge(pages::router()))
         .nest("/users", users::router())
         .merge(jwks::router())
 }

@@ -2,6 +2,10 @@
 //! manual clock. Each test gets its own app; nothing is shared between tests.
 #![allow(dead_code)]
 
+pub mod mail;
+pub mod smtp;
+pub mod webdriver;
+
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};

@@ -2,6 +2,7 @@
 //! a single writer turns lock contention into a queue), a small pool of readers.
 
 mod external;
+mod mail;
 pub mod rows;
 
 use std::path::Path;

@@ -1,0 +1,354 @@
+//! Hosted pages for email links (no API key: a person clicks them):
+//! `GET/POST {base}/auth/reset-password-page` and `GET/POST {base}/auth/verify-email-link`.
+//!
+//! A GET only looks at the token (mail scanners prefetch links); the form's POST consumes it.
+//! Pages are server-rendered HTML with inline CSS allowed by a per-response nonce, no script,
+//! no third-party request. The POST is protected by a double-submit token (an HttpOnly,
+//! SameSite=Strict cookie that must equal the form field) plus an Origin check.
+
+use std::sync::OnceLock;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use latchkey_core::CoreError;
+use latchkey_core::auth::LinkStatus;
+use latchkey_core::crypto::random_token;
+use latchkey_core::domain::{LinkPurpose, ProjectId};
+use minijinja::{Environment, Value, context};
+use serde::Deserialize;
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/reset-password-page", get(reset_page).post(reset_submit))
+        .route("/verify-email-link", get(verify_page).post(verify_submit))
+}
+
+const CSRF_COOKIE: &str = "latchkey_csrf";
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("base.html", include_str!("../../templates/pages/base.html")),
+            ("reset_form.html", include_str!("../../templates/pages/reset_form.html")),
+            ("verify_form.html", include_str!("../../templates/pages/verify_form.html")),
+            ("outcome.html", include_str!("../../templates/pages/outcome.html")),
+        ] {
+            if let Err(e) = env.add_template(name, source) {
+                tracing::error!(error = %e, template = name, "built-in page template does not compile");
+            }
+        }
+        env
+    })
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    token: String,
+    csrf: String,
+    password: String,
+    confirm: String,
+}
+
+#[derive(Deserialize)]
+struct VerifyForm {
+    token: String,
+    csrf: String,
+}
+
+/// A page being answered: project display name and the security headers every page carries.
+struct Page {
+    project: Option<ProjectId>,
+    project_name: String,
+    secure_cookie: bool,
+}
+
+impl Page {
+    async fn load(state: &AppState, raw: &str) -> Self {
+        let project = raw.parse::<ProjectId>().ok();
+        let name = match project {
+            Some(id) => state.auth.project_context(id).await.ok().map(|c| c.project.name.clone()),
+            None => None,
+        };
+        Self {
+            project: project.filter(|_| name.is_some()),
+            project_name: name.unwrap_or_else(|| "Latchkey".to_owned()),
+            secure_cookie: state.auth.policy().issuer.starts_with("https://"),
+        }
+    }
+
+    fn render(&self, status: StatusCode, template: &str, extra: Value, set_csrf: Option<&str>) -> Response {
+        let nonce = random_token(16);
+        let ctx = context! { project_name => self.project_name.clone(), nonce => nonce.clone(), ..extra };
+        let body = templates().get_template(template).and_then(|t| t.render(ctx));
+        let (status, body) = match body {
+            Ok(html) => (status, html),
+            Err(e) => {
+                tracing::error!(error = %e, template, "page rendering failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "<!doctype html><title>Error</title><p>Something went wrong.</p>".into(),
+                )
+            }
+        };
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        let csp = format!(
+            "default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        );
+        let fixed: [(header::HeaderName, &str); 6] = [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+        ];
+        for (name, value) in fixed {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        if let Ok(value) = HeaderValue::from_str(&csp) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+        if let (Some(csrf), Some(project)) = (set_csrf, self.project) {
+            let secure = if self.secure_cookie { "; Secure" } else { "" };
+            let cookie = format!(
+                "{CSRF_COOKIE}={csrf}; Path=/v7/{project}/auth/; Max-Age=3600; HttpOnly; SameSite=Strict{secure}"
+            );
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                headers.append(header::SET_COOKIE, value);
+            }
+        }
+        response
+    }
+
+    fn outcome(&self, status: StatusCode, outcome: &str, tone: &str, heading: &str, message: &str) -> Response {
+        let extra = context! { title => heading, heading, message, tone, outcome };
+        self.render(status, "outcome.html", extra, None)
+    }
+
+    /// The page for a token that cannot be used (or no token at all).
+    fn unusable(&self, purpose: LinkPurpose, status: LinkStatus) -> Response {
+        let again = match purpose {
+            LinkPurpose::PasswordReset => "Request a new password reset link to try again.",
+            LinkPurpose::VerifyEmail => "Ask for a new verification email to try again.",
+        };
+        let used = match purpose {
+            LinkPurpose::PasswordReset => "This link has already been used to reset your password.",
+            LinkPurpose::VerifyEmail => "This link has already been used; your email address is verified.",
+        };
+        match status {
+            LinkStatus::Used => self.outcome(StatusCode::GONE, "used", "bad", "Link already used", used),
+            LinkStatus::Expired => self.outcome(
+                StatusCode::GONE,
+                "expired",
+                "bad",
+                "Link expired",
+                &format!("This link has expired. {again}"),
+            ),
+            LinkStatus::Superseded => self.outcome(
+                StatusCode::GONE,
+                "superseded",
+                "bad",
+                "Link replaced",
+                &format!("A newer link was sent after this one, so this one no longer works. {again}"),
+            ),
+            LinkStatus::Invalid | LinkStatus::Valid { .. } => self.outcome(
+                StatusCode::NOT_FOUND,
+                "invalid",
+                "bad",
+                "Invalid link",
+                &format!("This link is not valid. Check that you copied it completely. {again}"),
+            ),
+        }
+    }
+
+    fn form(&self, purpose: LinkPurpose, token: &str, expires_at: String, csrf: &str, error: Option<&str>) -> Response {
+        let (template, title) = match purpose {
+            LinkPurpose::PasswordReset => ("reset_form.html", "Choose a new password"),
+            LinkPurpose::VerifyEmail => ("verify_form.html", "Confirm your email address"),
+        };
+        let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        let extra = context! { title, token, csrf, expires_at, error, tone => "form", outcome => "form" };
+        self.render(status, template, extra, Some(csrf))
+    }
+
+    fn forbidden(&self) -> Response {
+        self.outcome(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "bad",
+            "Please try again",
+            "This form could not be verified (it may have been open too long or come from another site). \
+             Open the link from your email again.",
+        )
+    }
+}
+
+async fn reset_page(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    show(&state, &project, LinkPurpose::PasswordReset, q.token.as_deref()).await
+}
+
+async fn verify_page(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    show(&state, &project, LinkPurpose::VerifyEmail, q.token.as_deref()).await
+}
+
+/// GET: look, never consume.
+async fn show(state: &AppState, raw_project: &str, purpose: LinkPurpose, token: Option<&str>) -> Response {
+    let page = Page::load(state, raw_project).await;
+    let (Some(project), Some(token)) = (page.project, token) else {
+        return page.unusable(purpose, LinkStatus::Invalid);
+    };
+    match state.auth.link_status(project, purpose, token).await {
+        Ok(LinkStatus::Valid { expires_at }) => {
+            page.form(purpose, token, format_time(expires_at), &random_token(32), None)
+        }
+        Ok(other) => page.unusable(purpose, other),
+        Err(e) => server_error(&page, &e),
+    }
+}
+
+async fn reset_submit(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<ResetForm>, FormRejection>,
+) -> Response {
+    let page = Page::load(&state, &project).await;
+    let (Some(project), Ok(Form(form))) = (page.project, form) else {
+        return page.unusable(LinkPurpose::PasswordReset, LinkStatus::Invalid);
+    };
+    if !csrf_ok(&headers, &form.csrf) {
+        return page.forbidden();
+    }
+    let purpose = LinkPurpose::PasswordReset;
+    if form.password != form.confirm {
+        return retry_reset(&state, &page, project, &form, "The two passwords do not match.").await;
+    }
+    match state.auth.reset_password(project, &form.token, form.password.clone()).await {
+        Ok(()) => page.outcome(
+            StatusCode::OK,
+            "done",
+            "ok",
+            "Password changed",
+            "Your password has been changed and every device was signed out. You can now sign in with your new password.",
+        ),
+        Err(CoreError::InvalidResetToken) => match state.auth.link_status(project, purpose, &form.token).await {
+            Ok(status) => page.unusable(purpose, status),
+            Err(e) => server_error(&page, &e),
+        },
+        Err(CoreError::WeakPassword(message)) => retry_reset(&state, &page, project, &form, &message).await,
+        Err(CoreError::InvalidInput { message, .. }) => retry_reset(&state, &page, project, &form, &message).await,
+        Err(CoreError::Busy) => {
+            retry_reset(&state, &page, project, &form, "The server is busy. Please try again in a moment.").await
+        }
+        Err(e) => server_error(&page, &e),
+    }
+}
+
+/// Shows the reset form again with `message`, if the token still allows it.
+async fn retry_reset(state: &AppState, page: &Page, project: ProjectId, form: &ResetForm, message: &str) -> Response {
+    let purpose = LinkPurpose::PasswordReset;
+    match state.auth.link_status(project, purpose, &form.token).await {
+        Ok(LinkStatus::Valid { expires_at }) => {
+            page.form(purpose, &form.token, format_time(expires_at), &form.csrf, Some(message))
+        }
+        Ok(other) => page.unusable(purpose, other),
+        Err(e) => server_error(page, &e),
+    }
+}
+
+async fn verify_submit(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<VerifyForm>, FormRejection>,
+) -> Response {
+    let page = Page::load(&state, &project).await;
+    let (Some(project), Ok(Form(form))) = (page.project, form) else {
+        return page.unusable(LinkPurpose::VerifyEmail, LinkStatus::Invalid);
+    };
+    if !csrf_ok(&headers, &form.csrf) {
+        return page.forbidden();
+    }
+    match state.auth.verify_email(project, &form.token).await {
+        Ok(()) => {
+            page.outcome(StatusCode::OK, "done", "ok", "Email verified", "Thank you: your email address is confirmed.")
+        }
+        Err(CoreError::InvalidOrExpiredToken) => {
+            match state.auth.link_status(project, LinkPurpose::VerifyEmail, &form.token).await {
+                Ok(status) => page.unusable(LinkPurpose::VerifyEmail, status),
+                Err(e) => server_error(&page, &e),
+            }
+        }
+        Err(e) => server_error(&page, &e),
+    }
+}
+
+fn server_error(page: &Page, error: &CoreError) -> Response {
+    tracing::error!(%error, "hosted page failed");
+    page.outcome(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "error",
+        "bad",
+        "Something went wrong",
+        "The service could not complete this step. Please try again in a moment.",
+    )
+}
+
+/// Double submit: the form's token must equal the cookie set with the form. The cookie is
+/// SameSite=Strict, so another site cannot make the browser send it. An `Origin` naming
+/// another host is refused outright (`null`, sent under `no-referrer`, is left to the cookie).
+fn csrf_ok(headers: &HeaderMap, field: &str) -> bool {
+    if let (Some(origin), Some(host)) = (header_str(headers, header::ORIGIN), header_str(headers, header::HOST))
+        && origin != "null"
+        && origin.split_once("://").map(|(_, rest)| rest) != Some(host)
+    {
+        return false;
+    }
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == CSRF_COOKIE)
+        .map(|(_, value)| value);
+    match cookie {
+        Some(cookie) if cookie.len() >= 32 => constant_time_eq(cookie.as_bytes(), field.as_bytes()),
+        _ => false,
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn format_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
