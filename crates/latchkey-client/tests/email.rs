@@ -1,6 +1,5 @@
 //! The seed's email calls through the Rust SDK against the real server, with the reset and
 //! verification tokens taken from real emails received over SMTP on loopback.
-//! Needs issue 3 (email): ignored until it is merged.
 
 mod common;
 
@@ -10,8 +9,6 @@ use latchkey_client::{
     Client, RequestNewAccessToken, RequestPasswordReset, ResetPassword, SendVerificationEmail, SignIn, SignUp,
     VerifyEmail,
 };
-
-const NEEDS: &str = "issue 3 (email)";
 
 async fn setup() -> (Mailbox, Server, Client, String) {
     let mailbox = Mailbox::start().await;
@@ -32,9 +29,7 @@ async fn setup() -> (Mailbox, Server, Client, String) {
 }
 
 #[tokio::test]
-#[ignore = "needs issue 3 (email) merged"]
 async fn seed_send_verification_email_and_verify_email() {
-    let _ = NEEDS;
     let (mailbox, _server, client, user_id) = setup().await;
     let before = mailbox.messages().len();
     let () = client.auth().send_verification_email(SendVerificationEmail { user_id: user_id.clone() }).await.unwrap();
@@ -56,7 +51,6 @@ async fn seed_send_verification_email_and_verify_email() {
 }
 
 #[tokio::test]
-#[ignore = "needs issue 3 (email) merged"]
 async fn seed_request_password_reset_and_reset_password() {
     let (mailbox, _server, client, user_id) = setup().await;
     let old_session = client

@@ -2,23 +2,18 @@
  * The seed's email calls (requestPasswordReset, resetPassword, verifyEmail, and
  * sendVerificationEmail) through the SDK against the REAL binary, with the tokens taken from
  * REAL emails received over SMTP on loopback (test/helpers/smtp.ts).
- *
- * Needs issue 3 (email). Until the server has those routes, every test here is skipped with
- * the reason printed.
  */
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
 import { init, LatchkeyError, type Latchkey } from "../src/index";
-import { routeMissing } from "./helpers/feature";
 import { LatchkeyServer } from "./helpers/server";
 import { SmtpSink, tokenFrom } from "./helpers/smtp";
 
 let server: LatchkeyServer;
 let smtp: SmtpSink;
 let replyke: Latchkey;
-let missing: string | undefined;
 
 /** How `latchkey serve` is pointed at an SMTP server (issue 3's settings). */
 function smtpEnv(port: number): Record<string, string> {
@@ -33,9 +28,6 @@ before(async () => {
   smtp = await SmtpSink.start();
   server = await LatchkeyServer.start({ env: smtpEnv(smtp.port) });
   replyke = await init({ baseUrl: server.baseUrl, projectId: server.projectId, apiKey: server.apiKey });
-  if (await routeMissing(server.baseUrl, server.projectId, server.apiKey, "request-password-reset")) {
-    missing = "issue 3 (email) is not merged yet: POST /auth/request-password-reset is 404 route/not-found";
-  }
 });
 
 after(async () => {
@@ -46,8 +38,7 @@ after(async () => {
 describe("seed: email verification and password reset", () => {
   let userId: string;
 
-  it("auth.signUp (setup)", async (t) => {
-    if (missing) return t.skip(missing);
+  it("auth.signUp (setup)", async () => {
     const { user } = await replyke.auth.signUp({
       email: "user@example.com",
       password: "s3cur3P@ss",
@@ -57,8 +48,7 @@ describe("seed: email verification and password reset", () => {
     userId = user.id;
   });
 
-  it("auth.sendVerificationEmail resolves to undefined and sends a real email", async (t) => {
-    if (missing) return t.skip(missing);
+  it("auth.sendVerificationEmail resolves to undefined and sends a real email", async () => {
     const before = smtp.messages.length;
     const result: void = await replyke.auth.sendVerificationEmail({ userId });
     assert.equal(result, undefined);
@@ -67,8 +57,7 @@ describe("seed: email verification and password reset", () => {
     assert.ok(tokenFrom(mail).length >= 43, "at least 256 bits of token");
   });
 
-  it("auth.verifyEmail with the emailed token resolves to undefined and verifies the user", async (t) => {
-    if (missing) return t.skip(missing);
+  it("auth.verifyEmail with the emailed token resolves to undefined and verifies the user", async () => {
     const mail = smtp.messages.filter((m) => m.to.includes("user@example.com")).at(-1);
     assert.ok(mail, "a verification email was received");
     const verificationToken = tokenFrom(mail);
@@ -84,8 +73,7 @@ describe("seed: email verification and password reset", () => {
     });
   });
 
-  it("auth.sendVerificationEmail for a verified user is 409 auth/already-verified", async (t) => {
-    if (missing) return t.skip(missing);
+  it("auth.sendVerificationEmail for a verified user is 409 auth/already-verified", async () => {
     await assert.rejects(replyke.auth.sendVerificationEmail({ userId }), (e: unknown) => {
       assert.ok(e instanceof LatchkeyError);
       assert.equal(e.status, 409);
@@ -94,8 +82,7 @@ describe("seed: email verification and password reset", () => {
     });
   });
 
-  it("auth.requestPasswordReset + auth.resetPassword with the emailed token", async (t) => {
-    if (missing) return t.skip(missing);
+  it("auth.requestPasswordReset + auth.resetPassword with the emailed token", async () => {
     const { refreshToken } = await replyke.auth.signIn({ email: "user@example.com", password: "s3cur3P@ss" });
     const before = smtp.messages.length;
     const requested: void = await replyke.auth.requestPasswordReset({ email: "user@example.com" });
@@ -128,8 +115,7 @@ describe("seed: email verification and password reset", () => {
     );
   });
 
-  it("auth.requestPasswordReset resolves the same for an unknown email and sends nothing", async (t) => {
-    if (missing) return t.skip(missing);
+  it("auth.requestPasswordReset resolves the same for an unknown email and sends nothing", async () => {
     assert.equal(await replyke.auth.requestPasswordReset({ email: "nobody@example.com" }), undefined);
     await assert.rejects(smtp.waitFor("nobody@example.com", () => true, 1000));
   });

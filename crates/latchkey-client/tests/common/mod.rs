@@ -28,6 +28,8 @@ pub struct Server {
     pub auth: Arc<AuthService>,
     pub store: Arc<dyn Store>,
     pub master: MasterKey,
+    /// Stops the outbox worker (when started) on drop.
+    mail_worker: Option<tokio::sync::watch::Sender<bool>>,
     _dir: tempfile::TempDir,
 }
 
@@ -64,7 +66,18 @@ impl Server {
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
-        Self { base_url, project: project.id, api_key: key.plaintext, clock, admin, auth, store, master, _dir: dir }
+        Self {
+            base_url,
+            project: project.id,
+            api_key: key.plaintext,
+            clock,
+            admin,
+            auth,
+            store,
+            master,
+            mail_worker: None,
+            _dir: dir,
+        }
     }
 
     /// An SDK client for this server's project, with default settings.
@@ -87,9 +100,29 @@ impl Server {
 
 impl Server {
     /// The server with its mailer pointed at `mailbox` (SMTP on loopback).
+    /// Runs the server's real outbox worker and mailer (issue 3) with `mailbox` as the relay:
+    /// plain SMTP on loopback, links pointing at this server's hosted pages.
     pub async fn start_with_mail(mailbox: &smtp::Mailbox) -> Self {
-        let _ = mailbox;
-        unimplemented!("issue 3 (email) is not merged: wire the server's SMTP mailer to the mailbox here")
+        use latchkey_server::mail::{Mailer, MailerConfig, OutboxWorker, SmtpUrl, Templates, WorkerOptions};
+        let mut server = Self::start().await;
+        let config = MailerConfig {
+            public_url: server.base_url.clone(),
+            default_smtp: Some(
+                SmtpUrl::parse(&format!("smtp://127.0.0.1:{}?tls=none", mailbox.port)).expect("smtp url"),
+            ),
+            default_from: "Latchkey SDK test <no-reply@latchkey.test>".into(),
+            file_dir: server._dir.path().join("mail"),
+            smtp_timeout: std::time::Duration::from_secs(5),
+            templates: Templates::default(),
+            smtp_ca_pem: None,
+        };
+        let mailer = Arc::new(Mailer::new(Arc::clone(&server.auth), config));
+        let options = WorkerOptions { poll: std::time::Duration::from_millis(50), ..Default::default() };
+        let worker = OutboxWorker::new(Arc::clone(&server.auth), mailer, options);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(worker.run(stopped));
+        server.mail_worker = Some(stop);
+        server
     }
 
     /// The project's signing secret for external-user JWTs (HS256).

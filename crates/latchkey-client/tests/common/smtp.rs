@@ -16,39 +16,25 @@ pub struct Mail {
 }
 
 impl Mail {
-    /// The raw text plus its quoted-printable decoding, for finding links.
+    /// The decoded text/plain part (MIME read with `mailparse`, as the server's own email tests do).
     pub fn text(&self) -> String {
-        let joined = self.raw.replace("=\r\n", "").replace("=\n", "");
-        let mut decoded = Vec::with_capacity(joined.len());
-        let bytes = joined.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'='
-                && i + 2 < bytes.len()
-                && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
-            {
-                decoded.push(b);
-                i += 3;
-                continue;
-            }
-            decoded.push(bytes[i]);
-            i += 1;
-        }
-        format!("{}\n{}", self.raw, String::from_utf8_lossy(&decoded))
+        let parsed = mailparse::parse_mail(self.raw.as_bytes()).expect("valid MIME");
+        parsed
+            .parts()
+            .find(|part| part.ctype.mimetype == "text/plain")
+            .map(|part| part.get_body().expect("text body"))
+            .unwrap_or_else(|| panic!("no text/plain part:\n{}", self.raw))
     }
 
-    /// The `token` query parameter of the first `?token=` / `&token=` link.
+    /// The first http(s) link with a `token` parameter in the text, and that token.
     pub fn token(&self) -> String {
         let text = self.text();
-        let start = text
-            .find("?token=")
-            .or_else(|| text.find("&token="))
-            .unwrap_or_else(|| panic!("no token link in the email:\n{}", self.raw))
-            + 7;
-        text[start..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '%'))
-            .collect()
+        let link = text
+            .split_whitespace()
+            .find(|word| word.starts_with("http") && word.contains("token="))
+            .unwrap_or_else(|| panic!("no link with a token in the email:\n{text}"));
+        let url = url::Url::parse(link).expect("the link is a URL");
+        url.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()).expect("token parameter")
     }
 }
 
