@@ -55,10 +55,14 @@ async function main(): Promise<void> {
     console.log("external user", external.user.id, external.user.foreignId);
   }
 
-  await replyke.auth.sendVerificationEmail({ userId: user.id }).catch((e: unknown) => {
+  try {
+    await replyke.auth.sendVerificationEmail({ userId: user.id });
+    console.log("verification email sent");
+  } catch (e) {
     // 409 auth/already-verified once the email is verified.
     if (!(e instanceof LatchkeyError && e.code === "auth/already-verified")) throw e;
-  });
+    console.log("already verified");
+  }
   if (process.env.VERIFICATION_TOKEN) {
     const verificationToken = process.env.VERIFICATION_TOKEN;
     await replyke.auth.verifyEmail({ token: verificationToken });

@@ -184,7 +184,7 @@ export async function init(options: InitOptions): Promise<Latchkey> {
   }
   if (verified?.projectId !== undefined && verified.projectId !== projectId) {
     throw new LatchkeyError({
-      status: 200,
+      status: 401,
       code: "auth/invalid-api-key",
       error: `Latchkey init failed: the API key belongs to project ${verified.projectId}, not ${projectId}`,
     });
