@@ -98,7 +98,15 @@ impl OutboxWorker {
                 let _ = store.outbox_finish(row.id, claim, OutboxState::Dropped, None, Utc::now()).await;
                 return;
             }
-            Ok(Prepared::Send(link)) => self.mailer.deliver(&link).await,
+            // The whole send (not just each SMTP command) must end well inside the lease, or
+            // another worker could claim the row and send it a second time.
+            Ok(Prepared::Send(link)) => {
+                let budget = self.options.lease.mul_f32(0.75);
+                match tokio::time::timeout(budget, self.mailer.deliver(&link)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(SendError::Transient("delivery did not finish within the claim lease".into())),
+                }
+            }
             Err(e) => Err(SendError::Transient(e.to_string())),
         };
         let now = Utc::now();

@@ -115,7 +115,8 @@ pub async fn link_tokens_are_single_use_scoped_and_superseded(store: Arc<Store>)
 
     // Completing the live one sets the password and verified, and ends every session.
     let other_session = session(&u);
-    store.create_session(&other_session, now()).await.unwrap();
+    let hash = u.password_hash.as_deref().unwrap();
+    assert!(store.create_password_session(&other_session, hash, now()).await.unwrap());
     assert_eq!(store.complete_password_reset(a, &reset_digests[1], "h1", now()).await.unwrap(), Some(u.id));
     let read = store.get_user(a, u.id).await.unwrap().unwrap();
     assert_eq!(read.password_hash.as_deref(), Some("h1"));
