@@ -165,3 +165,40 @@ async fn a_query_cut_off_in_flight_is_unavailable_and_the_next_one_works() {
     tx.rollback().await.unwrap();
     assert!(store.rotate_session(&rotation(p, &s, 0)).await.unwrap(), "the store recovers by itself");
 }
+
+#[tokio::test]
+async fn a_password_session_waits_for_a_reset_in_flight_and_then_refuses() {
+    let db = TempDatabase::create().await;
+    let store: Arc<dyn Store> = Arc::new(PgStore::open(db.url()).await.unwrap());
+    let p = project(&store).await;
+    let u = user(p, "reset@example.com", None);
+    store.create_user_with_session(&u, &session(&u)).await.unwrap();
+    let verified = u.password_hash.clone().unwrap();
+
+    // A password reset is in flight: new hash written, sessions revoked, not yet committed.
+    let mut reset = PgConnection::connect(db.url()).await.unwrap();
+    let mut tx = reset.begin().await.unwrap();
+    sqlx::query("UPDATE users SET password_hash = 'after-reset' WHERE id = $1")
+        .bind(u.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE sessions SET revoked_at = 1 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(u.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // A sign-in whose password matched the old hash now creates its session.
+    let late = session(&u);
+    let signing_in = {
+        let store = Arc::clone(&store);
+        let late = late.clone();
+        tokio::spawn(async move { store.create_password_session(&late, &verified, now()).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tx.commit().await.unwrap();
+
+    let created = signing_in.await.unwrap().unwrap();
+    let live = store.get_session(p, late.id).await.unwrap().is_some_and(|s| s.revoked_at.is_none());
+    assert!(!created && !live, "no session may outlive a reset that was in flight (created {created}, live {live})");
+}
