@@ -13,9 +13,13 @@ pub async fn sqlite() -> (TempSqlite, Arc<dyn Store>) {
     (TempSqlite(dir), Arc::new(store))
 }
 
+/// Connections per test store: enough for the racing cases to race, few enough that parallel
+/// tests (of several checkouts sharing one server) stay well below `max_connections`.
+pub const TEST_POOL: u32 = 8;
+
 /// A database created for one test and dropped when the guard goes, even after a panic.
 pub async fn postgres() -> (TempDatabase, Arc<dyn Store>) {
     let db = TempDatabase::create().await;
-    let store = latchkey_store::PgStore::open(db.url()).await.expect("open postgres");
+    let store = latchkey_store::PgStore::open_with_pool_size(db.url(), TEST_POOL).await.expect("open postgres");
     (db, Arc::new(store))
 }

@@ -16,7 +16,9 @@ use super::{now, project, session, user};
 /// Two "processes" start at once on an empty database: both migrate (one waits for the
 /// other's migration lock) and both work.
 async fn two_processes(db: &TempDatabase) -> [Arc<dyn Store>; 2] {
-    let (a, b) = tokio::join!(PgStore::open(db.url()), PgStore::open(db.url()));
+    let pool = super::backends::TEST_POOL;
+    let (a, b) =
+        tokio::join!(PgStore::open_with_pool_size(db.url(), pool), PgStore::open_with_pool_size(db.url(), pool));
     [Arc::new(a.expect("first process")), Arc::new(b.expect("second process"))]
 }
 
@@ -111,7 +113,8 @@ async fn terminate_others(admin: &mut PgConnection) -> i64 {
 #[tokio::test]
 async fn connections_killed_while_idle_are_replaced() {
     let db = TempDatabase::create().await;
-    let store: Arc<dyn Store> = Arc::new(PgStore::open(db.url()).await.unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(PgStore::open_with_pool_size(db.url(), super::backends::TEST_POOL).await.unwrap());
     let p = project(&store).await;
     let mut admin = PgConnection::connect(db.url()).await.unwrap();
     assert!(terminate_others(&mut admin).await >= 1, "the store had a connection to cut");
@@ -123,7 +126,8 @@ async fn connections_killed_while_idle_are_replaced() {
 #[tokio::test]
 async fn a_query_cut_off_in_flight_is_unavailable_and_the_next_one_works() {
     let db = TempDatabase::create().await;
-    let store: Arc<dyn Store> = Arc::new(PgStore::open(db.url()).await.unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(PgStore::open_with_pool_size(db.url(), super::backends::TEST_POOL).await.unwrap());
     let p = project(&store).await;
     let u = user(p, "cut@example.com", None);
     let s = session(&u);
@@ -169,7 +173,8 @@ async fn a_query_cut_off_in_flight_is_unavailable_and_the_next_one_works() {
 #[tokio::test]
 async fn a_password_session_waits_for_a_reset_in_flight_and_then_refuses() {
     let db = TempDatabase::create().await;
-    let store: Arc<dyn Store> = Arc::new(PgStore::open(db.url()).await.unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(PgStore::open_with_pool_size(db.url(), super::backends::TEST_POOL).await.unwrap());
     let p = project(&store).await;
     let u = user(p, "reset@example.com", None);
     store.create_user_with_session(&u, &session(&u)).await.unwrap();
