@@ -198,7 +198,7 @@ fn postgres_settings_are_checked_at_start() {
     // An unreachable server fails the start with a message (after the pool's 10 s of
     // connection retries), not a hang or a panic.
     let output = latchkey(&db, Some(&master))
-        .env("LATCHKEY_DATABASE_URL", "postgres://postgres@127.0.0.1:1/latchkey")
+        .env("LATCHKEY_DATABASE_URL", "postgres://postgres:db-pw-never-printed@127.0.0.1:1/latchkey")
         .args(["project", "list"])
         .output()
         .unwrap();
@@ -206,4 +206,5 @@ fn postgres_settings_are_checked_at_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot open the database"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("db-pw-never-printed"), "the database password is not printed: {stderr}");
 }
