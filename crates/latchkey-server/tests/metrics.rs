@@ -39,9 +39,11 @@ async fn requests_are_counted_by_route_template_without_ids_or_tokens() {
     let signed_up = app.sign_up("metrics@example.com").await;
     let refresh = signed_up["refreshToken"].as_str().unwrap().to_owned();
     let access = signed_up["accessToken"].as_str().unwrap().to_owned();
-    let (status, _) = app.post("/auth/sign-in", json!({"email": "metrics@example.com", "password": "wrong-Passw0rd"})).await;
+    let (status, _) =
+        app.post("/auth/sign-in", json!({"email": "metrics@example.com", "password": "wrong-Passw0rd"})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = app.post("/auth/sign-in", json!({"email": "metrics@example.com", "password": "s3cur3P@ss"})).await;
+    let (status, _) =
+        app.post("/auth/sign-in", json!({"email": "metrics@example.com", "password": "s3cur3P@ss"})).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.post("/auth/request-new-access-token", json!({"refreshToken": refresh})).await;
     assert_eq!(status, StatusCode::OK);
@@ -135,9 +137,9 @@ async fn metrics_off_means_no_route_and_a_separate_exposition_serves_only_metric
     let private_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let private_addr = private_listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(api_listener, api).await.unwrap() });
-    tokio::spawn(async move {
-        axum::serve(private_listener, latchkey_server::metrics::router(exposition)).await.unwrap()
-    });
+    tokio::spawn(
+        async move { axum::serve(private_listener, latchkey_server::metrics::router(exposition)).await.unwrap() },
+    );
     let health = app.http.get(format!("http://{api_addr}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     let public = app.http.get(format!("http://{api_addr}/metrics")).send().await.unwrap();
@@ -147,4 +149,22 @@ async fn metrics_off_means_no_route_and_a_separate_exposition_serves_only_metric
     let body = private.text().await.unwrap();
     let healthz = [("route", "/healthz"), ("status", "2xx")];
     assert_eq!(sample(&body, "latchkey_http_requests_total", &healthz), Some(1.0), "{body}");
+}
+
+#[tokio::test]
+async fn the_mail_worker_counts_outcomes() {
+    let app = TestApp::spawn().await;
+    app.sign_up("mailer@example.com").await;
+    for email in ["mailer@example.com", "nobody@example.com"] {
+        let (status, _) = app.post("/auth/request-password-reset", json!({ "email": email })).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let metrics = Metrics::new();
+    // The file transport (no SMTP): the real message goes to a .eml file.
+    let worker = app.outbox_worker(None, common::mail::fast_options()).with_metrics(Arc::clone(&metrics));
+    while worker.run_once().await.expect("outbox readable") {}
+    let body = metrics.render(&app.auth);
+    assert_eq!(sample(&body, "latchkey_mail_deliveries_total", &[("outcome", "sent")]), Some(1.0), "{body}");
+    assert_eq!(sample(&body, "latchkey_mail_deliveries_total", &[("outcome", "dropped")]), Some(1.0), "{body}");
+    assert!(!body.contains("mailer@example.com") && !body.contains("nobody@example.com"));
 }

@@ -92,7 +92,8 @@ async fn auth_user_has_exactly_the_fields_of_api_md() {
     let app = TestApp::spawn().await;
     let doc = fetch(&app).await;
     let user = &doc["components"]["schemas"]["AuthUser"];
-    let fields: BTreeSet<&str> = user["properties"].as_object().expect("properties").keys().map(String::as_str).collect();
+    let fields: BTreeSet<&str> =
+        user["properties"].as_object().expect("properties").keys().map(String::as_str).collect();
     let expected: BTreeSet<&str> = [
         "id",
         "projectId",
@@ -118,7 +119,8 @@ async fn auth_user_has_exactly_the_fields_of_api_md() {
     .into();
     assert_eq!(fields, expected);
     // Always present (null where unset): every field is required.
-    let required: BTreeSet<&str> = user["required"].as_array().expect("required").iter().filter_map(Value::as_str).collect();
+    let required: BTreeSet<&str> =
+        user["required"].as_array().expect("required").iter().filter_map(Value::as_str).collect();
     assert_eq!(required, expected);
     assert!(!fields.contains("secureMetadata") && !fields.contains("passwordHash"));
     let roles = &doc["components"]["schemas"]["Role"]["enum"];
@@ -147,7 +149,10 @@ async fn the_error_body_is_documented() {
     assert_eq!(required, ["code", "error"].into());
     // Error responses point at it.
     let op = operation(&doc, "post", "/v7/{project_id}/auth/sign-in");
-    assert_eq!(op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody");
+    assert_eq!(
+        op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ErrorBody"
+    );
 }
 
 /// The statuses API.md and the other integration tests expect of each route. (The harness also
