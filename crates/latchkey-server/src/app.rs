@@ -55,14 +55,11 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
             )
         })
         .with_state(state);
-    if let Some(metrics) = &options.metrics {
-        if options.expose_metrics {
-            app = app.merge(crate::metrics::router(Exposition { metrics: Arc::clone(metrics), auth }));
-        }
-        // Innermost of the layers, so routing has happened and `MatchedPath` is known.
-        app = app.layer(axum::middleware::from_fn_with_state(Arc::clone(metrics), crate::metrics::track));
+    if let (Some(metrics), true) = (&options.metrics, options.expose_metrics) {
+        app = app.merge(crate::metrics::router(Exposition { metrics: Arc::clone(metrics), auth }));
     }
-    app.layer(DefaultBodyLimit::max(options.body_limit))
+    let app = app
+        .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(
             // Log the path only: query strings may carry tokens (email links).
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -72,5 +69,11 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server/internal", "internal server error").into_response()
-        }))
+        }));
+    // Outermost, so a panic answered 500 is counted too. `Router::layer` wraps each route
+    // after routing, so `MatchedPath` (the route template) is known here.
+    match options.metrics {
+        Some(metrics) => app.layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::track)),
+        None => app,
+    }
 }
