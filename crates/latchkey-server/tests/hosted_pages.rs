@@ -95,9 +95,17 @@ async fn reset_page_get_is_safe_and_post_needs_the_csrf_cookie() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
-    // None of that consumed the token; the real submission works once.
-    let r =
-        app.http.post(&url).header("cookie", format!("latchkey_csrf={csrf}")).form(&form(&csrf)).send().await.unwrap();
+    // None of that consumed the token; the real submission works once. Its Origin is the
+    // public URL while Host is the loopback address, as behind a proxy that rewrites Host.
+    let r = app
+        .http
+        .post(&url)
+        .header("cookie", format!("latchkey_csrf={csrf}"))
+        .header("origin", common::ISSUER)
+        .form(&form(&csrf))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("Password changed"));
     let r =

@@ -40,6 +40,12 @@ pub const INSERT_SESSION: &str =
     "INSERT INTO sessions (id, project_id, user_id, generation, current_digest, previous_digest,
                           rotated_at, current_pair_sealed, expires_at, revoked_at, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+/// A password sign-in's session: inserted only while the verified hash is still current.
+pub const INSERT_PASSWORD_SESSION: &str = "INSERT INTO sessions (id, project_id, user_id, generation, current_digest,
+                          previous_digest, rotated_at, current_pair_sealed, expires_at, revoked_at, created_at)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+      WHERE EXISTS (SELECT 1 FROM users
+                     WHERE project_id = $2 AND id = $3 AND password_hash = $12 AND is_active)";
 pub const GET_SESSION: &str = "SELECT * FROM sessions WHERE project_id = $1 AND id = $2";
 /// The refresh exchange: applies only from the expected generation of a live session.
 pub const ROTATE_SESSION: &str = "UPDATE sessions

@@ -27,6 +27,7 @@ impl AuthService {
         let Some(mut user) = user.filter(|_| verified.matches) else {
             return Err(CoreError::InvalidCredentials);
         };
+        let verified_hash = user.password_hash.clone().ok_or(CoreError::InvalidCredentials)?;
 
         self.store.clear_sign_in_failures(project, email.as_str()).await?;
         if verified.needs_rehash
@@ -36,7 +37,11 @@ impl AuthService {
         }
         let context = self.project_context(project).await?;
         let (session, tokens) = self.new_session(&context.keys, &context.project.settings, &user, now)?;
-        self.store.create_session(&session, now).await?;
+        // The password changed (a reset) or the user was deactivated while the hash was being
+        // checked: the password we verified is no longer the account's.
+        if !self.store.create_password_session(&session, &verified_hash, now).await? {
+            return Err(CoreError::InvalidCredentials);
+        }
         user.last_active = Some(now);
         Ok(Credentials { user, tokens })
     }

@@ -35,8 +35,20 @@ impl Email {
         let Some((local, domain)) = normalised.rsplit_once('@') else {
             return invalid("email must contain '@'");
         };
-        if local.is_empty() || local.len() > 64 || local.contains('@') {
+        // addr-spec only (RFC 5322 atext, plus UTF-8 per RFC 6531): no quoting, comments or
+        // display names, so the stored string is exactly the mailbox mail goes to.
+        let local_ok = |c: char| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
+        if local.is_empty()
+            || local.len() > 64
+            || !local.chars().all(local_ok)
+            || local.starts_with('.')
+            || local.ends_with('.')
+            || local.contains("..")
+        {
             return invalid("email has an invalid local part");
+        }
+        if !domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.') {
+            return invalid("email has an invalid domain");
         }
         let bad_label = |label: &str| label.is_empty() || label.starts_with('-') || label.ends_with('-');
         if domain.split('.').any(bad_label) {
@@ -145,8 +157,23 @@ mod tests {
     fn emails_are_normalised_case_insensitively() {
         assert_eq!(Email::parse("  Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
         assert_eq!(Email::parse("ÉVA@exämple.de").unwrap().as_str(), "éva@exämple.de");
-        for bad in ["", "plain", "@x.com", "a@", "a b@x.com", "a@.com", "a@x..com", "a@x.com.", "a@-x.com", "a@x-.com"]
-        {
+        for bad in [
+            "",
+            "plain",
+            "@x.com",
+            "a@",
+            "a b@x.com",
+            "a@.com",
+            "a@x..com",
+            "a@x.com.",
+            "a@-x.com",
+            "a@x-.com",
+            "victim.corp.com<attacker@evil.com>",
+            "\"quoted\"@x.com",
+            "a,b@x.com",
+            "a@[127.0.0.1]",
+            ".a@x.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
         // Invisible and bidi characters cannot make a look-alike second account.

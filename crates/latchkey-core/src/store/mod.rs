@@ -132,7 +132,16 @@ pub trait CoreStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
 
     // Sessions.
-    async fn create_session(&self, session: &SessionRecord, last_active: DateTime<Utc>) -> StoreResult<()>;
+    /// Creates a password sign-in's session and touches `last_active`, only if the user is
+    /// active and its password hash is still `verified_hash` (the one the password was checked
+    /// against): a reset that committed while the hash was being verified must not be outlived
+    /// by a session created after it. False, and nothing written, otherwise.
+    async fn create_password_session(
+        &self,
+        session: &SessionRecord,
+        verified_hash: &str,
+        last_active: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     async fn get_session(&self, project: ProjectId, id: SessionId) -> StoreResult<Option<SessionRecord>>;
     /// The conditional update at the heart of refresh: true if this call moved the session
     /// from `from_generation` to `from_generation + 1`, false if someone else did first.

@@ -64,7 +64,11 @@ impl Mailer {
 
         let from_text = settings.mail_from.as_deref().unwrap_or(&self.config.default_from);
         let from: Mailbox = from_text.parse().map_err(|e| SendError::Permanent(format!("bad sender address: {e}")))?;
-        let to: Mailbox = link.to.parse().map_err(|e| SendError::Permanent(format!("bad recipient address: {e}")))?;
+        // The stored address is an addr-spec; parse it as exactly that (never as a mailbox with a
+        // display name, which could route to a different address than the one stored).
+        let address: lettre::Address =
+            link.to.parse().map_err(|e| SendError::Permanent(format!("bad recipient address: {e}")))?;
+        let to = Mailbox::new(None, address);
         let message = Message::builder()
             .from(from)
             .to(to)

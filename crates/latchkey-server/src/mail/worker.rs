@@ -8,7 +8,6 @@
 //! again, with the same Message-ID. That window (milliseconds) is the only duplicate path:
 //! SMTP offers no way to make "accepted" and "recorded" one step.
 
-use crate::metrics::MailOutcome;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use latchkey_core::store::{Claim, OutboxRow, OutboxState};
 use tokio::sync::watch;
 
 use super::transport::{Mailer, SendError};
+use crate::metrics::MailOutcome;
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -113,12 +113,23 @@ impl OutboxWorker {
                 self.count(MailOutcome::Dropped);
                 return;
             }
-            Ok(Prepared::Send(link)) => self.mailer.deliver(&link).await,
+            // The whole send (not just each SMTP command) must end well inside the lease, or
+            // another worker could claim the row and send it a second time.
+            Ok(Prepared::Send(link)) => {
+                let budget = self.options.lease.mul_f32(0.75);
+                match tokio::time::timeout(budget, self.mailer.deliver(&link)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(SendError::Transient("delivery did not finish within the claim lease".into())),
+                }
+            }
             Err(e) => Err(SendError::Transient(e.to_string())),
         };
+        if outcome.is_ok() {
+            self.count(MailOutcome::Sent);
+        }
         let now = Utc::now();
         let result = match outcome {
-            Ok(()) => match store.outbox_sent(row.id, claim, now).await.inspect(|_| self.count(MailOutcome::Sent)) {
+            Ok(()) => match store.outbox_sent(row.id, claim, now).await {
                 Ok(true) => Ok(()),
                 Ok(false) => {
                     tracing::warn!(outbox = %row.id, "sent, but the claim had lapsed; another worker may resend");

@@ -239,7 +239,7 @@ async fn reset_submit(
     let (Some(project), Ok(Form(form))) = (page.project, form) else {
         return page.unusable(LinkPurpose::PasswordReset, LinkStatus::Invalid);
     };
-    if !csrf_ok(&headers, &form.csrf) {
+    if !csrf_ok(&headers, &form.csrf, &state.auth.policy().issuer) {
         return page.forbidden();
     }
     let purpose = LinkPurpose::PasswordReset;
@@ -289,7 +289,7 @@ async fn verify_submit(
     let (Some(project), Ok(Form(form))) = (page.project, form) else {
         return page.unusable(LinkPurpose::VerifyEmail, LinkStatus::Invalid);
     };
-    if !csrf_ok(&headers, &form.csrf) {
+    if !csrf_ok(&headers, &form.csrf, &state.auth.policy().issuer) {
         return page.forbidden();
     }
     match state.auth.verify_email(project, &form.token).await {
@@ -320,12 +320,17 @@ fn server_error(page: &Page, error: &CoreError) -> Response {
 /// Double submit: the form's token must equal the cookie set with the form. The cookie is
 /// SameSite=Strict, so another site cannot make the browser send it. An `Origin` naming
 /// another host is refused outright (`null`, sent under `no-referrer`, is left to the cookie).
-fn csrf_ok(headers: &HeaderMap, field: &str) -> bool {
-    if let (Some(origin), Some(host)) = (header_str(headers, header::ORIGIN), header_str(headers, header::HOST))
+/// The Origin may name the public URL (behind a proxy that rewrites `Host`) or the `Host`.
+fn csrf_ok(headers: &HeaderMap, field: &str, public_url: &str) -> bool {
+    if let Some(origin) = header_str(headers, header::ORIGIN)
         && origin != "null"
-        && origin.split_once("://").map(|(_, rest)| rest) != Some(host)
     {
-        return false;
+        let same_as_public = url::Url::parse(public_url).is_ok_and(|u| u.origin().ascii_serialization() == origin);
+        let same_as_host = header_str(headers, header::HOST)
+            .is_some_and(|host| origin.split_once("://").map(|(_, rest)| rest) == Some(host));
+        if !same_as_public && !same_as_host {
+            return false;
+        }
     }
     let cookie = headers
         .get_all(header::COOKIE)

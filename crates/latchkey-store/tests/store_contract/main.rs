@@ -43,6 +43,7 @@ on_every_backend!(
     uniqueness_violations_name_the_field_and_write_nothing,
     rotation_applies_only_from_the_expected_generation,
     failure_windows_count_and_restart,
+    a_password_session_needs_the_verified_hash_to_be_current,
 );
 
 fn now() -> chrono::DateTime<Utc> {
@@ -213,4 +214,27 @@ async fn failure_windows_count_and_restart(store: Arc<Store>) {
     assert_eq!((w.failures, w.window_started_at), (1, later), "an old window restarts");
     store.clear_sign_in_failures(p, "f@example.com").await.unwrap();
     assert!(store.sign_in_failures(p, "f@example.com").await.unwrap().is_none());
+}
+
+async fn a_password_session_needs_the_verified_hash_to_be_current(store: Arc<Store>) {
+    let p = project(&store).await;
+    let u = user(p, "race@example.com", None);
+    store.create_user_with_session(&u, &session(&u)).await.unwrap();
+    let verified = u.password_hash.clone().unwrap();
+
+    let first = session(&u);
+    assert!(store.create_password_session(&first, &verified, now()).await.unwrap());
+    assert!(store.get_session(p, first.id).await.unwrap().is_some());
+    assert_eq!(store.get_user(p, u.id).await.unwrap().unwrap().last_active, Some(now()));
+
+    // A reset commits between the hash check and the session insert: no session.
+    store.set_password_hash(p, u.id, "$argon2id$after-reset", now()).await.unwrap();
+    let late = session(&u);
+    assert!(!store.create_password_session(&late, &verified, now()).await.unwrap());
+    assert!(store.get_session(p, late.id).await.unwrap().is_none(), "nothing was written");
+    // Another project's id never matches either.
+    let other = project(&store).await;
+    let mut foreign = session(&u);
+    foreign.project_id = other;
+    assert!(!store.create_password_session(&foreign, "$argon2id$after-reset", now()).await.unwrap());
 }

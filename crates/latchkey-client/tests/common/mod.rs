@@ -1,0 +1,138 @@
+//! The real Latchkey server (router, SQLite store, Argon2id pool), in-process on a port-0
+//! listener over a fresh SQLite file, with a manual clock that starts at the real time, so
+//! the SDK's local token checks (which use the real clock) see fresh tokens as fresh and a
+//! clock set back as issuing expired ones. Same pattern as `latchkey-server/tests/common`.
+#![allow(dead_code)]
+
+pub mod smtp;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use latchkey_client::Client;
+use latchkey_core::auth::{Admin, AuthPolicy, AuthService};
+use latchkey_core::clock::{Clock, ManualClock};
+use latchkey_core::crypto::MasterKey;
+use latchkey_core::domain::{ProjectId, ProjectSettings};
+use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
+use latchkey_core::store::Store;
+use latchkey_server::app::{AppState, DEFAULT_BODY_LIMIT, router};
+
+pub struct Server {
+    /// `http://127.0.0.1:PORT`, also the server's public URL (the tokens' `iss`).
+    pub base_url: String,
+    pub project: ProjectId,
+    pub api_key: String,
+    pub clock: Arc<ManualClock>,
+    pub admin: Admin,
+    pub auth: Arc<AuthService>,
+    pub store: Arc<dyn Store>,
+    pub master: MasterKey,
+    /// Stops the outbox worker (when started) on drop.
+    mail_worker: Option<tokio::sync::watch::Sender<bool>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = latchkey_store::open(&format!("sqlite://{}", dir.path().join("latchkey.db").display()))
+            .await
+            .expect("open store");
+        let (master, _) = MasterKey::generate();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let clock_dyn: Arc<dyn Clock> = clock.clone();
+        let admin = Admin::new(Arc::clone(&store), master.clone(), clock_dyn.clone());
+        let project = admin.create_project("SDK test", ProjectSettings::default()).await.expect("project");
+        let key = admin.create_api_key(project.id, "sdk").await.expect("key");
+        // Cheap hashing keeps the suite fast; the production cost floor has its own tests.
+        let hasher = Arc::new(
+            HasherPool::start(
+                HashCost { memory_kib: 256, iterations: 1, parallelism: 1 },
+                PoolSize { threads: 2, queue: 256 },
+            )
+            .expect("hasher"),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+        let auth = Arc::new(AuthService::new(
+            Arc::clone(&store),
+            hasher,
+            master.clone(),
+            clock_dyn,
+            AuthPolicy::new(base_url.clone()),
+        ));
+        let app = router(AppState { auth: Arc::clone(&auth) }, DEFAULT_BODY_LIMIT);
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        Self {
+            base_url,
+            project: project.id,
+            api_key: key.plaintext,
+            clock,
+            admin,
+            auth,
+            store,
+            master,
+            mail_worker: None,
+            _dir: dir,
+        }
+    }
+
+    /// An SDK client for this server's project, with default settings.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base_url, self.project.to_string(), &self.api_key).expect("client")
+    }
+
+    /// Moves the server's clock (negative: into the past).
+    pub fn shift_clock(&self, seconds: i64) {
+        self.clock.advance(chrono::Duration::seconds(seconds));
+    }
+
+    /// A second project with its own key on the same server.
+    pub async fn another_project(&self) -> (String, String) {
+        let project = self.admin.create_project("Other", ProjectSettings::default()).await.expect("project");
+        let key = self.admin.create_api_key(project.id, "other").await.expect("key");
+        (project.id.to_string(), key.plaintext)
+    }
+}
+
+impl Server {
+    /// The server with its mailer pointed at `mailbox` (SMTP on loopback).
+    /// Runs the server's real outbox worker and mailer (issue 3) with `mailbox` as the relay:
+    /// plain SMTP on loopback, links pointing at this server's hosted pages.
+    pub async fn start_with_mail(mailbox: &smtp::Mailbox) -> Self {
+        use latchkey_server::mail::{Mailer, MailerConfig, OutboxWorker, SmtpUrl, Templates, WorkerOptions};
+        let mut server = Self::start().await;
+        let config = MailerConfig {
+            public_url: server.base_url.clone(),
+            default_smtp: Some(
+                SmtpUrl::parse(&format!("smtp://127.0.0.1:{}?tls=none", mailbox.port)).expect("smtp url"),
+            ),
+            default_from: "Latchkey SDK test <no-reply@latchkey.test>".into(),
+            file_dir: server._dir.path().join("mail"),
+            smtp_timeout: std::time::Duration::from_secs(5),
+            templates: Templates::default(),
+            smtp_ca_pem: None,
+        };
+        let mailer = Arc::new(Mailer::new(Arc::clone(&server.auth), config));
+        let options = WorkerOptions { poll: std::time::Duration::from_millis(50), ..Default::default() };
+        let worker = OutboxWorker::new(Arc::clone(&server.auth), mailer, options);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(worker.run(stopped));
+        server.mail_worker = Some(stop);
+        server
+    }
+
+    /// The project's signing secret for external-user JWTs (HS256).
+    /// Created with the server's own admin API, as `latchkey signing-secret create` does.
+    pub async fn external_signing_secret(&self) -> String {
+        let admin = latchkey_core::auth::ExternalAdmin::new(
+            Arc::clone(&self.store),
+            self.master.clone(),
+            self.clock.clone() as Arc<dyn Clock>,
+        );
+        admin.create_signing_secret(self.project).await.expect("signing secret").plaintext
+    }
+}
