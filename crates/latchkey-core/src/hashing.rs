@@ -8,6 +8,7 @@
 //! The threads lower their own scheduling priority (Linux `nice` 10): they soak up all idle
 //! CPU, but the async workers (refreshes, JWKS, health checks) win whenever both want a core.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -74,6 +75,23 @@ pub struct HasherPool {
     queue: SyncSender<Job>,
     /// Verified against when the account does not exist, so both paths cost the same.
     dummy_hash: String,
+    counters: Arc<Counters>,
+}
+
+/// Jobs waiting for a thread, and jobs refused because the queue was full.
+#[derive(Default)]
+struct Counters {
+    queued: AtomicUsize,
+    rejected: AtomicU64,
+}
+
+/// A snapshot of the pool's load, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Jobs accepted and not yet taken by a hashing thread.
+    pub queued: usize,
+    /// Jobs refused with [`CoreError::Busy`] since the pool started.
+    pub rejected: u64,
 }
 
 impl HasherPool {
@@ -85,14 +103,16 @@ impl HasherPool {
             .to_string();
         let (queue, jobs) = sync_channel::<Job>(size.queue.max(1));
         let jobs = Arc::new(Mutex::new(jobs));
+        let counters = Arc::new(Counters::default());
         for n in 0..size.threads.max(1) {
             let jobs = Arc::clone(&jobs);
+            let counters = Arc::clone(&counters);
             std::thread::Builder::new()
                 .name(format!("latchkey-hash-{n}"))
-                .spawn(move || worker(cost, &jobs))
+                .spawn(move || worker(cost, &jobs, &counters))
                 .map_err(|e| CoreError::Internal(format!("cannot start hashing thread: {e}")))?;
         }
-        Ok(Self { queue, dummy_hash })
+        Ok(Self { queue, dummy_hash, counters })
     }
 
     pub async fn hash(&self, password: Password) -> Result<String> {
@@ -112,15 +132,31 @@ impl HasherPool {
         Ok(Verified { matches: known && verified.matches, needs_rehash: known && verified.needs_rehash })
     }
 
+    /// Current queue depth and the number of jobs refused so far.
+    pub fn stats(&self) -> PoolStats {
+        PoolStats {
+            queued: self.counters.queued.load(Ordering::Relaxed),
+            rejected: self.counters.rejected.load(Ordering::Relaxed),
+        }
+    }
+
     fn submit(&self, job: Job) -> Result<()> {
-        self.queue.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => CoreError::Busy,
-            TrySendError::Disconnected(_) => CoreError::Internal("hashing pool stopped".into()),
+        // Counted before the send so a thread taking the job at once never sees it uncounted.
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        self.queue.try_send(job).map_err(|e| {
+            self.counters.queued.fetch_sub(1, Ordering::Relaxed);
+            match e {
+                TrySendError::Full(_) => {
+                    self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                    CoreError::Busy
+                }
+                TrySendError::Disconnected(_) => CoreError::Internal("hashing pool stopped".into()),
+            }
         })
     }
 }
 
-fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>) {
+fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>, counters: &Counters) {
     lower_thread_priority();
     let Ok(argon2) = cost.argon2() else { return };
     loop {
@@ -129,6 +165,9 @@ fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>) {
             Ok(receiver) => receiver.recv(),
             Err(_) => return,
         };
+        if job.is_ok() {
+            counters.queued.fetch_sub(1, Ordering::Relaxed);
+        }
         match job {
             // The request was abandoned (client gone, timeout) while queued: skip the work.
             Ok(Job::Hash { reply, .. }) if reply.is_closed() => {}
@@ -228,5 +267,7 @@ mod tests {
         }
         assert!(busy >= 1, "expected load shedding, got {done} done");
         assert!(done >= 1);
+        // Every refusal is counted, and nothing is left queued once all jobs have answered.
+        assert_eq!(pool.stats(), PoolStats { queued: 0, rejected: busy });
     }
 }

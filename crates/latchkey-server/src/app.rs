@@ -6,12 +6,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
 use axum::response::IntoResponse;
+use axum::routing::get;
 use latchkey_core::auth::AuthService;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::routes;
+use crate::metrics::{Exposition, Metrics};
+use crate::{openapi, routes};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,17 +23,43 @@ pub struct AppState {
 /// Default request body limit (API.md: 64 KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
+/// How the router is assembled beyond its state.
+#[derive(Clone)]
+pub struct RouterOptions {
+    pub body_limit: usize,
+    /// Record request metrics into this recorder (None: no metrics at all).
+    pub metrics: Option<Arc<Metrics>>,
+    /// Serve `GET /metrics` on this router (false when metrics are off or served on a
+    /// separate listener).
+    pub expose_metrics: bool,
+}
+
+/// The full API with metrics recorded and exposed at `/metrics` (the `serve` default).
 pub fn router(state: AppState, body_limit: usize) -> Router {
-    Router::new()
+    router_with(state, RouterOptions { body_limit, metrics: Some(Metrics::new()), expose_metrics: true })
+}
+
+pub fn router_with(state: AppState, options: RouterOptions) -> Router {
+    let auth = Arc::clone(&state.auth);
+    let mut app = Router::new()
         .merge(routes::health::router())
         .merge(routes::service::router())
+        .route("/openapi.json", get(openapi::serve_document))
         .nest("/v7/{project_id}", routes::project_router())
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "route/method-not-allowed", "method not allowed for this route")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "route/method-not-allowed",
+                "method not allowed for this route",
+            )
         })
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state);
+    if let (Some(metrics), true) = (&options.metrics, options.expose_metrics) {
+        app = app.merge(crate::metrics::router(Exposition { metrics: Arc::clone(metrics), auth }));
+    }
+    let app = app
+        .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(
             // Log the path only: query strings may carry tokens (email links).
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -41,5 +69,11 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server/internal", "internal server error").into_response()
-        }))
+        }));
+    // Outermost, so a panic answered 500 is counted too. `Router::layer` wraps each route
+    // after routing, so `MatchedPath` (the route template) is known here.
+    match options.metrics {
+        Some(metrics) => app.layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::track)),
+        None => app,
+    }
 }

@@ -34,6 +34,8 @@ pub struct FileConfig {
     pub mail_templates_dir: Option<PathBuf>,
     pub smtp_timeout_secs: Option<u64>,
     pub smtp_ca_file: Option<PathBuf>,
+    pub metrics: Option<bool>,
+    pub metrics_bind: Option<String>,
 }
 
 impl FileConfig {
@@ -198,6 +200,18 @@ pub struct ServeConfig {
     pub body_limit: usize,
     pub refresh_grace_secs: i64,
     pub mail: MailConfig,
+    pub metrics: MetricsExposure,
+}
+
+/// Where `GET /metrics` is served (`LATCHKEY_METRICS`, `LATCHKEY_METRICS_BIND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsExposure {
+    /// No metrics recorded, no `/metrics` route.
+    Off,
+    /// `/metrics` on the main listener (the default).
+    Main,
+    /// `/metrics` only on this separate listener, for example a private interface.
+    Separate(SocketAddr),
 }
 
 /// Server-wide email settings (projects may override relay and sender).
@@ -282,6 +296,8 @@ pub struct ServeOptions {
     pub mail_templates_dir: Option<PathBuf>,
     pub smtp_timeout_secs: Option<u64>,
     pub smtp_ca_file: Option<PathBuf>,
+    pub metrics: Option<bool>,
+    pub metrics_bind: Option<String>,
 }
 
 impl ServeConfig {
@@ -325,7 +341,25 @@ impl ServeConfig {
         if !(0..=300).contains(&refresh_grace_secs) {
             bail!("LATCHKEY_REFRESH_GRACE must be between 0 and 300 seconds");
         }
-        Ok(Self { bind, public_url, hash_cost, hash_pool, body_limit, refresh_grace_secs, mail })
+        let metrics = match (
+            options.metrics.or(file.metrics).unwrap_or(true),
+            options.metrics_bind.or_else(|| file.metrics_bind.clone()).filter(|b| !b.trim().is_empty()),
+        ) {
+            (false, _) => MetricsExposure::Off,
+            (true, None) => MetricsExposure::Main,
+            (true, Some(text)) => {
+                let addr: SocketAddr = text.parse().with_context(|| {
+                    format!("LATCHKEY_METRICS_BIND must be an address like 127.0.0.1:9090, got {text:?}")
+                })?;
+                if addr == bind {
+                    bail!(
+                        "LATCHKEY_METRICS_BIND must differ from LATCHKEY_BIND (leave it unset to serve /metrics on the main address)"
+                    );
+                }
+                MetricsExposure::Separate(addr)
+            }
+        };
+        Ok(Self { bind, public_url, hash_cost, hash_pool, body_limit, refresh_grace_secs, mail, metrics })
     }
 }
 
@@ -391,6 +425,24 @@ mod tests {
         assert!(ServeConfig::resolve(weak, &file).is_err());
         let ok = ServeConfig::resolve(ServeOptions::default(), &file).unwrap();
         assert_eq!(ok.public_url, "http://127.0.0.1:8787");
+        assert_eq!(ok.metrics, MetricsExposure::Main);
+    }
+
+    #[test]
+    fn metrics_exposure() {
+        let file = FileConfig::default();
+        let off =
+            ServeOptions { metrics: Some(false), metrics_bind: Some("127.0.0.1:9090".into()), ..Default::default() };
+        assert_eq!(ServeConfig::resolve(off, &file).unwrap().metrics, MetricsExposure::Off);
+        let separate = ServeOptions { metrics_bind: Some("127.0.0.1:9090".into()), ..Default::default() };
+        let addr = "127.0.0.1:9090".parse().unwrap();
+        assert_eq!(ServeConfig::resolve(separate, &file).unwrap().metrics, MetricsExposure::Separate(addr));
+        let bad = ServeOptions { metrics_bind: Some("private".into()), ..Default::default() };
+        assert!(ServeConfig::resolve(bad, &file).unwrap_err().to_string().contains("LATCHKEY_METRICS_BIND"));
+        let same = ServeOptions { metrics_bind: Some(DEFAULT_BIND.into()), ..Default::default() };
+        assert!(ServeConfig::resolve(same, &file).is_err());
+        let from_file = FileConfig { metrics: Some(false), ..Default::default() };
+        assert_eq!(ServeConfig::resolve(ServeOptions::default(), &from_file).unwrap().metrics, MetricsExposure::Off);
     }
 
     #[test]

@@ -16,12 +16,19 @@ pub struct ApiError {
     pub retry_after_secs: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: &'a str,
-    code: &'a str,
+/// The body of every error response (also the `ErrorBody` schema of the OpenAPI document).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// Human-readable message; never internal detail.
+    #[schema(example = "invalid email or password")]
+    pub error: &'a str,
+    /// Stable machine-readable code, `area/kebab-case` (or `DUPLICATE_EMAIL`/`DUPLICATE_USERNAME`).
+    #[schema(example = "auth/invalid-credentials")]
+    pub code: &'a str,
+    /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    #[schema(example = "email")]
+    pub field: Option<&'a str>,
 }
 
 impl ApiError {
@@ -129,7 +136,7 @@ impl From<CoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body { error: &self.message, code: self.code, field: self.field.as_deref() };
+        let body = ErrorBody { error: &self.message, code: self.code, field: self.field.as_deref() };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs
             && let Ok(value) = HeaderValue::from_str(&secs.to_string())

@@ -7,6 +7,8 @@
 //! - [`extract`]: the JSON body and API-key extractors.
 //! - [`jwks_fetch`]: the HTTPS fetcher for per-project JWKS URLs of external users.
 //! - [`mail`]: SMTP/file delivery, templates and the outbox worker (password reset, verification).
+//! - [`openapi`]: the OpenAPI 3.1 document (`GET /openapi.json`), generated from the handlers.
+//! - [`metrics`]: Prometheus metrics (`GET /metrics`): requests by route template, hashing pool, mail.
 //! - [`cli`]: `latchkey serve` and the admin subcommands.
 
 pub mod app;
@@ -16,7 +18,9 @@ pub mod error;
 pub mod extract;
 pub mod jwks_fetch;
 pub mod mail;
+pub mod metrics;
+pub mod openapi;
 pub mod routes;
 pub mod serve;
 
-pub use app::{AppState, router};
+pub use app::{AppState, RouterOptions, router, router_with};

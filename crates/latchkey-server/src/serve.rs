@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::app::{AppState, router};
-use crate::config::{ServeConfig, StorageConfig};
+use crate::app::{AppState, RouterOptions, router_with};
+use crate::config::{MetricsExposure, ServeConfig, StorageConfig};
 use crate::mail::{Mailer, MailerConfig, OutboxWorker, Templates, WorkerOptions};
+use crate::metrics::{Exposition, Metrics};
 
 pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<()> {
     let store = storage.open_store().await?;
@@ -33,8 +34,25 @@ pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<
     auth.install_jwks_fetcher(Arc::new(crate::jwks_fetch::HttpJwksFetcher::new()?));
     spawn_maintenance(Arc::clone(&auth));
 
-    let (stop_worker, worker) = start_outbox_worker(&auth, &config, &storage);
-    let app = router(AppState { auth }, config.body_limit);
+    let metrics = (config.metrics != MetricsExposure::Off).then(Metrics::new);
+    let (stop_worker, worker) = start_outbox_worker(&auth, &config, &storage, metrics.clone());
+    if let (MetricsExposure::Separate(addr), Some(metrics)) = (config.metrics, &metrics) {
+        let exposition = Exposition { metrics: Arc::clone(metrics), auth: Arc::clone(&auth) };
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (metrics)"))?;
+        tracing::info!(address = %addr, "metrics listening");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, crate::metrics::router(exposition)).await {
+                tracing::error!(error = %e, "metrics listener stopped");
+            }
+        });
+    }
+    let options = RouterOptions {
+        body_limit: config.body_limit,
+        expose_metrics: config.metrics == MetricsExposure::Main,
+        metrics,
+    };
+    let app = router_with(AppState { auth }, options);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -57,6 +75,7 @@ fn start_outbox_worker(
     auth: &Arc<AuthService>,
     config: &ServeConfig,
     storage: &StorageConfig,
+    metrics: Option<Arc<Metrics>>,
 ) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let mailer_config = MailerConfig {
         public_url: config.public_url.clone(),
@@ -76,7 +95,10 @@ fn start_outbox_worker(
     let mailer = Arc::new(Mailer::new(Arc::clone(auth), mailer_config));
     let options =
         WorkerOptions { lease: config.mail.smtp_timeout * 3 + Duration::from_secs(30), ..WorkerOptions::default() };
-    let worker = OutboxWorker::new(Arc::clone(auth), mailer, options);
+    let mut worker = OutboxWorker::new(Arc::clone(auth), mailer, options);
+    if let Some(metrics) = metrics {
+        worker = worker.with_metrics(metrics);
+    }
     let (stop, stopped) = watch::channel(false);
     (stop, tokio::spawn(worker.run(stopped)))
 }

@@ -91,6 +91,11 @@ impl AuthService {
         &self.store
     }
 
+    /// Load of the password-hashing pool (queue depth, refusals), for metrics.
+    pub fn hasher_stats(&self) -> crate::hashing::PoolStats {
+        self.hasher.stats()
+    }
+
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }

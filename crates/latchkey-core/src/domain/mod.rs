@@ -10,6 +10,8 @@ mod validated;
 
 pub use ids::{ApiKeyId, OutboxId, ProjectId, SessionId, UserId};
 pub use mail::{LinkPurpose, MailSettings, SmtpOverride, smtp_password_context};
+#[cfg(feature = "openapi")]
+pub use profile::GeoPoint;
 pub use profile::{Location, ProfileInput};
 pub use project::{ApiKeyRecord, Project, ProjectSettings};
 pub use user::{AuthMethod, AuthUser, Role, User};

@@ -8,6 +8,7 @@ use crate::{CoreError, Result};
 
 /// A point, stored as latitude/longitude, shown in the API as GeoJSON.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Location {
     pub latitude: f64,
     pub longitude: f64,
@@ -30,6 +31,19 @@ impl Location {
     pub fn to_geojson(self) -> Value {
         serde_json::json!({ "type": "Point", "coordinates": [self.longitude, self.latitude] })
     }
+}
+
+/// The GeoJSON shape of [`Location::to_geojson`], described for the OpenAPI document only.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct GeoPoint {
+    /// Always `"Point"`.
+    #[schema(rename = "type", value_type = String, pattern = "^Point$", example = "Point")]
+    kind: String,
+    /// `[longitude, latitude]`.
+    #[schema(min_items = 2, max_items = 2)]
+    coordinates: Vec<f64>,
 }
 
 /// Profile fields as received; `validate` turns them into stored values.

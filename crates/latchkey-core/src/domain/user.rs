@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use super::{Location, ProjectId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Visitor,
@@ -32,6 +33,7 @@ impl Role {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMethod {
     Password,
@@ -118,28 +120,45 @@ fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// The `user` object of API.md, exactly these fields.
+/// The `user` object of API.md, exactly these fields. Every field is always present (`null`
+/// where unset), so the OpenAPI schema marks the optional ones required and nullable.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthUser {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub id: UserId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub project_id: ProjectId,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub foreign_id: Option<String>,
     pub role: Role,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub email: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub username: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub avatar: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub bio: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub birthdate: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = Option<super::GeoPoint>))]
     pub location: Option<Value>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub metadata: Map<String, Value>,
     pub reputation: i64,
     pub is_verified: bool,
     pub is_active: bool,
+    #[cfg_attr(feature = "openapi", schema(required = true, format = DateTime))]
     pub last_active: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub suspensions: Vec<Value>,
     pub auth_methods: Vec<AuthMethod>,
 }

@@ -24,7 +24,7 @@ use crate::config::{FileConfig, ServeOptions, StorageConfig, parse_duration_secs
         given with --config (keys: bind, public_url, database_url, database_pool_size, data_dir,\n\
         master_key_file, log_format, hash_threads, hash_queue, hash_memory_kib, hash_iterations,\n\
         body_limit_bytes, refresh_grace_secs, smtp_url, mail_from, mail_templates_dir,\n\
-        smtp_timeout_secs, smtp_ca_file). Flags and variables win over the file.\n\n\
+        smtp_timeout_secs, smtp_ca_file, metrics, metrics_bind). Flags and variables win over the file.\n\n\
         LATCHKEY_MASTER_KEY (environment only, so it never shows in a process list): base64 of\n\
         32 random bytes that encrypts secrets at rest. With an embedded database and no key,\n\
         one is generated as master.key (mode 0600) beside a new database file."
@@ -123,6 +123,13 @@ pub struct ServeArgs {
     /// PEM CA certificate(s) to trust for SMTP relays, besides the built-in Mozilla roots.
     #[arg(long, env = "LATCHKEY_SMTP_CA_FILE", value_name = "FILE")]
     pub smtp_ca_file: Option<PathBuf>,
+    /// Record Prometheus metrics and serve them at GET /metrics (default true). Do not expose
+    /// /metrics publicly: block it at the proxy or use --metrics-bind.
+    #[arg(long, env = "LATCHKEY_METRICS", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub metrics: Option<bool>,
+    /// Serve /metrics only on this separate address (e.g. 127.0.0.1:9090), not on --bind.
+    #[arg(long, env = "LATCHKEY_METRICS_BIND", value_name = "ADDR")]
+    pub metrics_bind: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,6 +274,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 mail_templates_dir: args.mail_templates,
                 smtp_timeout_secs: args.smtp_timeout,
                 smtp_ca_file: args.smtp_ca_file,
+                metrics: args.metrics,
+                metrics_bind: args.metrics_bind,
             };
             let serve = crate::config::ServeConfig::resolve(options, &file)?;
             crate::serve::run(storage, serve).await

@@ -18,6 +18,7 @@ use latchkey_core::store::{Claim, OutboxRow, OutboxState};
 use tokio::sync::watch;
 
 use super::transport::{Mailer, SendError};
+use crate::metrics::MailOutcome;
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -48,11 +49,24 @@ pub struct OutboxWorker {
     auth: Arc<AuthService>,
     mailer: Arc<Mailer>,
     options: WorkerOptions,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl OutboxWorker {
     pub fn new(auth: Arc<AuthService>, mailer: Arc<Mailer>, options: WorkerOptions) -> Self {
-        Self { auth, mailer, options }
+        Self { auth, mailer, options, metrics: None }
+    }
+
+    /// Count each handled row by outcome (`latchkey_mail_deliveries_total`).
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, outcome: crate::metrics::MailOutcome) {
+        if let Some(metrics) = &self.metrics {
+            metrics.record_mail(outcome);
+        }
     }
 
     /// Runs until `shutdown` turns true. A message being sent when it does is finished first
@@ -96,6 +110,7 @@ impl OutboxWorker {
             Ok(Prepared::Drop) => {
                 // No account for that address: nothing is sent, and nobody is told.
                 let _ = store.outbox_finish(row.id, claim, OutboxState::Dropped, None, Utc::now()).await;
+                self.count(MailOutcome::Dropped);
                 return;
             }
             // The whole send (not just each SMTP command) must end well inside the lease, or
@@ -109,6 +124,9 @@ impl OutboxWorker {
             }
             Err(e) => Err(SendError::Transient(e.to_string())),
         };
+        if outcome.is_ok() {
+            self.count(MailOutcome::Sent);
+        }
         let now = Utc::now();
         let result = match outcome {
             Ok(()) => match store.outbox_sent(row.id, claim, now).await {
@@ -121,14 +139,17 @@ impl OutboxWorker {
             },
             Err(SendError::Permanent(error)) => {
                 tracing::warn!(outbox = %row.id, %error, "email failed permanently");
+                self.count(MailOutcome::Failed);
                 store.outbox_finish(row.id, claim, OutboxState::Failed, Some(&error), now).await
             }
             Err(SendError::Transient(error)) => {
                 let attempts = row.attempts + 1;
                 if attempts >= self.options.max_attempts {
                     tracing::warn!(outbox = %row.id, %error, attempts, "email failed; giving up");
+                    self.count(MailOutcome::Failed);
                     store.outbox_finish(row.id, claim, OutboxState::Failed, Some(&error), now).await
                 } else {
+                    self.count(MailOutcome::Retry);
                     let delay = backoff(&self.options, attempts);
                     tracing::info!(outbox = %row.id, %error, attempts, retry_in_ms = delay.as_millis() as u64,
                         "email delivery failed; will retry");

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::{ApiJson, ProjectKey};
 
 pub fn router() -> Router<AppState> {
@@ -22,9 +23,9 @@ pub fn router() -> Router<AppState> {
         .route("/request-new-access-token", post(request_new_access_token))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SignUpBody {
+pub(crate) struct SignUpBody {
     email: String,
     password: String,
     username: Option<String>,
@@ -32,9 +33,13 @@ struct SignUpBody {
     name: Option<String>,
     avatar: Option<String>,
     bio: Option<String>,
+    /// ISO 8601 date.
     birthdate: Option<String>,
     location: Option<Location>,
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Map<String, Value>>,
+    /// Stored, never returned by the auth routes.
+    #[schema(value_type = Option<Object>)]
     secure_metadata: Option<Map<String, Value>>,
 }
 
@@ -53,15 +58,27 @@ impl SignUpBody {
     }
 }
 
-#[derive(Deserialize)]
-struct SignInBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct SignInBody {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RefreshBody {
+pub(crate) struct RefreshBody {
+    refresh_token: String,
+}
+
+/// The OpenAPI description of [`credentials_json`]'s output (documentation only).
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub(crate) struct CredentialsResponse {
+    success: bool,
+    user: latchkey_core::domain::AuthUser,
+    /// JWT (EdDSA), verifiable against the project's JWKS.
+    access_token: String,
     refresh_token: String,
 }
 
@@ -75,7 +92,17 @@ pub fn credentials_json(credentials: &Credentials) -> serde_json::Value {
     })
 }
 
-async fn sign_up(
+#[utoipa::path(
+    post, path = "/v7/{project_id}/auth/sign-up", tag = "auth", params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
+    request_body = SignUpBody, security(("apiKey" = [])),
+    responses(
+        (status = 201, description = "Signed up and signed in", body = CredentialsResponse),
+        (status = 400, description = "`auth/invalid-body` or `auth/weak-password` (with `field`)", body = ErrorBody),
+        (status = 409, description = "`DUPLICATE_EMAIL` or `DUPLICATE_USERNAME` (with `field`)", body = ErrorBody),
+        (status = 503, description = "`server/busy` (password hashing queue full) or `server/unavailable`; `Retry-After`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn sign_up(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<SignUpBody>,
@@ -84,7 +111,19 @@ async fn sign_up(
     Ok((StatusCode::CREATED, Json(credentials_json(&credentials))).into_response())
 }
 
-async fn sign_in(
+#[utoipa::path(
+    post, path = "/v7/{project_id}/auth/sign-in", tag = "auth", params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
+    request_body = SignInBody, security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "Signed in", body = CredentialsResponse),
+        (status = 400, description = "`auth/invalid-body`", body = ErrorBody),
+        (status = 401, description = "`auth/invalid-credentials` (unknown email and wrong password alike) or `auth/invalid-api-key`", body = ErrorBody),
+        (status = 403, description = "`auth/account-disabled`", body = ErrorBody),
+        (status = 429, description = "`auth/too-many-attempts`, with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`server/busy` or `server/unavailable`; `Retry-After`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn sign_in(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<SignInBody>,
@@ -93,7 +132,16 @@ async fn sign_in(
     Ok(Json(credentials_json(&credentials)))
 }
 
-async fn sign_out(
+#[utoipa::path(
+    post, path = "/v7/{project_id}/auth/sign-out", tag = "auth", params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
+    request_body = RefreshBody, security(("apiKey" = [])),
+    responses(
+        (status = 204, description = "Signed out (also for unknown, expired or garbage tokens)"),
+        (status = 400, description = "`auth/invalid-body`", body = ErrorBody),
+        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn sign_out(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<RefreshBody>,
@@ -102,7 +150,18 @@ async fn sign_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn request_new_access_token(
+#[utoipa::path(
+    post, path = "/v7/{project_id}/auth/request-new-access-token", tag = "auth", params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
+    request_body = RefreshBody, security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "New access token; the refresh token is rotated", body = CredentialsResponse),
+        (status = 400, description = "`auth/invalid-body`", body = ErrorBody),
+        (status = 401, description = "`auth/token-reuse-detected` (the session is revoked) or `auth/invalid-api-key`", body = ErrorBody),
+        (status = 403, description = "`auth/refresh-token-malformed`, `auth/refresh-token-invalid`, `auth/refresh-token-project-mismatch`, `auth/account-disabled`", body = ErrorBody),
+        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn request_new_access_token(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<RefreshBody>,

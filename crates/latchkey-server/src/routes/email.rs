@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::{ApiJson, ProjectKey};
 
 pub fn router() -> Router<AppState> {
@@ -24,30 +25,54 @@ pub fn router() -> Router<AppState> {
 /// The same words whether or not the address has an account (API.md).
 pub const RESET_REQUESTED: &str = "If an account with that email exists, a password reset link has been sent.";
 
-#[derive(Deserialize)]
-struct EmailBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct EmailBody {
     email: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ResetBody {
+pub(crate) struct ResetBody {
     token: String,
     new_password: String,
 }
 
-#[derive(Deserialize)]
-struct TokenBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct TokenBody {
     token: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct UserBody {
+pub(crate) struct UserBody {
     user_id: String,
 }
 
-async fn request_password_reset(
+/// `{"success": true, "message": …}` (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct MessageResponse {
+    success: bool,
+    message: String,
+}
+
+/// `{"success": true}` (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SuccessResponse {
+    success: bool,
+}
+
+#[utoipa::path(
+    post, path = "/v7/{project_id}/auth/request-password-reset", tag = "email", params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
+    request_body = EmailBody, security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "Always the same answer, whether or not the address has an account", body = MessageResponse),
+        (status = 400, description = "`auth/invalid-body` (malformed body only)", body = ErrorBody),
+        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn request_password_reset(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<EmailBody>,
@@ -56,7 +81,16 @@ async fn request_password_reset(
     Ok(Json(json!({ "success": true, "message": RESET_REQUESTED })))
 }
 
-async fn reset_password(
+#[utoipa::path(
+    post, path = "/v7/{project_id}/auth/reset-password", tag = "email", params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
+    request_body = ResetBody, security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "Password reset; every session of the user is revoked", body = MessageResponse),
+        (status = 400, description = "`auth/invalid-reset-token`, `auth/weak-password` (field `newPassword`) or `auth/invalid-body`", body = ErrorBody),
+        (status = 503, description = "`server/busy` or `server/unavailable`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn reset_password(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<ResetBody>,
@@ -68,7 +102,16 @@ async fn reset_password(
     Ok(Json(json!({ "success": true, "message": "Password has been reset successfully." })))
 }
 
-async fn verify_email(
+#[utoipa::path(
+    post, path = "/v7/{project_id}/auth/verify-email", tag = "email", params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
+    request_body = TokenBody, security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "Email verified", body = SuccessResponse),
+        (status = 400, description = "`auth/invalid-or-expired-token` or `auth/invalid-body`", body = ErrorBody),
+        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn verify_email(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<TokenBody>,
@@ -77,7 +120,18 @@ async fn verify_email(
     Ok(Json(json!({ "success": true })))
 }
 
-async fn send_verification_email(
+#[utoipa::path(
+    post, path = "/v7/{project_id}/auth/send-verification-email", tag = "email", params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
+    request_body = UserBody, security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "Verification email queued", body = SuccessResponse),
+        (status = 400, description = "`auth/invalid-body`", body = ErrorBody),
+        (status = 404, description = "`user/not-found`", body = ErrorBody),
+        (status = 409, description = "`auth/already-verified`", body = ErrorBody),
+        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn send_verification_email(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<UserBody>,

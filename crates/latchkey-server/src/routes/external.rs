@@ -6,23 +6,36 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::auth::CredentialsResponse;
 use super::auth::credentials_json;
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::{ApiJson, ProjectKey};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/verify-external-user", post(verify_external_user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct VerifyExternalUserBody {
+pub(crate) struct VerifyExternalUserBody {
     /// Optional here so that a missing token is `auth/missing-jwt`, not `auth/invalid-body`.
     user_jwt: Option<String>,
 }
 
-async fn verify_external_user(
+#[utoipa::path(
+    post, path = "/v7/{project_id}/auth/verify-external-user", tag = "auth", params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
+    request_body = VerifyExternalUserBody, security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The external user, created or updated, signed in", body = CredentialsResponse),
+        (status = 400, description = "`auth/missing-jwt` or `auth/invalid-body`", body = ErrorBody),
+        (status = 403, description = "`auth/invalid-token`, `auth/project-mismatch`, `auth/missing-keys`, `auth/account-disabled`", body = ErrorBody),
+        (status = 409, description = "`DUPLICATE_USERNAME` or `auth/foreign-id-conflict`", body = ErrorBody),
+        (status = 503, description = "`server/busy` or `server/unavailable`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn verify_external_user(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<VerifyExternalUserBody>,

@@ -6,17 +6,32 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
-async fn healthz() -> Json<Value> {
+/// `{"status": "ok"|"ready"}` (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct HealthStatus {
+    #[schema(example = "ok")]
+    status: String,
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process is up", body = HealthStatus)))]
+pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "The database answers", body = HealthStatus),
+        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+    ))]
+pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.auth.store().ping().await?;
     Ok(Json(json!({ "status": "ready" })))
 }

@@ -8,13 +8,34 @@ use axum::{Json, Router};
 use latchkey_core::domain::ProjectId;
 
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/.well-known/jwks.json", get(jwks))
 }
 
-async fn jwks(State(state): State<AppState>, Path(project): Path<String>) -> Result<impl IntoResponse, ApiError> {
+/// A JWK Set (RFC 7517), documentation only.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct JwkSet {
+    /// Ed25519 public keys (`kty` OKP, `crv` Ed25519, `alg` EdDSA, `kid`, `x`).
+    #[schema(value_type = Vec<Object>)]
+    keys: Vec<serde_json::Value>,
+}
+
+#[utoipa::path(
+    get, path = "/v7/{project_id}/.well-known/jwks.json", tag = "keys", params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
+    responses(
+        (status = 200, description = "Public keys signing this project's access tokens (current and still-valid previous)",
+            body = JwkSet, headers(("Cache-Control" = String, description = "public, max-age=300"))),
+        (status = 404, description = "`route/not-found` (malformed id) or `project/not-found`", body = ErrorBody),
+        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn jwks(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     let project: ProjectId = project.parse().map_err(|_| ApiError::not_found())?;
     let document = state.auth.jwks(project).await?;
     // Verifiers cache this; five minutes bounds how long a rotated-in key goes unseen.

@@ -7,14 +7,14 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{bearer, header_project};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/internal/service/verify", get(verify))
 }
 
-struct KeyParts(Parts);
+pub(crate) struct KeyParts(Parts);
 
 impl<S: Send + Sync> FromRequestParts<S> for KeyParts {
     type Rejection = std::convert::Infallible;
@@ -23,7 +23,28 @@ impl<S: Send + Sync> FromRequestParts<S> for KeyParts {
     }
 }
 
-async fn verify(State(state): State<AppState>, KeyParts(parts): KeyParts) -> Result<Json<Value>, ApiError> {
+/// `{"success": true, "projectId": …}` (documentation only).
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub(crate) struct ServiceVerifyResponse {
+    success: bool,
+    #[schema(format = "uuid")]
+    project_id: String,
+}
+
+#[utoipa::path(
+    get, path = "/internal/service/verify", tag = "service",
+    params(("X-Replyke-Project-ID" = Option<String>, Header, format = "uuid",
+        description = "When sent, must name the key's project")),
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The key is valid (for the project in the header, when sent)", body = ServiceVerifyResponse),
+        (status = 401, description = "`auth/invalid-api-key`", body = ErrorBody),
+        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn verify(State(state): State<AppState>, KeyParts(parts): KeyParts) -> Result<Json<Value>, ApiError> {
     let key = bearer(&parts).ok_or_else(ApiError::invalid_api_key)?;
     let expected = header_project(&parts)?;
     let project = state.auth.project_of_key(key).await?;

@@ -8,18 +8,38 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::ProjectKey;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/check-username", get(check_username))
 }
 
-#[derive(Deserialize)]
-struct UsernameQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UsernameQuery {
+    /// Compared case-insensitively, after normalisation.
     username: Option<String>,
 }
 
-async fn check_username(
+/// `{"available": bool}` (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct UsernameAvailability {
+    available: bool,
+}
+
+#[utoipa::path(
+    get, path = "/v7/{project_id}/users/check-username", tag = "users",
+    params(("project_id" = String, Path, format = "uuid", description = "The project's id"), UsernameQuery),
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "Whether the username is free in this project", body = UsernameAvailability),
+        (status = 400, description = "`username/invalid-query` (missing or invalid username)", body = ErrorBody),
+        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn check_username(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     query: Result<Query<UsernameQuery>, axum::extract::rejection::QueryRejection>,

@@ -39,6 +39,9 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     /// The PostgreSQL database of this app (dropped with it), when the backend is PostgreSQL.
     pub postgres: Option<TempDatabase>,
+    /// Every response this app served whose status the OpenAPI document does not list for
+    /// its route; checked when the app is dropped, so every test doubles as a spec check.
+    pub undocumented: Undocumented,
 }
 
 /// The database the HTTP tests run on, from `LATCHKEY_TEST_BACKEND`.
@@ -82,6 +85,51 @@ pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> (Arc<dyn St
     }
 }
 
+/// Responses the OpenAPI document does not describe, as `METHOD /template -> status`.
+/// The app's handle fails the test when dropped with entries (unless it is already failing).
+#[derive(Default)]
+pub struct Undocumented(pub Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Undocumented {
+    pub fn take(&self) -> Vec<String> {
+        self.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+    }
+
+    /// A layer that records each response whose status is undocumented for its route.
+    pub fn layer(&self, router: axum::Router) -> axum::Router {
+        let seen = Arc::clone(&self.0);
+        let doc = Arc::new(latchkey_server::openapi::document());
+        router.layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let seen = Arc::clone(&seen);
+            let doc = Arc::clone(&doc);
+            async move {
+                let method = request.method().clone();
+                let route = request.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned());
+                let response = next.run(request).await;
+                let status = response.status().as_u16();
+                if let Some(route) = route
+                    && latchkey_server::openapi::documents(&doc, &method, &route, status) == Some(false)
+                    && let Ok(mut list) = seen.lock()
+                {
+                    list.push(format!("{method} {route} -> {status}"));
+                }
+                response
+            }
+        }))
+    }
+}
+
+impl Drop for Undocumented {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let mut list = self.take();
+            list.sort();
+            list.dedup();
+            assert!(list.is_empty(), "responses not documented in /openapi.json: {list:?}");
+        }
+    }
+}
+
 /// Options for [`TestApp::spawn_with`].
 pub struct Options {
     pub hash_cost: HashCost,
@@ -114,7 +162,8 @@ impl TestApp {
         let key = admin.create_api_key(project.id, "test").await.expect("key");
         let hasher = Arc::new(HasherPool::start(options.hash_cost, options.pool).expect("hasher"));
         let auth = Arc::new(AuthService::new(Arc::clone(&store), hasher, master, clock_dyn, AuthPolicy::new(ISSUER)));
-        let app = router(AppState { auth: Arc::clone(&auth) }, DEFAULT_BODY_LIMIT);
+        let undocumented = Undocumented::default();
+        let app = undocumented.layer(router(AppState { auth: Arc::clone(&auth) }, DEFAULT_BODY_LIMIT));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = format!("http://{}", listener.local_addr().expect("addr"));
         tokio::spawn(async move {
@@ -131,6 +180,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             dir,
             postgres,
+            undocumented,
         }
     }
 
