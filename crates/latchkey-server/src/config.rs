@@ -19,6 +19,7 @@ pub struct FileConfig {
     pub bind: Option<String>,
     pub public_url: Option<String>,
     pub database_url: Option<String>,
+    pub database_pool_size: Option<u32>,
     pub data_dir: Option<PathBuf>,
     pub master_key_file: Option<PathBuf>,
     pub log_format: Option<String>,
@@ -50,16 +51,46 @@ pub const DEFAULT_DATA_DIR: &str = "./latchkey-data";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
 
 /// Where the data lives and how secrets at rest are unlocked (shared by serve and admin).
-#[derive(Debug, Clone)]
+/// Its `Debug` hides the database password (a `postgres://` URL may carry one).
+#[derive(Clone)]
 pub struct StorageConfig {
     pub database_url: String,
+    /// PostgreSQL connections per process (ignored by SQLite).
+    pub database_pool_size: u32,
     pub data_dir: PathBuf,
     pub master_key: MasterKey,
 }
 
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("database_url", &redact_password(&self.database_url))
+            .field("database_pool_size", &self.database_pool_size)
+            .field("data_dir", &self.data_dir)
+            .field("master_key", &self.master_key)
+            .finish()
+    }
+}
+
+/// `url` with its password (if any) replaced by `***`; text that is not a URL is left alone.
+fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Upper bound on `LATCHKEY_DATABASE_POOL_SIZE`: far beyond any useful pool, well below
+/// anything that would exhaust a server's connection slots by a typo.
+pub const MAX_DATABASE_POOL_SIZE: u32 = 500;
+
 impl StorageConfig {
     pub fn resolve(
         database_url: Option<String>,
+        database_pool_size: Option<u32>,
         data_dir: Option<PathBuf>,
         master_key: Option<String>,
         file: &FileConfig,
@@ -71,6 +102,14 @@ impl StorageConfig {
         let sqlite_path = sqlite_path(&database_url);
         if sqlite_path.is_none() && !database_url.starts_with("postgres") {
             bail!("LATCHKEY_DATABASE_URL must start with sqlite:// or postgres://, got {:?}", scheme(&database_url));
+        }
+        let database_pool_size = database_pool_size
+            .or(file.database_pool_size)
+            .unwrap_or(latchkey_store::OpenOptions::default().pg_pool_size);
+        if database_pool_size == 0 || database_pool_size > MAX_DATABASE_POOL_SIZE {
+            bail!(
+                "LATCHKEY_DATABASE_POOL_SIZE must be between 1 and {MAX_DATABASE_POOL_SIZE}, got {database_pool_size}"
+            );
         }
         let master_key = match (master_key, &file.master_key_file, sqlite_path) {
             (Some(text), _, _) => MasterKey::from_base64(&text).map_err(|_| {
@@ -84,7 +123,13 @@ impl StorageConfig {
                 bail!("LATCHKEY_MASTER_KEY is required with a server database (it encrypts signing keys at rest)")
             }
         };
-        Ok(Self { database_url, data_dir, master_key })
+        Ok(Self { database_url, database_pool_size, data_dir, master_key })
+    }
+
+    /// Opens (and migrates) the configured database.
+    pub async fn open_store(&self) -> anyhow::Result<std::sync::Arc<dyn latchkey_core::store::Store>> {
+        let options = latchkey_store::OpenOptions { pg_pool_size: self.database_pool_size };
+        latchkey_store::open_with(&self.database_url, &options).await.context("cannot open the database")
     }
 }
 
@@ -340,6 +385,34 @@ pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_config_debug_hides_the_database_password() {
+        let (_, key) = MasterKey::generate();
+        let url = "postgres://latchkey:hunter2-pw@db.internal:5432/latchkey";
+        let storage =
+            StorageConfig::resolve(Some(url.into()), Some(4), None, Some(key), &FileConfig::default()).unwrap();
+        let debug = format!("{storage:?}");
+        assert!(!debug.contains("hunter2-pw"), "{debug}");
+        assert!(debug.contains("latchkey:***@db.internal"), "{debug}");
+        assert_eq!(storage.database_pool_size, 4);
+        assert_eq!(redact_password("sqlite://./data/latchkey.db"), "sqlite://./data/latchkey.db");
+    }
+
+    #[test]
+    fn database_pool_size_comes_from_flag_file_or_default_and_is_bounded() {
+        let (_, key) = MasterKey::generate();
+        let url = || Some("postgres://postgres@127.0.0.1/latchkey".to_owned());
+        let file = FileConfig { database_pool_size: Some(32), ..Default::default() };
+        let resolve = |size, file: &FileConfig| StorageConfig::resolve(url(), size, None, Some(key.clone()), file);
+        assert_eq!(resolve(None, &FileConfig::default()).unwrap().database_pool_size, 16);
+        assert_eq!(resolve(None, &file).unwrap().database_pool_size, 32);
+        assert_eq!(resolve(Some(8), &file).unwrap().database_pool_size, 8, "the flag wins over the file");
+        for bad in [0, MAX_DATABASE_POOL_SIZE + 1] {
+            let err = resolve(Some(bad), &file).unwrap_err().to_string();
+            assert!(err.contains("LATCHKEY_DATABASE_POOL_SIZE"), "{err}");
+        }
+    }
 
     #[test]
     fn serve_config_rejects_bad_values() {

@@ -21,7 +21,7 @@ use crate::mail::{Mailer, MailerConfig, OutboxWorker, Templates, WorkerOptions};
 use crate::metrics::{Exposition, Metrics};
 
 pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<()> {
-    let store = latchkey_store::open(&storage.database_url).await.context("cannot open the database")?;
+    let store = storage.open_store().await?;
     let clock = Arc::new(SystemClock);
     let admin = Admin::new(Arc::clone(&store), storage.master_key.clone(), clock.clone());
     admin.verify_master_key().await?;

@@ -392,34 +392,19 @@ macro_rules! impl_core_store {
                     verified_hash: &str,
                     last_active: DateTime<Utc>,
                 ) -> StoreResult<bool> {
-                    let s = session;
                     let mut tx = self.writer.begin().await.map_err(map_err)?;
-                    let inserted = sqlx::query(sql::INSERT_PASSWORD_SESSION)
-                        .bind(s.id.to_string())
-                        .bind(s.project_id.to_string())
-                        .bind(s.user_id.to_string())
-                        .bind(s.generation)
-                        .bind(&s.current_digest)
-                        .bind(&s.previous_digest)
-                        .bind(to_millis(s.rotated_at))
-                        .bind(&s.current_pair_sealed)
-                        .bind(to_millis(s.expires_at))
-                        .bind(s.revoked_at.map(to_millis))
-                        .bind(to_millis(s.created_at))
+                    let touched = sqlx::query(sql::TOUCH_VERIFIED_USER)
+                        .bind(to_millis(last_active))
+                        .bind(session.project_id.to_string())
+                        .bind(session.user_id.to_string())
                         .bind(verified_hash)
                         .execute(&mut *tx)
                         .await
                         .map_err(map_err)?;
-                    if inserted.rows_affected() != 1 {
+                    if touched.rows_affected() != 1 {
                         return Ok(false); // dropping `tx` rolls back
                     }
-                    sqlx::query(sql::TOUCH_LAST_ACTIVE)
-                        .bind(to_millis(last_active))
-                        .bind(s.project_id.to_string())
-                        .bind(s.user_id.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
+                    rows::insert_session(&mut tx, session).await?;
                     tx.commit().await.map_err(map_err)?;
                     Ok(true)
                 }

@@ -1,13 +1,20 @@
 //! Storage backends for Latchkey: [`latchkey_core::store::Store`] over sqlx.
 //!
-//! SQLite (the embedded default) is in [`sqlite`], PostgreSQL in [`postgres`]; the core
-//! store's statements are written once in `sql.rs` and its logic once in `backend.rs`.
-//! All SQL lives in this crate.
+//! SQLite (the embedded default) is in [`sqlite`], PostgreSQL in [`postgres`]; each area's
+//! statements are written once (`sql.rs`, `sql_external.rs`, `sql_mail.rs`) and its logic
+//! once (`backend.rs`, `backend_external.rs`, `backend_mail.rs`), as macros instantiated for
+//! both backends. All SQL lives in this crate.
 
 mod backend;
+mod backend_external;
+mod backend_mail;
 pub mod postgres;
 mod sql;
+mod sql_external;
+mod sql_mail;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod time;
 
 use std::sync::Arc;
@@ -17,17 +24,35 @@ use latchkey_core::store::{Store, StoreError, UniqueField};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-/// Opens the database named by `url` (`sqlite://PATH`), creating it if missing, and runs
-/// pending migrations.
+/// How to open a database, beyond its URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// PostgreSQL: connections per process (SQLite's pools are fixed: one writer, a few readers).
+    pub pg_pool_size: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self { pg_pool_size: PgStore::DEFAULT_POOL_SIZE }
+    }
+}
+
+/// Opens the database named by `url` (`sqlite://PATH`, `postgres://…` or `postgresql://…`)
+/// with default options, creating a SQLite file if missing, and runs pending migrations.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, &OpenOptions::default()).await
+}
+
+/// As [`open`], with `options`.
+pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         return Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::Other("PostgreSQL is not supported yet by this build; use sqlite://PATH".into()));
+        return Ok(Arc::new(PgStore::open_with_pool_size(url, options.pg_pool_size).await?));
     }
     Err(StoreError::Other(format!(
-        "unsupported database URL scheme in {:?}; expected sqlite://PATH",
+        "unsupported database URL scheme in {:?}; expected sqlite://PATH or postgres://USER@HOST/DB",
         url.split("://").next().unwrap_or("")
     )))
 }
@@ -56,6 +81,29 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.message().contains("database is locked") => {
             StoreError::Unavailable(err.to_string())
         }
+        sqlx::Error::Database(db)
+            if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some_and(pg_transient) =>
+        {
+            StoreError::Unavailable(err.to_string())
+        }
         _ => StoreError::Other(err.to_string()),
     }
+}
+
+/// PostgreSQL errors that say "not now" rather than "never": the server is restarting or
+/// shutting down, cut this connection (failover, `pg_terminate_backend`), has no connection
+/// slot left, or aborted a transaction to break a deadlock or a serialization conflict. The
+/// API answers them with 503 `server/unavailable` (retry later), not a 500.
+fn pg_transient(err: &sqlx::postgres::PgDatabaseError) -> bool {
+    let code = err.code();
+    code.starts_with("08") // connection_exception
+        || matches!(
+            code,
+            "57P01" // admin_shutdown
+                | "57P02" // crash_shutdown
+                | "57P03" // cannot_connect_now
+                | "53300" // too_many_connections
+                | "40001" // serialization_failure
+                | "40P01" // deadlock_detected
+        )
 }

@@ -34,18 +34,20 @@ pub const SET_PASSWORD_HASH: &str =
     "UPDATE users SET password_hash = $1, updated_at = $2 WHERE project_id = $3 AND id = $4";
 pub const UPGRADE_PASSWORD_HASH: &str =
     "UPDATE users SET password_hash = $1, updated_at = $2 WHERE project_id = $3 AND id = $4 AND password_hash = $5";
-pub const TOUCH_LAST_ACTIVE: &str = "UPDATE users SET last_active = $1 WHERE project_id = $2 AND id = $3";
+/// A password sign-in, before its session is inserted: touches `last_active` only while the
+/// user is active and still has the hash the password was verified against. Being an UPDATE,
+/// it takes the user's row lock: on PostgreSQL a reset in flight (which updates the same row)
+/// is waited for and then re-checked, and a reset that comes later waits for this sign-in's
+/// commit, so its "revoke every session" sees the new session. (An `INSERT ... SELECT WHERE
+/// EXISTS (...)` reads without locking: under READ COMMITTED it would let a session created
+/// during a reset outlive it.)
+pub const TOUCH_VERIFIED_USER: &str = "UPDATE users SET last_active = $1
+      WHERE project_id = $2 AND id = $3 AND password_hash = $4 AND is_active";
 
 pub const INSERT_SESSION: &str =
     "INSERT INTO sessions (id, project_id, user_id, generation, current_digest, previous_digest,
                           rotated_at, current_pair_sealed, expires_at, revoked_at, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-/// A password sign-in's session: inserted only while the verified hash is still current.
-pub const INSERT_PASSWORD_SESSION: &str = "INSERT INTO sessions (id, project_id, user_id, generation, current_digest,
-                          previous_digest, rotated_at, current_pair_sealed, expires_at, revoked_at, created_at)
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
-      WHERE EXISTS (SELECT 1 FROM users
-                     WHERE project_id = $2 AND id = $3 AND password_hash = $12 AND is_active)";
 pub const GET_SESSION: &str = "SELECT * FROM sessions WHERE project_id = $1 AND id = $2";
 /// The refresh exchange: applies only from the expected generation of a live session.
 pub const ROTATE_SESSION: &str = "UPDATE sessions

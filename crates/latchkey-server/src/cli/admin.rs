@@ -12,7 +12,7 @@ use super::{ApiKeyCommand, Lifetimes, ProjectCommand};
 use crate::config::StorageConfig;
 
 pub(super) async fn admin(storage: &StorageConfig) -> anyhow::Result<Admin> {
-    let store = latchkey_store::open(&storage.database_url).await.context("cannot open the database")?;
+    let store = storage.open_store().await?;
     let admin = Admin::new(store, storage.master_key.clone(), Arc::new(SystemClock));
     admin.verify_master_key().await?;
     Ok(admin)

@@ -109,7 +109,7 @@ pub enum ExternalConfigCommand {
 }
 
 async fn admin(storage: &StorageConfig) -> anyhow::Result<ExternalAdmin> {
-    let store = latchkey_store::open(&storage.database_url).await.context("cannot open the database")?;
+    let store = storage.open_store().await?;
     Ok(ExternalAdmin::new(store, storage.master_key.clone(), Arc::new(SystemClock)))
 }
 

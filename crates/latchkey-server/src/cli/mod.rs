@@ -16,12 +16,13 @@ use crate::config::{FileConfig, ServeOptions, StorageConfig, parse_duration_secs
     version,
     about = "Latchkey: a self-hosted, multi-project authentication service",
     long_about = "Latchkey: a self-hosted, multi-project authentication service.\n\n\
-        `latchkey serve` runs the HTTP API (embedded SQLite under ./latchkey-data by default;\n\
-        the first start creates a project and an API key and prints them once).\n\
+        `latchkey serve` runs the HTTP API (embedded SQLite under ./latchkey-data by default,\n\
+        or PostgreSQL shared by several processes; the first start of an empty database\n\
+        creates a project and an API key and prints them once).\n\
         The other subcommands administer projects and API keys on the same database.\n\n\
         Every option can also be set with the LATCHKEY_* variable shown, or in a TOML file\n\
-        given with --config (keys: bind, public_url, database_url, data_dir, master_key_file,\n\
-        log_format, hash_threads, hash_queue, hash_memory_kib, hash_iterations,\n\
+        given with --config (keys: bind, public_url, database_url, database_pool_size, data_dir,\n\
+        master_key_file, log_format, hash_threads, hash_queue, hash_memory_kib, hash_iterations,\n\
         body_limit_bytes, refresh_grace_secs, smtp_url, mail_from, mail_templates_dir,\n\
         smtp_timeout_secs, smtp_ca_file, metrics, metrics_bind). Flags and variables win over the file.\n\n\
         LATCHKEY_MASTER_KEY (environment only, so it never shows in a process list): base64 of\n\
@@ -33,9 +34,15 @@ pub struct Cli {
     #[arg(long, env = "LATCHKEY_CONFIG", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Database URL: sqlite://PATH (default: sqlite://<data-dir>/latchkey.db).
+    /// Database URL: sqlite://PATH (default: sqlite://<data-dir>/latchkey.db) or
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DB (then LATCHKEY_MASTER_KEY is required).
     #[arg(long, env = "LATCHKEY_DATABASE_URL", global = true, value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// PostgreSQL: connections per process (default 16; the server's max_connections is
+    /// shared by every process).
+    #[arg(long, env = "LATCHKEY_DATABASE_POOL_SIZE", global = true, value_name = "N")]
+    pub database_pool_size: Option<u32>,
 
     /// Directory for the embedded database and its generated master key.
     #[arg(long, env = "LATCHKEY_DATA_DIR", global = true, value_name = "DIR")]
@@ -250,7 +257,7 @@ pub enum ApiKeyCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = FileConfig::load(cli.config.as_deref())?;
     let master_key = std::env::var("LATCHKEY_MASTER_KEY").ok().filter(|k| !k.trim().is_empty());
-    let storage = StorageConfig::resolve(cli.database_url, cli.data_dir, master_key, &file)?;
+    let storage = StorageConfig::resolve(cli.database_url, cli.database_pool_size, cli.data_dir, master_key, &file)?;
     match cli.command {
         Command::Serve(args) => {
             let options = ServeOptions {

@@ -1,5 +1,9 @@
-//! Test harness: a real router on a real port-0 listener, over a fresh SQLite file, with a
+//! Test harness: a real router on a real port-0 listener, over a fresh database, with a
 //! manual clock. Each test gets its own app; nothing is shared between tests.
+//!
+//! The database is a SQLite file in a temporary directory, or, with
+//! `LATCHKEY_TEST_BACKEND=postgres`, a database created for this app on the PostgreSQL server
+//! of `LATCHKEY_TEST_POSTGRES_URL` (default: loopback, user `postgres`) and dropped with it.
 #![allow(dead_code)]
 
 pub mod mail;
@@ -16,6 +20,7 @@ use latchkey_core::domain::{ProjectId, ProjectSettings};
 use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
 use latchkey_core::store::Store;
 use latchkey_server::app::{AppState, DEFAULT_BODY_LIMIT, router};
+use latchkey_store::testing::TempDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -32,9 +37,52 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database of this app (dropped with it), when the backend is PostgreSQL.
+    pub postgres: Option<TempDatabase>,
     /// Every response this app served whose status the OpenAPI document does not list for
     /// its route; checked when the app is dropped, so every test doubles as a spec check.
     pub undocumented: Undocumented,
+}
+
+/// The database the HTTP tests run on, from `LATCHKEY_TEST_BACKEND`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite` (or unset) or `postgres`; anything else is a mistake that must not silently
+    /// run the suite on the wrong backend.
+    pub fn from_env() -> Self {
+        match std::env::var("LATCHKEY_TEST_BACKEND").as_deref() {
+            Err(_) | Ok("" | "sqlite") => Backend::Sqlite,
+            Ok("postgres" | "postgresql") => Backend::Postgres,
+            Ok(other) => panic!("LATCHKEY_TEST_BACKEND={other:?}: expected sqlite or postgres"),
+        }
+    }
+}
+
+/// Pool size for a test app on PostgreSQL: enough for the racing tests, small enough that two
+/// parallel tests stay far below the server's `max_connections`.
+const TEST_PG_POOL: u32 = 8;
+
+/// A fresh, migrated store on `backend`; the guard (if any) drops the PostgreSQL database.
+pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> (Arc<dyn Store>, Option<TempDatabase>) {
+    match backend {
+        Backend::Sqlite => {
+            let store =
+                latchkey_store::open(&format!("sqlite://{}", dir.join("test.db").display())).await.expect("open store");
+            (store, None)
+        }
+        Backend::Postgres => {
+            let db = TempDatabase::create().await;
+            let store = latchkey_store::PgStore::open_with_pool_size(db.url(), TEST_PG_POOL)
+                .await
+                .expect("open postgres store");
+            (Arc::new(store), Some(db))
+        }
+    }
 }
 
 /// Responses the OpenAPI document does not describe, as `METHOD /template -> status`.
@@ -105,9 +153,7 @@ impl TestApp {
 
     pub async fn spawn_with(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = latchkey_store::open(&format!("sqlite://{}", dir.path().join("test.db").display()))
-            .await
-            .expect("open store");
+        let (store, postgres) = fresh_store(Backend::from_env(), dir.path()).await;
         let (master, _) = MasterKey::generate();
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()));
         let clock_dyn: Arc<dyn Clock> = clock.clone();
@@ -133,7 +179,20 @@ impl TestApp {
             store,
             http: reqwest::Client::new(),
             dir,
+            postgres,
             undocumented,
+        }
+    }
+
+    /// Everything the database holds, as bytes to search for secrets: the SQLite file and
+    /// its WAL, or every PostgreSQL row as text plus the raw bytes of every BYTEA value.
+    pub async fn database_bytes(&self) -> Vec<u8> {
+        match &self.postgres {
+            Some(db) => db.contents().await,
+            None => ["test.db", "test.db-wal"]
+                .iter()
+                .flat_map(|file| std::fs::read(self.dir.path().join(file)).unwrap_or_default())
+                .collect(),
         }
     }
 

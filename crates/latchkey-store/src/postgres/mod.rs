@@ -2,11 +2,12 @@
 //! One pool serves reads and writes; PostgreSQL's row locks make the conditional
 //! `UPDATE ... WHERE generation = n` of a refresh exchange race-free across processes.
 //!
-//! Status: implements [`latchkey_core::store::CoreStore`] (projects, keys, users, sessions,
-//! throttling), checked by the same contract tests as SQLite. It is not yet selectable with
-//! `LATCHKEY_DATABASE_URL` because the later areas' stores (email, external users) exist for
-//! SQLite only so far.
+//! Status: implements every area of [`latchkey_core::store::Store`] (core, external users,
+//! email), checked by the same contract tests as SQLite, runs the server's HTTP tests
+//! (`LATCHKEY_TEST_BACKEND=postgres`), and is selected by `LATCHKEY_DATABASE_URL=postgres://…`.
 
+mod external;
+mod mail;
 pub mod rows;
 
 use std::time::Duration;
@@ -22,10 +23,20 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects to `url` (`postgres://user@host:port/db`) and runs pending migrations.
+    /// Connections per process unless configured otherwise: several processes share one
+    /// server, whose default `max_connections` is 100.
+    pub const DEFAULT_POOL_SIZE: u32 = 16;
+
+    /// Connects to `url` (`postgres://user@host:port/db`) with the default pool size and runs
+    /// pending migrations.
     pub async fn open(url: &str) -> StoreResult<Self> {
+        Self::open_with_pool_size(url, Self::DEFAULT_POOL_SIZE).await
+    }
+
+    /// As [`PgStore::open`], with at most `max_connections` (at least 1) connections.
+    pub async fn open_with_pool_size(url: &str, max_connections: u32) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await

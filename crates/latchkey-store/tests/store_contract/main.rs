@@ -1,7 +1,8 @@
 //! The storage contract, checked directly against each backend: a real SQLite file and a
 //! fresh database on the real PostgreSQL server. Each case is written once and run on both.
-//! Tenancy scoping, exact round trips, uniqueness mapping, the conditional rotation, and the
-//! failure window.
+//! Tenancy scoping, exact round trips, uniqueness mapping, the conditional rotation, the
+//! failure window, the external-user store (`external.rs`) and the email store (`mail.rs`).
+//! `shared_postgres.rs` races two PostgreSQL stores (two processes' pools) on one database.
 
 use std::sync::Arc;
 
@@ -10,12 +11,27 @@ use latchkey_core::crypto::MasterKey;
 use latchkey_core::domain::{
     ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings, Role, SessionId, User, UserId,
 };
-use latchkey_core::store::{CoreStore, Rotation, SessionRecord, StoreError, UniqueField};
+use latchkey_core::store::{Rotation, SessionRecord, StoreError, UniqueField};
 use latchkey_core::tokens::SigningKey;
 
 mod backends;
+mod external;
+mod mail;
+mod shared_postgres;
 
-type Store = dyn CoreStore;
+use external::{
+    a_jti_is_used_once_per_project, external_config_is_scoped_by_project,
+    linking_applies_only_from_the_expected_foreign_id, racing_links_of_one_user_apply_once,
+    racing_sign_ins_consume_a_jti_once,
+};
+use mail::{
+    link_tokens_are_single_use_scoped_and_superseded, mail_settings_round_trip_per_project,
+    outbox_transitions_are_bound_to_the_claim, racing_reset_requests_respect_the_rate_limit,
+    racing_workers_never_claim_the_same_row,
+};
+
+/// Every area of the storage contract, as the server uses it.
+type Store = dyn latchkey_core::store::Store;
 
 /// Runs each case against SQLite and PostgreSQL as two separate tests.
 macro_rules! on_every_backend {
@@ -44,6 +60,16 @@ on_every_backend!(
     rotation_applies_only_from_the_expected_generation,
     failure_windows_count_and_restart,
     a_password_session_needs_the_verified_hash_to_be_current,
+    external_config_is_scoped_by_project,
+    a_jti_is_used_once_per_project,
+    racing_sign_ins_consume_a_jti_once,
+    linking_applies_only_from_the_expected_foreign_id,
+    racing_links_of_one_user_apply_once,
+    mail_settings_round_trip_per_project,
+    link_tokens_are_single_use_scoped_and_superseded,
+    outbox_transitions_are_bound_to_the_claim,
+    racing_workers_never_claim_the_same_row,
+    racing_reset_requests_respect_the_rate_limit,
 );
 
 fn now() -> chrono::DateTime<Utc> {

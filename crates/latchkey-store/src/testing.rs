@@ -1,0 +1,108 @@
+//! Throwaway PostgreSQL databases for tests (cargo feature `testing`): each test creates its
+//! own database on the server named by `LATCHKEY_TEST_POSTGRES_URL` (default: the loopback
+//! server with user `postgres`, trust auth) and the guard drops it, even after a panic.
+//! Kept here because all SQL, including this administrative SQL, lives in this crate.
+
+use sqlx::Connection;
+
+/// The maintenance database URL of the test server.
+pub fn admin_url() -> String {
+    std::env::var("LATCHKEY_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database created for one test, dropped (`WITH (FORCE)`) when this guard goes.
+pub struct TempDatabase {
+    name: String,
+    url: String,
+}
+
+impl TempDatabase {
+    /// Creates an empty database with a fresh random name. Panics, naming the server, when
+    /// PostgreSQL cannot be reached: a test that asked for it cannot run without it.
+    pub async fn create() -> Self {
+        let admin = admin_url();
+        let name = format!("latchkey_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL must run at {admin} for these tests: {e}"));
+        // The name is ours (hex), never input: safe to splice.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        let _ = conn.close().await;
+        let base = admin.rsplit_once('/').map(|(base, _)| base.to_owned()).unwrap_or(admin);
+        let url = format!("{base}/{name}");
+        Self { name, url }
+    }
+
+    /// `postgres://…/latchkey_test_…`
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Everything stored, for tests that search it for secrets (the PostgreSQL counterpart of
+    /// reading a SQLite file): every row of every table as text, then the raw bytes of every
+    /// BYTEA value (which the text shows only hex-encoded).
+    pub async fn contents(&self) -> Vec<u8> {
+        let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables
+              WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("list tables");
+        let mut out = Vec::new();
+        for table in &tables {
+            // Names come from the catalogue, quoted as identifiers: safe to splice.
+            let sql = format!("SELECT t::text FROM \"{}\" t", table.replace('"', "\"\""));
+            let rows: Vec<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("read table");
+            for row in rows {
+                out.extend_from_slice(row.as_bytes());
+                out.push(b'\n');
+            }
+        }
+        let columns: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+              WHERE table_schema = 'public' AND data_type = 'bytea' ORDER BY 1, 2",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("list bytea columns");
+        for (table, column) in columns {
+            let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+            let sql = format!("SELECT {c} FROM {t} WHERE {c} IS NOT NULL", c = quote(&column), t = quote(&table));
+            let values: Vec<Vec<u8>> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("read bytea");
+            for value in values {
+                out.extend_from_slice(&value);
+                out.push(b'\n');
+            }
+        }
+        let _ = conn.close().await;
+        out
+    }
+}
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop may run inside a test's runtime (even a current-thread one): do the async
+        // cleanup on a thread with a runtime of its own, and wait for it.
+        let cleanup = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url()).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+                    let _ = admin.close().await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
