@@ -5,6 +5,10 @@
 mod common;
 mod external_support;
 
+use std::time::Duration;
+
+use common::mail::{link_in, token_of};
+use common::smtp::SmtpServer;
 use common::{TestApp, assert_error};
 use external_support::{claims, ed25519_pair, p256_pair, rsa_pair, sign, sign_hs256, tamper, unsigned};
 use jsonwebtoken::{Algorithm, EncodingKey};
@@ -355,11 +359,24 @@ async fn token_lifetime_cap_is_configurable_per_project() {
     assert_eq!(verify(&app, &sign_hs256(&secret, &skewed)).await.0, StatusCode::OK);
 }
 
+/// Verifies `user_id`'s email the way a person would: a real email over SMTP, its link's token.
+async fn verify_email_over_smtp(app: &TestApp, smtp: &SmtpServer, user_id: &str, nth_message: usize) {
+    let (status, body) = app.post("/auth/send-verification-email", json!({ "userId": user_id })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let messages = smtp.wait_for(nth_message, Duration::from_secs(15)).await;
+    let token = token_of(&link_in(&messages[nth_message - 1].data));
+    let (status, body) = app.post("/auth/verify-email", json!({ "token": token })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 #[tokio::test]
-async fn email_match_links_a_password_user_without_foreign_id() {
+async fn email_match_links_a_verified_password_user_and_keeps_its_password() {
+    let smtp = SmtpServer::start().await;
     let app = TestApp::spawn().await;
+    let _worker = app.start_worker(Some(&smtp.url()));
     let secret = secret(&app).await;
     let signed_up = app.sign_up("alice@example.com").await;
+    verify_email_over_smtp(&app, &smtp, signed_up["user"]["id"].as_str().unwrap(), 1).await;
     let c = claims(&project(&app), now(&app), "ext-alice", json!({"email": "ALICE@example.com", "name": "Alice"}));
     let (status, body) = verify(&app, &sign_hs256(&secret, &c)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -367,14 +384,74 @@ async fn email_match_links_a_password_user_without_foreign_id() {
     assert_eq!(body["user"]["foreignId"], "ext-alice");
     assert_eq!(body["user"]["authMethods"], json!(["password", "external"]));
     assert_eq!(body["user"]["name"], "Alice");
-    // The password still works.
+    // The password still works, and so does the session from before the link.
     let (status, _) = app.post("/auth/sign-in", json!({"email": "alice@example.com", "password": "s3cur3P@ss"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) =
+        app.post("/auth/request-new-access-token", json!({"refreshToken": signed_up["refreshToken"]})).await;
     assert_eq!(status, StatusCode::OK);
     // And the next external sign-in finds the user by foreign id.
     let c = claims(&project(&app), now(&app), "ext-alice", json!({}));
     let (status, again) = verify(&app, &sign_hs256(&secret, &c)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["user"]["id"], signed_up["user"]["id"]);
+}
+
+#[tokio::test]
+async fn linking_an_unverified_account_drops_its_password_and_sessions() {
+    // Someone registers victim@ with a password of their choosing, then the real owner signs
+    // in through the customer's SSO: the link must not hand the owner's identity to them.
+    let app = TestApp::spawn().await;
+    let secret = secret(&app).await;
+    let squatter = app.sign_up("victim@example.com").await;
+    let c = claims(&project(&app), now(&app), "sso-victim", json!({"email": "victim@example.com"}));
+    let (status, body) = verify(&app, &sign_hs256(&secret, &c)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["id"], squatter["user"]["id"]);
+    assert_eq!(body["user"]["authMethods"], json!(["external"]));
+    let password = app.post("/auth/sign-in", json!({"email": "victim@example.com", "password": "s3cur3P@ss"})).await;
+    assert_error(&password, StatusCode::UNAUTHORIZED, "auth/invalid-credentials");
+    let old = app.post("/auth/request-new-access-token", json!({"refreshToken": squatter["refreshToken"]})).await;
+    assert_error(&old, StatusCode::FORBIDDEN, "auth/refresh-token-invalid");
+    // The owner's own session (from the link) works.
+    let (status, _) = app.post("/auth/request-new-access-token", json!({"refreshToken": body["refreshToken"]})).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_new_email_is_unverified_and_links_to_the_old_address_stop_working() {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::spawn().await;
+    let _worker = app.start_worker(Some(&smtp.url()));
+    let secret = secret(&app).await;
+    let p = project(&app);
+    let (_, first) =
+        verify(&app, &sign_hs256(&secret, &claims(&p, now(&app), "ext-9", json!({"email": "old@example.com"})))).await;
+    let user_id = first["user"]["id"].as_str().unwrap().to_owned();
+    verify_email_over_smtp(&app, &smtp, &user_id, 1).await;
+    // A second verification link, mailed to the old address but never clicked.
+    let (status, _) = app.post("/auth/send-verification-email", json!({ "userId": user_id })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "already verified: no second link");
+
+    // The address changes: the account is no longer verified.
+    let (status, moved) =
+        verify(&app, &sign_hs256(&secret, &claims(&p, now(&app), "ext-9", json!({"email": "new@example.com"})))).await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["user"]["isVerified"], false);
+    assert!(!user_by_foreign_id(&app, "ext-9").await.unwrap().is_verified);
+
+    // A link sent now goes to the new address; one sent before the change (to the old
+    // address) must not verify the new one.
+    let (status, _) = app.post("/auth/send-verification-email", json!({ "userId": user_id })).await;
+    assert_eq!(status, StatusCode::OK);
+    let to_old_address = token_of(&link_in(&smtp.wait_for(2, Duration::from_secs(15)).await[1].data));
+    let (status, _) =
+        verify(&app, &sign_hs256(&secret, &claims(&p, now(&app), "ext-9", json!({"email": "newer@example.com"}))))
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    let stale = app.post("/auth/verify-email", json!({ "token": to_old_address })).await;
+    assert_error(&stale, StatusCode::BAD_REQUEST, "auth/invalid-or-expired-token");
+    assert!(!user_by_foreign_id(&app, "ext-9").await.unwrap().is_verified);
 }
 
 #[tokio::test]

@@ -251,6 +251,22 @@ macro_rules! impl_external_store {
                     if !applied {
                         return Ok(ExternalSignInOutcome::Stale);
                     }
+                    if let UserChange::Link(user) = &sign_in.change {
+                        // Both decided on the row as it is now, inside this transaction.
+                        sqlx::query(sql::REVOKE_UNVERIFIED_SESSIONS)
+                            .bind(to_millis(sign_in.now))
+                            .bind(user.project_id.to_string())
+                            .bind(user.id.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(map_err)?;
+                        sqlx::query(sql::DROP_UNVERIFIED_PASSWORD)
+                            .bind(user.project_id.to_string())
+                            .bind(user.id.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(map_err)?;
+                    }
                     rows::insert_session(&mut tx, &sign_in.session).await?;
                     tx.commit().await.map_err(map_err)?;
                     Ok(ExternalSignInOutcome::Applied)

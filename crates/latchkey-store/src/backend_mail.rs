@@ -52,6 +52,7 @@ macro_rules! impl_mail_store {
                     digest: get(row, "digest")?,
                     project_id: parse(&get::<String>(row, "project_id")?)?,
                     user_id: parse(&get::<String>(row, "user_id")?)?,
+                    email: get(row, "email")?,
                     purpose: purpose(&get::<String>(row, "purpose")?)?,
                     created_at: from_millis(get(row, "created_at")?)?,
                     expires_at: from_millis(get(row, "expires_at")?)?,
@@ -90,6 +91,7 @@ macro_rules! impl_mail_store {
                     .bind(to_millis(t.expires_at))
                     .bind(t.used_at.map(to_millis))
                     .bind(t.superseded)
+                    .bind(&t.email)
                     .execute(&mut **tx)
                     .await
                     .map_err(map_err)?;

@@ -32,8 +32,16 @@ pub const USER_BY_FOREIGN_ID: &str = "SELECT * FROM users WHERE project_id = $1 
 pub const UPDATE_EXTERNAL_USER: &str = "UPDATE users
         SET foreign_id = $1, email = $2, name = $3, username = $4, avatar = $5, bio = $6, birthdate = $7,
             latitude = $8, longitude = $9, metadata = $10, secure_metadata = $11, last_active = $12,
-            updated_at = $13
+            updated_at = $13,
+            is_verified = CASE WHEN email IS NOT DISTINCT FROM $2 THEN is_verified ELSE FALSE END
       WHERE project_id = $14 AND id = $15 AND foreign_id IS NOT DISTINCT FROM $16";
+/// Linking an account whose email is not verified: its password goes (see `UserChange::Link`).
+pub const DROP_UNVERIFIED_PASSWORD: &str =
+    "UPDATE users SET password_hash = NULL WHERE project_id = $1 AND id = $2 AND NOT is_verified";
+/// ... and so do its existing sessions (the link's own session is created after this).
+pub const REVOKE_UNVERIFIED_SESSIONS: &str = "UPDATE sessions SET revoked_at = $1
+      WHERE project_id = $2 AND user_id = $3 AND revoked_at IS NULL
+        AND EXISTS (SELECT 1 FROM users WHERE project_id = $2 AND id = $3 AND NOT is_verified)";
 
 /// Maintenance across all projects: token ids that no accepted token can carry any more.
 pub const PURGE_EXTERNAL_JTIS: &str = "DELETE FROM external_jtis WHERE expires_at <= $1";

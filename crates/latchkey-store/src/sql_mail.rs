@@ -28,8 +28,8 @@ pub const ENQUEUE_RESET_REQUEST: &str =
 pub const LOCK_RATE_KEY_PG: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
 
 pub const INSERT_LINK_TOKEN: &str =
-    "INSERT INTO link_tokens (digest, project_id, user_id, purpose, created_at, expires_at, used_at, superseded)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    "INSERT INTO link_tokens (digest, project_id, user_id, purpose, created_at, expires_at, used_at, superseded, email)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 pub const LINK_TOKEN: &str = "SELECT * FROM link_tokens WHERE project_id = $1 AND digest = $2";
 /// Moves a claimed reset-request row to its real payload, while the caller holds the claim.
 pub const ATTACH_PAYLOAD: &str = "UPDATE mail_outbox SET payload_sealed = $1, updated_at = $2
@@ -38,9 +38,12 @@ pub const ATTACH_PAYLOAD: &str = "UPDATE mail_outbox SET payload_sealed = $1, up
 pub const SUPERSEDE_LINK_TOKENS: &str = "UPDATE link_tokens SET superseded = TRUE
       WHERE project_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL AND superseded = FALSE";
 /// Consumes a live token of purpose `$4` and returns its user (shared by both completions).
+/// The user must still have the address the link was sent to: a link mailed to an old
+/// address neither verifies nor resets the account after its email changed.
 pub const CONSUME_LINK_TOKEN: &str = "UPDATE link_tokens SET used_at = $1
       WHERE project_id = $2 AND digest = $3 AND purpose = $4
         AND used_at IS NULL AND superseded = FALSE AND expires_at > $1
+        AND email = (SELECT u.email FROM users u WHERE u.project_id = $2 AND u.id = link_tokens.user_id)
   RETURNING user_id";
 pub const RESET_PASSWORD: &str =
     "UPDATE users SET password_hash = $1, is_verified = TRUE, updated_at = $2 WHERE project_id = $3 AND id = $4";

@@ -138,7 +138,9 @@ impl AuthService {
         let Some(stored) = self.store.link_token(project, &digest(token)).await? else {
             return Ok(LinkStatus::Invalid);
         };
-        Ok(if stored.purpose != purpose {
+        // A link to an address the user no longer has is dead (the consume statement agrees).
+        let current_email = self.store.get_user(project, stored.user_id).await?.and_then(|u| u.email);
+        Ok(if stored.purpose != purpose || current_email.as_deref() != Some(stored.email.as_str()) {
             LinkStatus::Invalid
         } else if stored.superseded {
             LinkStatus::Superseded
@@ -159,6 +161,7 @@ pub(crate) fn new_link(user: &User, purpose: LinkPurpose, now: DateTime<Utc>, tt
         digest: digest(&plain),
         project_id: user.project_id,
         user_id: user.id,
+        email: user.email.clone().unwrap_or_default(),
         purpose,
         created_at: now,
         expires_at: now + Duration::seconds(ttl_secs),

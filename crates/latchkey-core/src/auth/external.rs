@@ -160,6 +160,12 @@ impl AuthService {
             user.foreign_id = Some(foreign_id.to_owned());
             user.updated_at = now;
             user.last_active = Some(now);
+            if !user.is_verified {
+                // Nobody proved that whoever chose this account's password (or holds its
+                // sessions) controls the address the customer's system vouches for: an
+                // attacker could have registered the email first. The store drops both.
+                user.password_hash = None;
+            }
             return Ok(UserChange::Link(user));
         }
         let mut user = User {

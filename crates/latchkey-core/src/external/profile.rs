@@ -66,7 +66,12 @@ impl ExternalProfile {
                 *changed = true;
             }
         }
+        let email_before = user.email.clone();
         set(&mut user.email, &self.email.as_ref().map(|e| e.as_str().to_owned()), &mut changed);
+        if user.email != email_before {
+            // A new address is not a verified address (the store applies the same rule).
+            user.is_verified = false;
+        }
         set(&mut user.username, &self.username.as_ref().map(|u| u.as_str().to_owned()), &mut changed);
         set(&mut user.name, &self.profile.name, &mut changed);
         set(&mut user.avatar, &self.profile.avatar, &mut changed);

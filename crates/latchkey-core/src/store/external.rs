@@ -72,6 +72,8 @@ pub enum UserChange {
     /// An existing user found by foreign id; applies only if it still has that foreign id.
     Update(User),
     /// An existing user found by email gets its foreign id; applies only if it still has none.
+    /// If the account's email is not verified, its password and existing sessions are dropped
+    /// in the same transaction (nobody proved the password's owner controls the address).
     Link(User),
 }
 

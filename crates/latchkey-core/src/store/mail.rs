@@ -17,6 +17,8 @@ pub struct LinkToken {
     pub digest: String,
     pub project_id: ProjectId,
     pub user_id: UserId,
+    /// The address the link was sent to: it only works while the user still has it.
+    pub email: String,
     pub purpose: LinkPurpose,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,

@@ -21,6 +21,8 @@ CREATE TABLE link_tokens (
     digest     TEXT PRIMARY KEY NOT NULL,
     project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
     user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    -- The address the link was sent to; the link works only while the user still has it.
+    email      TEXT NOT NULL,
     purpose    TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,

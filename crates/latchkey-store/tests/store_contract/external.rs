@@ -189,8 +189,10 @@ pub async fn linking_applies_only_from_the_expected_foreign_id(store: Arc<Store>
     assert!(store.find_user_by_foreign_id(b, "fid").await.unwrap().is_none(), "scoped by project");
 
     // A password user (no foreign id) is linked once; a second link finds the row changed.
+    // Its email is not verified, so the link drops its password and its earlier sessions.
     let local = user(a, "local@example.com", Some("local"));
-    store.create_user_with_session(&local, &session(&local)).await.unwrap();
+    let earlier = session(&local);
+    store.create_user_with_session(&local, &earlier).await.unwrap();
     let mut linked = local.clone();
     linked.foreign_id = Some("g1".into());
     linked.name = Some("Linked".into());
@@ -198,7 +200,22 @@ pub async fn linking_applies_only_from_the_expected_foreign_id(store: Arc<Store>
     assert_eq!(store.apply_external_sign_in(&link).await.unwrap(), ExternalSignInOutcome::Applied);
     let read = store.find_user_by_foreign_id(a, "g1").await.unwrap().unwrap();
     assert_eq!((read.id, read.name.as_deref()), (local.id, Some("Linked")));
-    assert_eq!(read.password_hash, local.password_hash, "linking keeps the password");
+    assert_eq!(read.password_hash, None, "an unverified account's password does not survive a link");
+    assert!(store.get_session(a, earlier.id).await.unwrap().unwrap().revoked_at.is_some());
+    assert!(store.get_session(a, link.session.id).await.unwrap().unwrap().revoked_at.is_none());
+
+    // A verified account keeps its password and sessions when linked.
+    let mut verified = user(a, "verified@example.com", Some("verified"));
+    verified.is_verified = true;
+    let kept = session(&verified);
+    store.create_user_with_session(&verified, &kept).await.unwrap();
+    let mut linked_verified = verified.clone();
+    linked_verified.foreign_id = Some("g-verified".into());
+    let link = sign_in(UserChange::Link(linked_verified), None);
+    assert_eq!(store.apply_external_sign_in(&link).await.unwrap(), ExternalSignInOutcome::Applied);
+    let read = store.find_user_by_foreign_id(a, "g-verified").await.unwrap().unwrap();
+    assert_eq!(read.password_hash, verified.password_hash, "linking a verified account keeps the password");
+    assert!(store.get_session(a, kept.id).await.unwrap().unwrap().revoked_at.is_none());
 
     let mut relink = local.clone();
     relink.foreign_id = Some("g2".into());

@@ -26,6 +26,7 @@ fn token(u: &User, digest: &str, purpose: LinkPurpose) -> LinkToken {
         digest: digest.into(),
         project_id: u.project_id,
         user_id: u.id,
+        email: u.email.clone().unwrap_or_default(),
         purpose,
         created_at: now(),
         expires_at: now() + Duration::hours(1),
