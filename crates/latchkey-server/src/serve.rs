@@ -123,7 +123,8 @@ async fn bootstrap_if_empty(admin: &Admin, store: &Arc<dyn Store>, public_url: &
     Ok(())
 }
 
-/// Periodic housekeeping: ended sign-in throttling windows are deleted every 10 minutes.
+/// Periodic housekeeping every 10 minutes: ended sign-in throttling windows, and finished
+/// outbox rows and expired link tokens older than a week, are deleted.
 fn spawn_maintenance(auth: Arc<AuthService>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -133,6 +134,11 @@ fn spawn_maintenance(auth: Arc<AuthService>) {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "ended sign-in throttling windows deleted"),
                 Err(e) => tracing::warn!(error = %e, "throttling cleanup failed"),
+            }
+            match auth.purge_old_mail().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "finished outbox rows and expired link tokens deleted"),
+                Err(e) => tracing::warn!(error = %e, "mail cleanup failed"),
             }
         }
     });

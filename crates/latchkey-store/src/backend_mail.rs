@@ -397,6 +397,19 @@ macro_rules! impl_mail_store {
                         .map_err(map_err)?;
                     Ok(done.rows_affected())
                 }
+
+                async fn purge_mail(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+                    let mut purged = 0;
+                    for statement in [sql::PURGE_FINISHED_OUTBOX, sql::PURGE_DEAD_LINK_TOKENS] {
+                        let done = sqlx::query(statement)
+                            .bind(to_millis(before))
+                            .execute(&self.writer)
+                            .await
+                            .map_err(map_err)?;
+                        purged += done.rows_affected();
+                    }
+                    Ok(purged)
+                }
             }
         };
     };

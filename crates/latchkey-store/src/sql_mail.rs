@@ -93,6 +93,10 @@ pub const OUTBOX_FINISH: &str = "UPDATE mail_outbox
 /// Operators, across projects.
 pub const LIST_OUTBOX: &str =
     "SELECT * FROM mail_outbox WHERE ($1 IS NULL OR state = $1) ORDER BY created_at DESC, id DESC LIMIT $2";
+/// Maintenance across all projects: finished rows and dead tokens older than `$1`.
+pub const PURGE_FINISHED_OUTBOX: &str =
+    "DELETE FROM mail_outbox WHERE state IN ('sent', 'dropped') AND updated_at < $1";
+pub const PURGE_DEAD_LINK_TOKENS: &str = "DELETE FROM link_tokens WHERE expires_at < $1";
 pub const REQUEUE_OUTBOX: &str =
     "UPDATE mail_outbox SET state = 'pending', attempts = 0, next_attempt_at = NULL, updated_at = $1
       WHERE state = 'failed' AND payload_sealed IS NOT NULL AND ($2 IS NULL OR id = $2)";

@@ -66,6 +66,12 @@ impl AuthService {
         let cutoff = self.clock.now() - Duration::seconds(self.policy.failure_window_secs);
         Ok(self.store.purge_sign_in_failures(cutoff).await?)
     }
+
+    /// Deletes sent/dropped outbox rows and expired link tokens older than a week (run
+    /// periodically by the server; a week keeps recent history for `latchkey outbox list`).
+    pub async fn purge_old_mail(&self) -> Result<u64> {
+        Ok(self.store.purge_mail(self.clock.now() - Duration::days(7)).await?)
+    }
 }
 
 /// The verify job takes ownership of a copy; the original is kept for a possible rehash.

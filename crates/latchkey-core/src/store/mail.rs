@@ -182,4 +182,10 @@ pub trait MailStore: Send + Sync + 'static {
     async fn list_outbox(&self, state: Option<OutboxState>, limit: u32) -> StoreResult<Vec<OutboxRow>>;
     /// Requeues failed rows (one, or all with `None`); returns how many.
     async fn requeue_outbox(&self, id: Option<OutboxId>, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    // Maintenance.
+    /// Deletes finished outbox rows (sent, dropped) last touched before `before`, and link
+    /// tokens that expired before it; returns how many rows went. Keeps the tables from
+    /// growing without bound (a flood of reset requests for random addresses, say).
+    async fn purge_mail(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }

@@ -218,3 +218,25 @@ pub async fn racing_reset_requests_respect_the_rate_limit(store: Arc<Store>) {
     let later = outbox(p, LinkPurpose::PasswordReset, Some("same-address"), 90);
     assert!(store.enqueue_reset_request(&later, now() + Duration::minutes(1), 3).await.unwrap());
 }
+
+pub async fn old_mail_is_purged_and_live_mail_kept(store: Arc<Store>) {
+    let p = project(&store).await;
+    let u = signed_up(&store, p, "purge@example.com").await;
+    let sent = outbox(p, LinkPurpose::VerifyEmail, None, 0);
+    store.insert_link_with_mail(&token(&u, "old", LinkPurpose::VerifyEmail), &sent).await.unwrap();
+    let row = store.claim_outbox(&claim("w", 1)).await.unwrap().unwrap();
+    assert!(store.outbox_sent(row.id, "w", now()).await.unwrap());
+    let pending = outbox(p, LinkPurpose::VerifyEmail, None, 2);
+    let mut live = token(&u, "live", LinkPurpose::VerifyEmail);
+    live.expires_at = now() + Duration::days(30);
+    store.insert_link_with_mail(&live, &pending).await.unwrap();
+
+    // Nothing is old enough yet.
+    assert_eq!(store.purge_mail(now() - Duration::days(1)).await.unwrap(), 0);
+    // Later: the sent row and the expired token go; the pending row and the live token stay.
+    assert_eq!(store.purge_mail(now() + Duration::days(2)).await.unwrap(), 2);
+    let left = store.list_outbox(None, 10).await.unwrap();
+    assert_eq!(left.iter().map(|r| r.id).collect::<Vec<_>>(), vec![pending.id]);
+    assert!(store.link_token(p, "old").await.unwrap().is_none());
+    assert!(store.link_token(p, "live").await.unwrap().is_some());
+}

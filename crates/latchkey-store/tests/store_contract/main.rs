@@ -26,8 +26,8 @@ use external::{
 };
 use mail::{
     link_tokens_are_single_use_scoped_and_superseded, mail_settings_round_trip_per_project,
-    outbox_transitions_are_bound_to_the_claim, racing_reset_requests_respect_the_rate_limit,
-    racing_workers_never_claim_the_same_row,
+    old_mail_is_purged_and_live_mail_kept, outbox_transitions_are_bound_to_the_claim,
+    racing_reset_requests_respect_the_rate_limit, racing_workers_never_claim_the_same_row,
 };
 
 /// Every area of the storage contract, as the server uses it.
@@ -70,6 +70,7 @@ on_every_backend!(
     outbox_transitions_are_bound_to_the_claim,
     racing_workers_never_claim_the_same_row,
     racing_reset_requests_respect_the_rate_limit,
+    old_mail_is_purged_and_live_mail_kept,
 );
 
 fn now() -> chrono::DateTime<Utc> {
