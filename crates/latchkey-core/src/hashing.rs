@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
+use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::oneshot;
 
@@ -159,6 +159,10 @@ impl HasherPool {
 fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>, counters: &Counters) {
     lower_thread_priority();
     let Ok(argon2) = cost.argon2() else { return };
+    // Argon2's working memory (19 MiB by default), kept for the life of the thread: allocating
+    // it per hash let the allocator hand it back to the OS and fault it in again each time,
+    // which cost about a fifth of sign-in throughput (measured, see docs/BENCHMARKS.md).
+    let mut scratch: Vec<argon2::Block> = Vec::new();
     loop {
         // Hold the lock only to take one job; the hash itself runs unlocked.
         let job = match jobs.lock() {
@@ -180,25 +184,38 @@ fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>, counters: &Counters) {
                 let _ = reply.send(result);
             }
             Ok(Job::Verify { password, phc, reply }) => {
-                let _ = reply.send(verify_one(&argon2, cost, &password, &phc));
+                let _ = reply.send(verify_one(cost, &mut scratch, &password, &phc));
             }
             Err(_) => return, // the pool was dropped
         }
     }
 }
 
-fn verify_one(argon2: &Argon2<'_>, cost: HashCost, password: &Password, phc: &str) -> Result<Verified> {
-    let parsed = PasswordHash::new(phc).map_err(|e| CoreError::Internal(format!("stored hash unreadable: {e}")))?;
-    let matches = argon2.verify_password(password.expose().as_bytes(), &parsed).is_ok();
-    let needs_rehash = match Params::try_from(&parsed) {
-        Ok(p) => {
-            parsed.algorithm.as_str() != "argon2id"
-                || p.m_cost() < cost.memory_kib
-                || p.t_cost() < cost.iterations
-                || p.p_cost() < cost.parallelism
-        }
-        Err(_) => true,
+/// Verifies like `argon2`'s own `verify_password` (recompute with the stored algorithm,
+/// version, parameters and salt; compare the outputs in constant time), but in `scratch`.
+fn verify_one(cost: HashCost, scratch: &mut Vec<argon2::Block>, password: &Password, phc: &str) -> Result<Verified> {
+    let unreadable = |e: &dyn std::fmt::Display| CoreError::Internal(format!("stored hash unreadable: {e}"));
+    let parsed = PasswordHash::new(phc).map_err(|e| unreadable(&e))?;
+    let params = Params::try_from(&parsed).map_err(|e| unreadable(&e))?;
+    let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).map_err(|e| unreadable(&e))?;
+    let version = parsed.version.map(Version::try_from).transpose().map_err(|e| unreadable(&e))?.unwrap_or_default();
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return Err(CoreError::Internal("stored hash has no salt or output".into()));
     };
+    let blocks = params.block_count();
+    if scratch.len() < blocks {
+        scratch.resize(blocks, argon2::Block::default());
+    }
+    let mut out = vec![0u8; expected.as_bytes().len()];
+    Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(password.expose().as_bytes(), salt, &mut out, &mut scratch[..blocks])
+        .map_err(|e| CoreError::Internal(format!("verification failed: {e}")))?;
+    let computed = argon2::password_hash::phc::Output::new(&out).map_err(|e| unreadable(&e))?;
+    let matches = computed == *expected; // `Output`'s equality is constant-time
+    let needs_rehash = algorithm != Algorithm::Argon2id
+        || params.m_cost() < cost.memory_kib
+        || params.t_cost() < cost.iterations
+        || params.p_cost() < cost.parallelism;
     Ok(Verified { matches, needs_rehash })
 }
 
@@ -214,6 +231,8 @@ fn lower_thread_priority() {}
 
 #[cfg(test)]
 mod tests {
+    use argon2::password_hash::PasswordVerifier;
+
     use super::*;
 
     fn cheap() -> HashCost {
@@ -233,6 +252,26 @@ mod tests {
         assert!(!pool.verify(pw("wrong horse"), Some(phc)).await.unwrap().matches);
         // No account: never matches, even with the dummy's own input being unknowable.
         assert!(!pool.verify(pw("anything"), None).await.unwrap().matches);
+    }
+
+    #[test]
+    fn scratch_verification_agrees_with_the_library() {
+        // Hashes made by argon2's stock path (with other parameters and algorithms too) verify
+        // in the reused buffer exactly as argon2's own verify_password says.
+        let mut scratch = Vec::new();
+        for (algorithm, memory_kib) in
+            [(Algorithm::Argon2id, 64), (Algorithm::Argon2id, 256), (Algorithm::Argon2i, 128)]
+        {
+            let stock = Argon2::new(algorithm, Version::V0x13, Params::new(memory_kib, 2, 1, None).unwrap());
+            let phc = stock.hash_password(b"correct horse").unwrap().to_string();
+            let parsed = PasswordHash::new(&phc).unwrap();
+            for (candidate, expected) in [("correct horse", true), ("correct horsf", false), ("x", false)] {
+                let ours = verify_one(cheap(), &mut scratch, &pw(candidate), &phc).unwrap().matches;
+                assert_eq!(ours, expected, "{algorithm:?} m={memory_kib} {candidate:?}");
+                assert_eq!(stock.verify_password(candidate.as_bytes(), &parsed).is_ok(), expected);
+            }
+        }
+        assert!(verify_one(cheap(), &mut scratch, &pw("x"), "not a phc string").is_err());
     }
 
     #[tokio::test]
