@@ -94,29 +94,7 @@ async fn auth_user_has_exactly_the_fields_of_api_md() {
     let user = &doc["components"]["schemas"]["AuthUser"];
     let fields: BTreeSet<&str> =
         user["properties"].as_object().expect("properties").keys().map(String::as_str).collect();
-    let expected: BTreeSet<&str> = [
-        "id",
-        "projectId",
-        "foreignId",
-        "role",
-        "email",
-        "name",
-        "username",
-        "avatar",
-        "bio",
-        "birthdate",
-        "location",
-        "metadata",
-        "reputation",
-        "isVerified",
-        "isActive",
-        "lastActive",
-        "createdAt",
-        "updatedAt",
-        "suspensions",
-        "authMethods",
-    ]
-    .into();
+    let expected: BTreeSet<&str> = common::AUTH_USER_FIELDS.into();
     assert_eq!(fields, expected);
     // Always present (null where unset): every field is required.
     let required: BTreeSet<&str> =

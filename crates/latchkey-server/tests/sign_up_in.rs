@@ -2,32 +2,9 @@
 
 mod common;
 
-use common::{TestApp, assert_error};
+use common::{AUTH_USER_FIELDS, TestApp, assert_error};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-const AUTH_USER_FIELDS: [&str; 20] = [
-    "id",
-    "projectId",
-    "foreignId",
-    "role",
-    "email",
-    "name",
-    "username",
-    "avatar",
-    "bio",
-    "birthdate",
-    "location",
-    "metadata",
-    "reputation",
-    "isVerified",
-    "isActive",
-    "lastActive",
-    "createdAt",
-    "updatedAt",
-    "suspensions",
-    "authMethods",
-];
 
 fn assert_auth_user_shape(user: &Value) {
     let object = user.as_object().expect("user is an object");

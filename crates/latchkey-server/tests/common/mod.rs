@@ -255,3 +255,27 @@ pub fn assert_error(actual: &(StatusCode, Value), status: StatusCode, code: &str
     assert_eq!(actual.1["code"], code, "body: {}", actual.1);
     assert!(actual.1["error"].as_str().is_some_and(|s| !s.is_empty()), "error message missing: {}", actual.1);
 }
+
+/// The fields of API.md's AuthUser object, exactly.
+pub const AUTH_USER_FIELDS: [&str; 20] = [
+    "id",
+    "projectId",
+    "foreignId",
+    "role",
+    "email",
+    "name",
+    "username",
+    "avatar",
+    "bio",
+    "birthdate",
+    "location",
+    "metadata",
+    "reputation",
+    "isVerified",
+    "isActive",
+    "lastActive",
+    "createdAt",
+    "updatedAt",
+    "suspensions",
+    "authMethods",
+];
