@@ -348,24 +348,6 @@ macro_rules! impl_core_store {
                     Ok(found.is_some())
                 }
 
-                async fn set_password_hash(
-                    &self,
-                    project: ProjectId,
-                    user: UserId,
-                    hash: &str,
-                    now: DateTime<Utc>,
-                ) -> StoreResult<()> {
-                    sqlx::query(sql::SET_PASSWORD_HASH)
-                        .bind(hash)
-                        .bind(to_millis(now))
-                        .bind(project.to_string())
-                        .bind(user.to_string())
-                        .execute(&self.writer)
-                        .await
-                        .map_err(map_err)?;
-                    Ok(())
-                }
-
                 async fn upgrade_password_hash(
                     &self,
                     project: ProjectId,
@@ -449,36 +431,6 @@ macro_rules! impl_core_store {
                         .await
                         .map_err(map_err)?;
                     Ok(())
-                }
-
-                async fn revoke_user_sessions(
-                    &self,
-                    project: ProjectId,
-                    user: UserId,
-                    now: DateTime<Utc>,
-                ) -> StoreResult<()> {
-                    sqlx::query(sql::REVOKE_USER_SESSIONS)
-                        .bind(to_millis(now))
-                        .bind(project.to_string())
-                        .bind(user.to_string())
-                        .execute(&self.writer)
-                        .await
-                        .map_err(map_err)?;
-                    Ok(())
-                }
-
-                async fn sign_in_failures(
-                    &self,
-                    project: ProjectId,
-                    email: &str,
-                ) -> StoreResult<Option<FailureWindow>> {
-                    let row: Option<(i64, i64)> = sqlx::query_as(sql::SIGN_IN_FAILURES)
-                        .bind(project.to_string())
-                        .bind(email)
-                        .fetch_optional(&self.reader)
-                        .await
-                        .map_err(map_err)?;
-                    row.map(failure_window).transpose()
                 }
 
                 async fn record_sign_in_attempt(

@@ -30,8 +30,6 @@ pub const INSERT_USER: &str = "INSERT INTO users (id, project_id, foreign_id, ro
 pub const USER_BY_EMAIL: &str = "SELECT * FROM users WHERE project_id = $1 AND email = $2";
 pub const USER_BY_ID: &str = "SELECT * FROM users WHERE project_id = $1 AND id = $2";
 pub const USERNAME_TAKEN: &str = "SELECT CAST(1 AS BIGINT) FROM users WHERE project_id = $1 AND username = $2";
-pub const SET_PASSWORD_HASH: &str =
-    "UPDATE users SET password_hash = $1, updated_at = $2 WHERE project_id = $3 AND id = $4";
 pub const UPGRADE_PASSWORD_HASH: &str =
     "UPDATE users SET password_hash = $1, updated_at = $2 WHERE project_id = $3 AND id = $4 AND password_hash = $5";
 /// A password sign-in, before its session is inserted: touches `last_active` only while the
@@ -59,8 +57,6 @@ pub const REVOKE_SESSION: &str =
 pub const REVOKE_USER_SESSIONS: &str =
     "UPDATE sessions SET revoked_at = $1 WHERE project_id = $2 AND user_id = $3 AND revoked_at IS NULL";
 
-pub const SIGN_IN_FAILURES: &str =
-    "SELECT failures, window_started_at FROM sign_in_failures WHERE project_id = $1 AND email = $2";
 /// One attempt: counts up inside the window, restarts it when it began at or before `$4`.
 pub const RECORD_SIGN_IN_ATTEMPT: &str = "INSERT INTO sign_in_failures (project_id, email, failures, window_started_at)
      VALUES ($1, $2, 1, $3)

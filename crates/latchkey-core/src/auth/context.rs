@@ -45,11 +45,6 @@ impl AuthService {
     pub async fn jwks(&self, project: ProjectId) -> Result<serde_json::Value> {
         Ok(self.project_context(project).await?.keys.jwks())
     }
-
-    /// Drops the cached context (after an admin change in this process).
-    pub fn forget_project(&self, id: ProjectId) {
-        self.contexts.remove(id);
-    }
 }
 
 impl ContextCache {
@@ -61,10 +56,5 @@ impl ContextCache {
     fn put(&self, id: ProjectId, context: Arc<ProjectContext>) {
         let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
         map.insert(id, (Instant::now(), context));
-    }
-
-    fn remove(&self, id: ProjectId) {
-        let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
-        map.remove(&id);
     }
 }

@@ -114,13 +114,6 @@ pub trait CoreStore: Send + Sync + 'static {
     async fn find_user_by_email(&self, project: ProjectId, email: &str) -> StoreResult<Option<User>>;
     async fn get_user(&self, project: ProjectId, id: UserId) -> StoreResult<Option<User>>;
     async fn username_taken(&self, project: ProjectId, username: &str) -> StoreResult<bool>;
-    async fn set_password_hash(
-        &self,
-        project: ProjectId,
-        user: UserId,
-        hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
     /// Replaces the hash only if it is still `old` (a rehash must never undo a newer password).
     async fn upgrade_password_hash(
         &self,
@@ -147,10 +140,8 @@ pub trait CoreStore: Send + Sync + 'static {
     /// from `from_generation` to `from_generation + 1`, false if someone else did first.
     async fn rotate_session(&self, rotation: &Rotation) -> StoreResult<bool>;
     async fn revoke_session(&self, project: ProjectId, id: SessionId, now: DateTime<Utc>) -> StoreResult<()>;
-    async fn revoke_user_sessions(&self, project: ProjectId, user: UserId, now: DateTime<Utc>) -> StoreResult<()>;
 
     // Sign-in throttling (shared state, so it holds across server processes).
-    async fn sign_in_failures(&self, project: ProjectId, email: &str) -> StoreResult<Option<FailureWindow>>;
     /// Counts one attempt atomically and returns the count after it, starting a new window if
     /// the current one began at or before `window_start_after`.
     async fn record_sign_in_attempt(
