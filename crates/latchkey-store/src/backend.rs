@@ -5,6 +5,13 @@
 //! functions for a backend's row type; `impl_core_store!` generates `CoreStore` for a store
 //! type that has `writer` and `reader` pools of that backend. The SQL itself is in `sql.rs`.
 
+use latchkey_core::store::{StoreError, StoreResult};
+
+/// A user's JSON object column as stored (TEXT on both backends).
+pub(crate) fn json_text(object: &serde_json::Map<String, serde_json::Value>) -> StoreResult<String> {
+    serde_json::to_string(object).map_err(|e| StoreError::Other(e.to_string()))
+}
+
 /// Row mapping and multi-statement insert helpers for one backend.
 /// `row_mappers!(Sqlite, SqliteRow)` expands to `project_from_row`, `user_from_row`, ...
 #[macro_export]
@@ -21,19 +28,28 @@ macro_rules! row_mappers {
         use $crate::map_err;
         use $crate::time::{from_millis, opt_from_millis, to_millis};
 
-        fn get<'r, T>(row: &'r $row, column: &str) -> StoreResult<T>
+        /// One column of `row` (shared with the other areas' stores of this backend).
+        pub fn get<'r, T>(row: &'r $row, column: &str) -> StoreResult<T>
         where
             T: sqlx::Decode<'r, $db> + sqlx::Type<$db>,
         {
             row.try_get(column).map_err(map_err)
         }
 
-        fn parse_id<T: FromStr>(row: &$row, column: &str) -> StoreResult<T>
+        /// A stored id (or other `FromStr` value) kept as text.
+        pub fn parse_text<T: FromStr>(text: &str) -> StoreResult<T>
+        where
+            T::Err: std::fmt::Display,
+        {
+            T::from_str(text).map_err(|e| StoreError::Other(format!("bad stored value {text:?}: {e}")))
+        }
+
+        pub fn parse_id<T: FromStr>(row: &$row, column: &str) -> StoreResult<T>
         where
             T::Err: std::fmt::Display,
         {
             let text: String = get(row, column)?;
-            T::from_str(&text).map_err(|e| StoreError::Other(format!("bad {column} {text:?}: {e}")))
+            parse_text(&text)
         }
 
         fn json_object(row: &$row, column: &str) -> StoreResult<serde_json::Map<String, serde_json::Value>> {
@@ -120,8 +136,8 @@ macro_rules! row_mappers {
         }
 
         pub async fn insert_user(tx: &mut Transaction<'_, $db>, user: &User) -> StoreResult<()> {
-            let metadata = serde_json::to_string(&user.metadata).map_err(|e| StoreError::Other(e.to_string()))?;
-            let secure = serde_json::to_string(&user.secure_metadata).map_err(|e| StoreError::Other(e.to_string()))?;
+            let metadata = $crate::backend::json_text(&user.metadata)?;
+            let secure = $crate::backend::json_text(&user.secure_metadata)?;
             sqlx::query($crate::sql::INSERT_USER)
                 .bind(user.id.to_string())
                 .bind(user.project_id.to_string())

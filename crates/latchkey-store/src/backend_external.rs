@@ -13,24 +13,18 @@ macro_rules! impl_external_store {
             use latchkey_core::domain::{ProjectId, User};
             use latchkey_core::store::{
                 ExternalKeyRecord, ExternalSecretRecord, ExternalSettings, ExternalSignIn, ExternalSignInOutcome,
-                ExternalStore, StoreError, StoreResult, UserChange,
+                ExternalStore, StoreResult, UserChange,
             };
-            use sqlx::{Row, Transaction};
+            use sqlx::Transaction;
             use $crate::map_err;
             use $crate::sql_external as sql;
             use $crate::time::{from_millis, opt_from_millis, to_millis};
             use $rows as rows;
 
-            fn get<'r, T>(row: &'r $row, column: &str) -> StoreResult<T>
-            where
-                T: sqlx::Decode<'r, $db> + sqlx::Type<$db>,
-            {
-                row.try_get(column).map_err(map_err)
-            }
+            use rows::get;
 
             fn project_id(row: &$row) -> StoreResult<ProjectId> {
-                let text: String = get(row, "project_id")?;
-                text.parse().map_err(|e| StoreError::Other(format!("bad project_id: {e}")))
+                rows::parse_id(row, "project_id")
             }
 
             fn secret_from_row(row: &$row) -> StoreResult<ExternalSecretRecord> {
@@ -61,9 +55,8 @@ macro_rules! impl_external_store {
                 user: &User,
                 expected_foreign_id: Option<&str>,
             ) -> StoreResult<bool> {
-                let metadata = serde_json::to_string(&user.metadata).map_err(|e| StoreError::Other(e.to_string()))?;
-                let secure =
-                    serde_json::to_string(&user.secure_metadata).map_err(|e| StoreError::Other(e.to_string()))?;
+                let metadata = $crate::backend::json_text(&user.metadata)?;
+                let secure = $crate::backend::json_text(&user.secure_metadata)?;
                 let done = sqlx::query(sql::UPDATE_EXTERNAL_USER)
                     .bind(&user.foreign_id)
                     .bind(&user.email)

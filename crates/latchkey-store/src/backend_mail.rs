@@ -4,24 +4,22 @@
 //! the row's new owner.
 
 /// `MailStore` for `$store` (with `writer`/`reader` pools of database `$db`, whose rows are
-/// `$row`). The two dialect-specific statements are passed in: `claim` (how a worker takes
+/// `$row`, read with the helpers of module `$rows` from `row_mappers!`). The two dialect-specific statements are passed in: `claim` (how a worker takes
 /// the oldest due outbox row) and `rate_lock` (a statement taking the rate key as `$1` that
 /// serialises reset requests for that key until the transaction ends, or `None` when the
 /// backend's single writer already does).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! impl_mail_store {
-    ($store:ty, $db:ty, $row:ty, claim = $claim:expr, rate_lock = $rate_lock:expr $(,)?) => {
+    ($store:ty, $db:ty, $row:ty, $rows:path, claim = $claim:expr, rate_lock = $rate_lock:expr $(,)?) => {
         const _: () = {
-            use std::str::FromStr;
-
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use latchkey_core::domain::{LinkPurpose, MailSettings, OutboxId, ProjectId, SmtpOverride, UserId};
             use latchkey_core::store::{
                 Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState, StoreError, StoreResult,
             };
-            use sqlx::{Row, Transaction};
+            use sqlx::Transaction;
             use $crate::map_err;
             use $crate::sql_mail as sql;
             use $crate::time::{from_millis, opt_from_millis, to_millis};
@@ -29,19 +27,7 @@ macro_rules! impl_mail_store {
             const CLAIM_OUTBOX: &str = $claim;
             const RATE_LOCK: Option<&str> = $rate_lock;
 
-            fn get<'r, T>(row: &'r $row, column: &str) -> StoreResult<T>
-            where
-                T: sqlx::Decode<'r, $db> + sqlx::Type<$db>,
-            {
-                row.try_get(column).map_err(map_err)
-            }
-
-            fn parse<T: FromStr>(text: &str) -> StoreResult<T>
-            where
-                T::Err: std::fmt::Display,
-            {
-                T::from_str(text).map_err(|e| StoreError::Other(format!("bad stored id {text:?}: {e}")))
-            }
+            use $rows::{get, parse_text as parse};
 
             fn purpose(text: &str) -> StoreResult<LinkPurpose> {
                 LinkPurpose::parse(text).ok_or_else(|| StoreError::Other(format!("bad purpose {text:?}")))

@@ -7,6 +7,7 @@ crate::impl_mail_store!(
     super::PgStore,
     sqlx::Postgres,
     sqlx::postgres::PgRow,
+    crate::postgres::rows,
     claim = crate::sql_mail::CLAIM_OUTBOX_PG,
     rate_lock = Some(crate::sql_mail::LOCK_RATE_KEY_PG),
 );

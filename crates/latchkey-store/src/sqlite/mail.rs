@@ -5,6 +5,7 @@ crate::impl_mail_store!(
     super::SqliteStore,
     sqlx::Sqlite,
     sqlx::sqlite::SqliteRow,
+    crate::sqlite::rows,
     claim = crate::sql_mail::CLAIM_OUTBOX_SQLITE,
     rate_lock = None,
 );
