@@ -38,7 +38,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::invalid_body("request body must be a JSON object"));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let text = inner.to_string();
@@ -59,7 +59,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             Some(f) => error.with_field(f),
             None => error,
         }
-    })
+    })?;
+    // `{...}{...}` or `{...} junk`: one JSON value only, or two parsers could read two requests.
+    de.end().map_err(|_| ApiError::invalid_body("request body must be a single JSON value"))?;
+    Ok(value)
 }
 
 /// The project of the request path, authenticated by its API key.
@@ -131,5 +134,11 @@ mod tests {
         let syntax = parse_json::<Body>(b"{not json").unwrap_err();
         assert_eq!(syntax.message, "request body is not valid JSON");
         assert!(parse_json::<Body>(b"").is_err());
+        assert!(parse_json::<Body>(b"{\"email\": \"a\"} \r\n\t").is_ok(), "trailing whitespace is fine");
+        for trailing in [&b"{\"email\": \"a\"}{\"email\": \"b\"}"[..], b"{\"email\": \"a\"} x", b"{\"email\": \"a\"}]"]
+        {
+            let err = parse_json::<Body>(trailing).unwrap_err();
+            assert_eq!(err.code, "auth/invalid-body");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! `POST /v7/{project_id}/auth/*`: sign-up, sign-in, sign-out, token refresh.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -83,13 +83,19 @@ pub(crate) struct CredentialsResponse {
 }
 
 /// `{success, user, accessToken, refreshToken}`, the shape of every credential response.
-pub fn credentials_json(credentials: &Credentials) -> serde_json::Value {
+fn credentials_json(credentials: &Credentials) -> serde_json::Value {
     json!({
         "success": true,
         "user": credentials.user.to_auth_user(),
         "accessToken": credentials.tokens.access_token,
         "refreshToken": credentials.tokens.refresh_token,
     })
+}
+
+/// A response carrying tokens: never stored by a cache or proxy (RFC 6749 section 5.1).
+pub fn credentials_response(status: StatusCode, credentials: &Credentials) -> Response {
+    let headers = [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")];
+    (status, headers, Json(credentials_json(credentials))).into_response()
 }
 
 #[utoipa::path(
@@ -108,7 +114,7 @@ pub(crate) async fn sign_up(
     ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<Response, ApiError> {
     let credentials = state.auth.sign_up(project, body.into_request()).await?;
-    Ok((StatusCode::CREATED, Json(credentials_json(&credentials))).into_response())
+    Ok(credentials_response(StatusCode::CREATED, &credentials))
 }
 
 #[utoipa::path(
@@ -127,9 +133,9 @@ pub(crate) async fn sign_in(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<SignInBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let credentials = state.auth.sign_in(project, &body.email, body.password).await?;
-    Ok(Json(credentials_json(&credentials)))
+    Ok(credentials_response(StatusCode::OK, &credentials))
 }
 
 #[utoipa::path(
@@ -165,7 +171,7 @@ pub(crate) async fn request_new_access_token(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<RefreshBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let credentials = state.auth.refresh(project, &body.refresh_token).await?;
-    Ok(Json(credentials_json(&credentials)))
+    Ok(credentials_response(StatusCode::OK, &credentials))
 }

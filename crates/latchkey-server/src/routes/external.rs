@@ -1,13 +1,15 @@
 //! `POST /v7/{project_id}/auth/verify-external-user`: sign in a user authenticated by the
 //! customer's own system, from a JWT it signed.
 
+use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::auth::CredentialsResponse;
-use super::auth::credentials_json;
+use super::auth::credentials_response;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
@@ -39,8 +41,8 @@ pub(crate) async fn verify_external_user(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<VerifyExternalUserBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let jwt = body.user_jwt.unwrap_or_default();
     let credentials = state.auth.verify_external_user(project, &jwt).await?;
-    Ok(Json(credentials_json(&credentials)))
+    Ok(credentials_response(StatusCode::OK, &credentials))
 }
