@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use latchkey_core::auth::{Admin, AuthPolicy, AuthService};
 use latchkey_core::clock::SystemClock;
-use latchkey_core::domain::ProjectSettings;
 use latchkey_core::hashing::HasherPool;
 use latchkey_core::store::Store;
 
@@ -105,12 +104,17 @@ fn start_outbox_worker(
 
 /// First start on an empty database: create a project and an API key, print both once.
 /// Printed to stdout, not logged: logs never carry secrets.
+/// Atomic in the store: of several processes started together on one empty database, exactly
+/// one creates the project and prints it.
 async fn bootstrap_if_empty(admin: &Admin, store: &Arc<dyn Store>, public_url: &str) -> anyhow::Result<()> {
+    // The common case (a restart) answered by a read, without taking the bootstrap lock.
     if !store.list_projects().await?.is_empty() {
         return Ok(());
     }
-    let project = admin.create_project("Default project", ProjectSettings::default()).await?;
-    let key = admin.create_api_key(project.id, "bootstrap").await?;
+    let Some((project, key)) = admin.bootstrap_project("Default project").await? else {
+        tracing::info!("another process created the first project; not bootstrapping");
+        return Ok(());
+    };
     println!(
         "\nLatchkey first start: created a project and an API key (shown only this once).\n\n  \
          project id: {id}\n  api key:    {key}\n\nTry it:\n\n  \

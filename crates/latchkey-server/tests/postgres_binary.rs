@@ -16,7 +16,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 /// A `latchkey` command on `db` with `master_key`, and nothing inherited from the caller's
 /// `LATCHKEY_*` environment.
 fn latchkey(db: &TempDatabase, master_key: Option<&str>) -> Command {
-    let mut cmd = Command::new(BIN);
+    on_database(Command::new(BIN), db, master_key)
+}
+
+/// `cmd` with the environment of [`latchkey`].
+fn on_database(mut cmd: Command, db: &TempDatabase, master_key: Option<&str>) -> Command {
     for (key, _) in std::env::vars() {
         if key.starts_with("LATCHKEY_") {
             cmd.env_remove(key);
@@ -34,15 +38,24 @@ fn latchkey(db: &TempDatabase, master_key: Option<&str>) -> Command {
 struct Server {
     child: Child,
     base: String,
+    address: mpsc::Receiver<String>,
     stdout: mpsc::Receiver<String>,
 }
 
 impl Server {
     fn start(db: &TempDatabase, master_key: &str) -> Self {
-        let mut child = latchkey(db, Some(master_key))
+        let mut command = latchkey(db, Some(master_key));
+        command.args(["serve", "--bind", "127.0.0.1:0"]);
+        let mut server = Self::spawn(command);
+        server.wait_address();
+        server
+    }
+
+    /// Spawns `command` (which must become `latchkey serve`) with JSON logs at info.
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .env("LATCHKEY_LOG_FORMAT", "json")
             .env("LATCHKEY_LOG", "info")
-            .args(["serve", "--bind", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -65,8 +78,13 @@ impl Server {
                 let _ = line_tx.send(line);
             }
         });
-        let address = address_rx.recv_timeout(Duration::from_secs(30)).expect("server did not report its address");
-        Self { child, base: format!("http://{address}"), stdout }
+        Self { child, base: String::new(), address: address_rx, stdout }
+    }
+
+    /// Waits until the server listens (after its bootstrap) and learns its address.
+    fn wait_address(&mut self) {
+        let address = self.address.recv_timeout(Duration::from_secs(30)).expect("server did not report its address");
+        self.base = format!("http://{address}");
     }
 
     /// Lines printed on stdout so far (the first-start credentials, if any).
@@ -207,4 +225,58 @@ fn postgres_settings_are_checked_at_start() {
     assert!(stderr.contains("cannot open the database"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("db-pw-never-printed"), "the database password is not printed: {stderr}");
+}
+
+/// Issue 8 item 6: three `serve` processes released at the same instant on an empty
+/// database, over several rounds. Each round exactly one project exists afterwards and exactly
+/// one process printed credentials, which work on every process.
+#[test]
+fn processes_started_together_on_an_empty_database_bootstrap_once() {
+    const ROUNDS: usize = 5;
+    const PROCESSES: usize = 3;
+    let (_, master) = latchkey_core::crypto::MasterKey::generate();
+    for round in 0..ROUNDS {
+        let db = fresh_database();
+        let gate = tempfile::tempdir().unwrap();
+        let go = gate.path().join("go");
+        // Each process waits in a shell for the gate file, then becomes `latchkey serve`:
+        // all three are spawned first and released together (within the 5 ms poll).
+        let mut servers: Vec<Server> = (0..PROCESSES)
+            .map(|_| {
+                let mut shell = Command::new("sh");
+                shell
+                    .args([
+                        "-c",
+                        r#"while [ ! -e "$GATE" ]; do sleep 0.005; done; exec "$BIN" serve --bind 127.0.0.1:0"#,
+                    ])
+                    .env("GATE", &go)
+                    .env("BIN", BIN);
+                Server::spawn(on_database(shell, &db, Some(&master)))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        std::fs::write(&go, b"").unwrap();
+        for server in &mut servers {
+            server.wait_address();
+        }
+        let printed: Vec<Vec<String>> = servers.iter().map(Server::printed).collect();
+        let bootstrapped: Vec<&Vec<String>> =
+            printed.iter().filter(|lines| field_after(lines, "api key:").is_some()).collect();
+        assert_eq!(bootstrapped.len(), 1, "round {round}: exactly one process prints credentials: {printed:#?}");
+        let output = latchkey(&db, Some(&master)).args(["project", "list", "--json"]).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let projects: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(projects.as_array().map(Vec::len), Some(1), "round {round}: exactly one project: {projects}");
+        let project = field_after(bootstrapped[0], "project id:").unwrap();
+        let key = field_after(bootstrapped[0], "api key:").unwrap();
+        assert_eq!(projects[0]["id"], project.as_str(), "the printed project is the one that exists");
+        for (n, server) in servers.iter().enumerate() {
+            let body = json!({"email": format!("user{n}@example.com"), "password": "s3cur3P@ss"});
+            let (status, answer) = post(&server.base, &project, &key, "/auth/sign-up", body);
+            assert_eq!(status, 201, "round {round}: the printed key works on process {n}: {answer}");
+        }
+        for server in servers {
+            assert!(server.stop().success());
+        }
+    }
 }

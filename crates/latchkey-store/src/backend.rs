@@ -485,6 +485,58 @@ macro_rules! impl_core_store {
                         .map_err(map_err)?;
                     Ok(done.rows_affected())
                 }
+
+                async fn create_first_project(
+                    &self,
+                    project: &Project,
+                    key: &StoredSigningKey,
+                    api_key: &ApiKeyRecord,
+                ) -> StoreResult<bool> {
+                    // Serialised per backend: SQLite's BEGIN IMMEDIATE takes the database's write
+                    // lock before the read (other processes wait on it too); PostgreSQL takes a
+                    // transaction-scoped advisory lock, and READ COMMITTED's next statement then
+                    // sees whatever the previous holder committed.
+                    let mut tx = self.writer.begin_with(<$store>::BOOTSTRAP_BEGIN).await.map_err(map_err)?;
+                    if let Some(lock) = <$store>::BOOTSTRAP_LOCK {
+                        sqlx::query(lock).execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    let any: Option<(i64,)> =
+                        sqlx::query_as(sql::ANY_PROJECT).fetch_optional(&mut *tx).await.map_err(map_err)?;
+                    if any.is_some() {
+                        tx.rollback().await.map_err(map_err)?;
+                        return Ok(false);
+                    }
+                    sqlx::query(sql::INSERT_PROJECT)
+                        .bind(project.id.to_string())
+                        .bind(&project.name)
+                        .bind(project.settings.access_token_ttl_secs)
+                        .bind(project.settings.refresh_token_ttl_secs)
+                        .bind(to_millis(project.created_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    sqlx::query(sql::INSERT_SIGNING_KEY)
+                        .bind(key.project_id.to_string())
+                        .bind(&key.kid)
+                        .bind(&key.public_key)
+                        .bind(&key.private_key_sealed)
+                        .bind(to_millis(key.created_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    sqlx::query(sql::INSERT_API_KEY)
+                        .bind(api_key.id.to_string())
+                        .bind(api_key.project_id.to_string())
+                        .bind(&api_key.name)
+                        .bind(&api_key.prefix)
+                        .bind(&api_key.digest)
+                        .bind(to_millis(api_key.created_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
+                    Ok(true)
+                }
             }
         };
     };

@@ -69,3 +69,9 @@ pub const RECORD_SIGN_IN_ATTEMPT: &str = "INSERT INTO sign_in_failures (project_
 pub const CLEAR_SIGN_IN_FAILURES: &str = "DELETE FROM sign_in_failures WHERE project_id = $1 AND email = $2";
 /// Maintenance across all projects: windows that can no longer block anyone.
 pub const PURGE_SIGN_IN_FAILURES: &str = "DELETE FROM sign_in_failures WHERE window_started_at < $1";
+
+/// First-start bootstrap: is there any project at all?
+pub const ANY_PROJECT: &str = "SELECT CAST(1 AS BIGINT) FROM projects LIMIT 1";
+/// PostgreSQL: serialises first-start bootstraps of every process on this database, until the
+/// transaction ends.
+pub const LOCK_BOOTSTRAP_PG: &str = "SELECT pg_advisory_xact_lock(hashtextextended('latchkey:bootstrap', 0))";

@@ -65,6 +65,22 @@ impl Admin {
         Ok(project)
     }
 
+    /// First start of an empty database: a project with an API key, or `None` when any
+    /// project exists already (also one created at the same instant by another process).
+    pub async fn bootstrap_project(&self, name: &str) -> Result<Option<(Project, NewApiKey)>> {
+        let now = self.clock.now();
+        let project = Project {
+            id: ProjectId::generate(),
+            name: name.to_owned(),
+            settings: ProjectSettings::default(),
+            created_at: now,
+        };
+        let (_, stored_key) = SigningKey::generate(project.id, &self.master, now)?;
+        let key = self.new_api_key(project.id, "bootstrap");
+        let created = self.store.create_first_project(&project, &stored_key, &key.record).await?;
+        Ok(created.then_some((project, key)))
+    }
+
     pub async fn project(&self, id: ProjectId) -> Result<Project> {
         self.store.get_project(id).await?.ok_or(CoreError::ProjectNotFound)
     }
@@ -82,6 +98,12 @@ impl Admin {
 
     pub async fn create_api_key(&self, project: ProjectId, name: &str) -> Result<NewApiKey> {
         self.project(project).await?;
+        let key = self.new_api_key(project, name);
+        self.store.insert_api_key(&key.record).await?;
+        Ok(key)
+    }
+
+    fn new_api_key(&self, project: ProjectId, name: &str) -> NewApiKey {
         let plaintext = format!("{API_KEY_PREFIX}{}", random_token(32));
         let record = ApiKeyRecord {
             id: ApiKeyId::generate(),
@@ -92,8 +114,7 @@ impl Admin {
             created_at: self.clock.now(),
             revoked_at: None,
         };
-        self.store.insert_api_key(&record).await?;
-        Ok(NewApiKey { record, plaintext })
+        NewApiKey { record, plaintext }
     }
 
     pub async fn api_keys(&self, project: ProjectId) -> Result<Vec<ApiKeyRecord>> {

@@ -154,4 +154,14 @@ pub trait CoreStore: Send + Sync + 'static {
     async fn clear_sign_in_failures(&self, project: ProjectId, email: &str) -> StoreResult<()>;
     /// Deletes throttling windows that began before `before` (they can no longer block anyone).
     async fn purge_sign_in_failures(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// First start: creates `project` with its signing key and `api_key`, in one transaction,
+    /// only if the database holds no project at all. Of any number of racing callers (in one
+    /// process or several) exactly one gets `true`; the others create nothing.
+    async fn create_first_project(
+        &self,
+        project: &Project,
+        signing_key: &StoredSigningKey,
+        api_key: &ApiKeyRecord,
+    ) -> StoreResult<bool>;
 }

@@ -49,4 +49,10 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// First-start bootstrap: serialised by an advisory lock (see `create_first_project`).
+    const BOOTSTRAP_BEGIN: &'static str = "BEGIN";
+    const BOOTSTRAP_LOCK: Option<&'static str> = Some(crate::sql::LOCK_BOOTSTRAP_PG);
+}
+
 crate::impl_core_store!(PgStore, crate::postgres::rows);

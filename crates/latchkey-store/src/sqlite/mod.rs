@@ -56,4 +56,10 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// First-start bootstrap: take the write lock before reading (see `create_first_project`).
+    const BOOTSTRAP_BEGIN: &'static str = "BEGIN IMMEDIATE";
+    const BOOTSTRAP_LOCK: Option<&'static str> = None;
+}
+
 crate::impl_core_store!(SqliteStore, crate::sqlite::rows);

@@ -71,6 +71,7 @@ on_every_backend!(
     racing_workers_never_claim_the_same_row,
     racing_reset_requests_respect_the_rate_limit,
     old_mail_is_purged_and_live_mail_kept,
+    racing_first_projects_create_exactly_one,
 );
 
 fn now() -> chrono::DateTime<Utc> {
@@ -268,4 +269,57 @@ async fn a_password_session_needs_the_verified_hash_to_be_current(store: Arc<Sto
     let mut foreign = session(&u);
     foreign.project_id = other;
     assert!(!store.create_password_session(&foreign, "$argon2id$after-reset", now()).await.unwrap());
+}
+
+/// Issue 8 item 6: racing first-start bootstraps (on PostgreSQL on different pool
+/// connections, as several processes would) create exactly one project, and none once any
+/// project exists.
+async fn racing_first_projects_create_exactly_one(store: Arc<Store>) {
+    let (master, _) = MasterKey::generate();
+    let candidate = |n: usize| {
+        let project = Project {
+            id: ProjectId::generate(),
+            name: format!("p{n}"),
+            settings: ProjectSettings::default(),
+            created_at: now(),
+        };
+        let (_, key) = SigningKey::generate(project.id, &master, now()).unwrap();
+        let api_key = ApiKeyRecord {
+            id: ApiKeyId::generate(),
+            project_id: project.id,
+            name: "bootstrap".into(),
+            prefix: format!("lk_{n:08}"),
+            digest: format!("digest-{n}"),
+            created_at: now(),
+            revoked_at: None,
+        };
+        (project, key, api_key)
+    };
+    let candidates: Vec<_> = (0..6).map(candidate).collect();
+    let results = futures_join_all(candidates.iter().map(|(p, k, a)| {
+        let store = Arc::clone(&store);
+        let (p, k, a) = (p.clone(), k.clone(), a.clone());
+        tokio::spawn(async move { store.create_first_project(&p, &k, &a).await.unwrap() })
+    }))
+    .await;
+    assert_eq!(results.iter().filter(|won| **won).count(), 1, "exactly one bootstrap wins: {results:?}");
+    let projects = store.list_projects().await.unwrap();
+    assert_eq!(projects.len(), 1);
+    let winner = &candidates[results.iter().position(|won| *won).unwrap()];
+    assert_eq!(projects[0].id, winner.0.id);
+    assert_eq!(store.signing_keys(winner.0.id).await.unwrap().len(), 1, "with its signing key");
+    assert_eq!(store.project_for_api_key(&winner.2.digest).await.unwrap(), Some(winner.0.id), "and its API key");
+    for loser in candidates.iter().filter(|c| c.0.id != winner.0.id) {
+        assert_eq!(store.project_for_api_key(&loser.2.digest).await.unwrap(), None, "a loser wrote nothing");
+    }
+    let (p, k, a) = candidate(99);
+    assert!(!store.create_first_project(&p, &k, &a).await.unwrap(), "none once a project exists");
+}
+
+async fn futures_join_all<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        out.push(handle.await.unwrap());
+    }
+    out
 }
