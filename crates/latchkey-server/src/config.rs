@@ -10,6 +10,7 @@ use latchkey_core::crypto::MasterKey;
 use latchkey_core::hashing::{HashCost, PoolSize};
 use serde::Deserialize;
 
+use crate::connections::ConnectionLimits;
 use crate::mail::{SmtpSecurity, SmtpUrl};
 
 /// The optional TOML file (`--config` / `LATCHKEY_CONFIG`). Unknown keys are an error.
@@ -36,6 +37,11 @@ pub struct FileConfig {
     pub smtp_ca_file: Option<PathBuf>,
     pub metrics: Option<bool>,
     pub metrics_bind: Option<String>,
+    // Connections (see `connections.rs`).
+    pub header_timeout_secs: Option<i64>,
+    pub body_timeout_secs: Option<i64>,
+    pub idle_timeout_secs: Option<i64>,
+    pub max_connections: Option<usize>,
 }
 
 impl FileConfig {
@@ -201,6 +207,7 @@ pub struct ServeConfig {
     pub refresh_grace_secs: i64,
     pub mail: MailConfig,
     pub metrics: MetricsExposure,
+    pub connections: ConnectionLimits,
 }
 
 /// Where `GET /metrics` is served (`LATCHKEY_METRICS`, `LATCHKEY_METRICS_BIND`).
@@ -298,11 +305,59 @@ pub struct ServeOptions {
     pub smtp_ca_file: Option<PathBuf>,
     pub metrics: Option<bool>,
     pub metrics_bind: Option<String>,
+    // Connections.
+    pub header_timeout_secs: Option<i64>,
+    pub body_timeout_secs: Option<i64>,
+    pub idle_timeout_secs: Option<i64>,
+    pub max_connections: Option<usize>,
+}
+
+/// Upper bound on `LATCHKEY_MAX_CONNECTIONS` (a typo guard; the open-file limit decides).
+pub const MAX_MAX_CONNECTIONS: usize = 1_000_000;
+
+impl ConnectionLimits {
+    /// The connection settings from flags/variables over the file over the defaults.
+    pub fn resolve(options: &ServeOptions, file: &FileConfig) -> anyhow::Result<Self> {
+        let secs = |flag: Option<i64>, key: Option<i64>, default: std::time::Duration, name: &str, max: i64| {
+            let value = flag.or(key).unwrap_or(default.as_secs() as i64);
+            if !(1..=max).contains(&value) {
+                bail!("{name} must be between 1 and {max} seconds, got {value}");
+            }
+            Ok(std::time::Duration::from_secs(value as u64))
+        };
+        let header_timeout = secs(
+            options.header_timeout_secs,
+            file.header_timeout_secs,
+            Self::DEFAULT_HEADER_TIMEOUT,
+            "LATCHKEY_HEADER_TIMEOUT",
+            300,
+        )?;
+        let body_timeout = secs(
+            options.body_timeout_secs,
+            file.body_timeout_secs,
+            Self::DEFAULT_BODY_TIMEOUT,
+            "LATCHKEY_BODY_TIMEOUT",
+            600,
+        )?;
+        let idle_timeout = secs(
+            options.idle_timeout_secs,
+            file.idle_timeout_secs,
+            Self::DEFAULT_IDLE_TIMEOUT,
+            "LATCHKEY_IDLE_TIMEOUT",
+            3600,
+        )?;
+        let max_connections = options.max_connections.or(file.max_connections).unwrap_or(Self::DEFAULT_MAX_CONNECTIONS);
+        if !(1..=MAX_MAX_CONNECTIONS).contains(&max_connections) {
+            bail!("LATCHKEY_MAX_CONNECTIONS must be between 1 and {MAX_MAX_CONNECTIONS}, got {max_connections}");
+        }
+        Ok(Self { header_timeout, body_timeout, idle_timeout, max_connections })
+    }
 }
 
 impl ServeConfig {
     pub fn resolve(options: ServeOptions, file: &FileConfig) -> anyhow::Result<Self> {
         let mail = MailConfig::resolve(&options, file)?;
+        let connections = ConnectionLimits::resolve(&options, file)?;
         let bind_text = options.bind.or_else(|| file.bind.clone()).unwrap_or_else(|| DEFAULT_BIND.to_owned());
         let bind: SocketAddr = bind_text
             .parse()
@@ -359,7 +414,7 @@ impl ServeConfig {
                 MetricsExposure::Separate(addr)
             }
         };
-        Ok(Self { bind, public_url, hash_cost, hash_pool, body_limit, refresh_grace_secs, mail, metrics })
+        Ok(Self { bind, public_url, hash_cost, hash_pool, body_limit, refresh_grace_secs, mail, metrics, connections })
     }
 }
 
@@ -456,6 +511,34 @@ mod tests {
         let mail = ServeConfig::resolve(ok, &file).unwrap().mail;
         assert_eq!(mail.smtp.unwrap().security, SmtpSecurity::StartTls);
         assert!(ServeConfig::resolve(ServeOptions::default(), &file).unwrap().mail.smtp.is_none());
+    }
+
+    #[test]
+    fn connection_limits_default_and_are_bounded() {
+        let file = FileConfig::default();
+        let limits = ServeConfig::resolve(ServeOptions::default(), &file).unwrap().connections;
+        assert_eq!(limits, ConnectionLimits::default());
+        assert_eq!(limits.header_timeout.as_secs(), 10);
+        assert_eq!(limits.body_timeout.as_secs(), 30);
+        assert_eq!(limits.idle_timeout.as_secs(), 75);
+        let from_file = FileConfig { idle_timeout_secs: Some(120), max_connections: Some(50), ..Default::default() };
+        let flag = ServeOptions { max_connections: Some(10), ..Default::default() };
+        let limits = ServeConfig::resolve(flag, &from_file).unwrap().connections;
+        assert_eq!((limits.idle_timeout.as_secs(), limits.max_connections), (120, 10), "the flag wins over the file");
+        let bad: [(ServeOptions, &str); 5] = [
+            (ServeOptions { header_timeout_secs: Some(0), ..Default::default() }, "LATCHKEY_HEADER_TIMEOUT"),
+            (ServeOptions { body_timeout_secs: Some(601), ..Default::default() }, "LATCHKEY_BODY_TIMEOUT"),
+            (ServeOptions { idle_timeout_secs: Some(-1), ..Default::default() }, "LATCHKEY_IDLE_TIMEOUT"),
+            (ServeOptions { max_connections: Some(0), ..Default::default() }, "LATCHKEY_MAX_CONNECTIONS"),
+            (
+                ServeOptions { max_connections: Some(MAX_MAX_CONNECTIONS + 1), ..Default::default() },
+                "LATCHKEY_MAX_CONNECTIONS",
+            ),
+        ];
+        for (options, name) in bad {
+            let err = ServeConfig::resolve(options, &file).unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
     }
 
     #[test]

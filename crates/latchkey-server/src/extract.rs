@@ -13,6 +13,7 @@ use latchkey_core::domain::ProjectId;
 use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
+use crate::connections::BodyTimeout;
 use crate::error::ApiError;
 
 pub struct ApiJson<T>(pub T);
@@ -24,12 +25,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection: BytesRejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "auth/invalid-body", "request body is too large")
+            } else if is_body_timeout(&rejection) {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request/body-timeout",
+                    "the request body was not received in time",
+                )
             } else {
                 ApiError::invalid_body("request body could not be read")
             }
         })?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// True when reading the body failed because the connection's body deadline passed.
+fn is_body_timeout(rejection: &BytesRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = source {
+        if error.is::<BodyTimeout>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// Parses JSON, naming the field at fault when there is one.

@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: settings from `LATCHKEY_*`, flags and an optional TOML file, validated up front.
 //! - [`app`]: shared state and the router.
+//! - [`connections`]: the HTTP server loop: timeouts, the connection cap, graceful shutdown.
 //! - [`routes`]: one module per API area; handlers translate HTTP to core calls and back.
 //! - [`error`]: the single mapping from core errors to status + JSON `code`.
 //! - [`extract`]: the JSON body and API-key extractors.
@@ -14,6 +15,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod extract;
 pub mod jwks_fetch;

@@ -2,7 +2,7 @@
 //! `#[utoipa::path]` annotations (next to each handler) and the request/response types.
 //!
 //! Responses every route shares are added here rather than repeated on each handler:
-//! 401 `auth/invalid-api-key` on every API-key route, 413 on every route with a JSON body,
+//! 401 `auth/invalid-api-key` on every API-key route, 408 and 413 on every route with a JSON body,
 //! and 500 `server/internal` everywhere.
 
 use axum::Json;
@@ -119,6 +119,9 @@ fn add_shared_responses(operation: &mut Operation) {
             .or_insert_with(|| error_response("`auth/invalid-api-key`: missing, wrong or other project's API key"));
     }
     if has_body {
+        responses.entry("408".into()).or_insert_with(|| {
+            error_response("`request/body-timeout`: the body did not arrive within the body timeout (default 30 s)")
+        });
         responses
             .entry("413".into())
             .or_insert_with(|| error_response("`auth/invalid-body`: the body is over the size limit (64 KiB)"));

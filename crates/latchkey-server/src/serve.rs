@@ -19,7 +19,8 @@ use crate::config::{MetricsExposure, ServeConfig, StorageConfig};
 use crate::mail::{Mailer, MailerConfig, OutboxWorker, Templates, WorkerOptions};
 use crate::metrics::{Exposition, Metrics};
 
-pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<()> {
+pub async fn run(storage: StorageConfig, mut config: ServeConfig) -> anyhow::Result<()> {
+    config.connections.max_connections = fit_open_file_limit(config.connections.max_connections, &storage)?;
     let store = storage.open_store().await?;
     let clock = Arc::new(SystemClock);
     let admin = Admin::new(Arc::clone(&store), storage.master_key.clone(), clock.clone());
@@ -41,7 +42,9 @@ pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<
             tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (metrics)"))?;
         tracing::info!(address = %addr, "metrics listening");
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, crate::metrics::router(exposition)).await {
+            let router = crate::metrics::router(exposition);
+            let limits = config.connections;
+            if let Err(e) = crate::connections::serve(listener, router, limits, std::future::pending()).await {
                 tracing::error!(error = %e, "metrics listener stopped");
             }
         });
@@ -56,8 +59,16 @@ pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let local = listener.local_addr()?;
-    tracing::info!(address = %local, public_url = %config.public_url, "latchkey listening");
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+    tracing::info!(
+        address = %local,
+        public_url = %config.public_url,
+        max_connections = config.connections.max_connections,
+        header_timeout_secs = config.connections.header_timeout.as_secs(),
+        body_timeout_secs = config.connections.body_timeout.as_secs(),
+        idle_timeout_secs = config.connections.idle_timeout.as_secs(),
+        "latchkey listening"
+    );
+    let served = crate::connections::serve(listener, app, config.connections, shutdown_signal()).await;
     // Requests have drained; let the worker finish the message in hand (bounded by the SMTP
     // timeout). Anything unsent stays in the outbox for the next start.
     let _ = stop_worker.send(true);
@@ -67,6 +78,50 @@ pub async fn run(storage: StorageConfig, config: ServeConfig) -> anyhow::Result<
     served?;
     tracing::info!("latchkey stopped");
     Ok(())
+}
+
+/// Raises the soft open-file limit to the hard one (logged), and returns how many connections
+/// to serve at once: `wanted`, or fewer when the limit cannot hold them beside the descriptors
+/// the rest of the process needs.
+fn fit_open_file_limit(wanted: usize, storage: &StorageConfig) -> anyhow::Result<usize> {
+    let limit = match crate::connections::raise_open_file_limit() {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit (RLIMIT_NOFILE)");
+            return Ok(wanted);
+        }
+    };
+    if limit.now > limit.before {
+        tracing::info!(
+            from = limit.before,
+            to = limit.now,
+            hard = limit.hard,
+            "raised the open-file limit (RLIMIT_NOFILE)"
+        );
+    } else {
+        tracing::info!(limit = limit.now, hard = limit.hard, "open-file limit (RLIMIT_NOFILE)");
+    }
+    let reserve = crate::connections::descriptor_reserve(storage.database_pool_size);
+    let room = limit.now.saturating_sub(reserve);
+    if room < 16 {
+        anyhow::bail!(
+            "the open-file limit ({}, hard limit {}) leaves no room for connections: at least {} are needed;              raise it (ulimit -n, or LimitNOFILE= in a systemd unit)",
+            limit.now,
+            limit.hard,
+            reserve + 16
+        );
+    }
+    let fitted = usize::try_from(room).unwrap_or(usize::MAX).min(wanted);
+    if fitted < wanted {
+        tracing::warn!(
+            max_connections = fitted,
+            configured = wanted,
+            open_file_limit = limit.now,
+            "LATCHKEY_MAX_CONNECTIONS lowered to fit the open-file limit; raise the hard limit \
+             (LimitNOFILE= in a systemd unit, ulimit -Hn) to serve more"
+        );
+    }
+    Ok(fitted)
 }
 
 /// The email outbox worker, with the transport chosen by configuration.

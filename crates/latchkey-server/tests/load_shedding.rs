@@ -11,7 +11,8 @@ use serde_json::json;
 
 #[tokio::test]
 async fn a_flood_beyond_the_queue_is_shed_with_503() {
-    let options = Options { hash_cost: HashCost::default(), pool: PoolSize { threads: 1, queue: 1 } };
+    let options =
+        Options { hash_cost: HashCost::default(), pool: PoolSize { threads: 1, queue: 1 }, ..Options::default() };
     let app = Arc::new(TestApp::spawn_with(options).await);
     let requests: Vec<_> = (0..24)
         .map(|n| {

@@ -85,7 +85,8 @@ async fn requests_are_counted_by_route_template_without_ids_or_tokens() {
 
 #[tokio::test]
 async fn hashing_refusals_and_queue_depth_are_reported() {
-    let options = Options { hash_cost: HashCost::default(), pool: PoolSize { threads: 1, queue: 1 } };
+    let options =
+        Options { hash_cost: HashCost::default(), pool: PoolSize { threads: 1, queue: 1 }, ..Options::default() };
     let app = Arc::new(TestApp::spawn_with(options).await);
     let requests: Vec<_> = (0..16)
         .map(|n| {

@@ -143,7 +143,7 @@ async fn every_expected_status_is_documented_for_its_route() {
     let expected: Vec<(&str, String, &[u16])> = vec![
         ("get", "/internal/service/verify".into(), &[200, 401]),
         ("post", p("/auth/sign-up"), &[201, 400, 401, 409, 413, 503]),
-        ("post", p("/auth/sign-in"), &[200, 400, 401, 429, 503]),
+        ("post", p("/auth/sign-in"), &[200, 400, 401, 408, 429, 503]),
         ("post", p("/auth/sign-out"), &[204, 400, 401]),
         ("post", p("/auth/request-new-access-token"), &[200, 400, 401, 403]),
         ("post", p("/auth/verify-external-user"), &[200, 400, 401, 403, 409]),

@@ -24,7 +24,8 @@ use crate::config::{FileConfig, ServeOptions, StorageConfig, parse_duration_secs
         given with --config (keys: bind, public_url, database_url, database_pool_size, data_dir,\n\
         master_key_file, log_format, hash_threads, hash_queue, hash_memory_kib, hash_iterations,\n\
         body_limit_bytes, refresh_grace_secs, smtp_url, mail_from, mail_templates_dir,\n\
-        smtp_timeout_secs, smtp_ca_file, metrics, metrics_bind). Flags and variables win over the file.\n\n\
+        smtp_timeout_secs, smtp_ca_file, metrics, metrics_bind, header_timeout_secs, body_timeout_secs,\n\
+        idle_timeout_secs, max_connections). Flags and variables win over the file.\n\n\
         LATCHKEY_MASTER_KEY (environment only, so it never shows in a process list): base64 of\n\
         32 random bytes that encrypts secrets at rest. With an embedded database and no key,\n\
         one is generated as master.key (mode 0600) beside a new database file."
@@ -130,6 +131,23 @@ pub struct ServeArgs {
     /// Serve /metrics only on this separate address (e.g. 127.0.0.1:9090), not on --bind.
     #[arg(long, env = "LATCHKEY_METRICS_BIND", value_name = "ADDR")]
     pub metrics_bind: Option<String>,
+    // Connections.
+    /// Time a client has to send a request's headers, from its first byte (or from connecting);
+    /// then the connection is closed (default 10s, at most 300s).
+    #[arg(long, env = "LATCHKEY_HEADER_TIMEOUT", value_name = "DURATION", value_parser = parse_duration_secs)]
+    pub header_timeout: Option<i64>,
+    /// Time a client has to send a request's body, from its headers; then 408
+    /// request/body-timeout and the connection is closed (default 30s, at most 600s).
+    #[arg(long, env = "LATCHKEY_BODY_TIMEOUT", value_name = "DURATION", value_parser = parse_duration_secs)]
+    pub body_timeout: Option<i64>,
+    /// Keep-alive connections with no request for this long are closed; keep it above your load
+    /// balancer's idle timeout (default 75s, at most 3600s).
+    #[arg(long, env = "LATCHKEY_IDLE_TIMEOUT", value_name = "DURATION", value_parser = parse_duration_secs)]
+    pub idle_timeout: Option<i64>,
+    /// Connections served at once; more are answered 503 server/busy and closed (default 4096,
+    /// lowered at start to fit the open-file limit).
+    #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -276,6 +294,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 smtp_ca_file: args.smtp_ca_file,
                 metrics: args.metrics,
                 metrics_bind: args.metrics_bind,
+                header_timeout_secs: args.header_timeout,
+                body_timeout_secs: args.body_timeout,
+                idle_timeout_secs: args.idle_timeout,
+                max_connections: args.max_connections,
             };
             let serve = crate::config::ServeConfig::resolve(options, &file)?;
             crate::serve::run(storage, serve).await

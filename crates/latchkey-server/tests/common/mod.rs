@@ -20,6 +20,7 @@ use latchkey_core::domain::{ProjectId, ProjectSettings};
 use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
 use latchkey_core::store::Store;
 use latchkey_server::app::{AppState, DEFAULT_BODY_LIMIT, router};
+use latchkey_server::connections::ConnectionLimits;
 use latchkey_store::testing::TempDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -134,6 +135,8 @@ impl Drop for Undocumented {
 pub struct Options {
     pub hash_cost: HashCost,
     pub pool: PoolSize,
+    /// Timeouts and the connection cap of the server loop (production defaults).
+    pub connections: ConnectionLimits,
 }
 
 impl Default for Options {
@@ -142,6 +145,7 @@ impl Default for Options {
         Self {
             hash_cost: HashCost { memory_kib: 256, iterations: 1, parallelism: 1 },
             pool: PoolSize { threads: 2, queue: 256 },
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -166,8 +170,10 @@ impl TestApp {
         let app = undocumented.layer(router(AppState { auth: Arc::clone(&auth) }, DEFAULT_BODY_LIMIT));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = format!("http://{}", listener.local_addr().expect("addr"));
+        // The production server loop (timeouts, connection cap), as `latchkey serve` runs it.
+        let limits = options.connections;
         tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
+            latchkey_server::connections::serve(listener, app, limits, std::future::pending()).await.expect("serve");
         });
         Self {
             addr,
