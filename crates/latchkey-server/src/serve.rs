@@ -59,6 +59,7 @@ pub async fn run(storage: StorageConfig, mut config: ServeConfig) -> anyhow::Res
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let local = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     tracing::info!(
         address = %local,
         public_url = %config.public_url,
@@ -68,7 +69,7 @@ pub async fn run(storage: StorageConfig, mut config: ServeConfig) -> anyhow::Res
         idle_timeout_secs = config.connections.idle_timeout.as_secs(),
         "latchkey listening"
     );
-    let served = crate::connections::serve(listener, app, config.connections, shutdown_signal()).await;
+    let served = crate::connections::serve(listener, app, config.connections, shutdown).await;
     // Requests have drained; let the worker finish the message in hand (bounded by the SMTP
     // timeout). Anything unsent stays in the outbox for the next start.
     let _ = stop_worker.send(true);
@@ -203,24 +204,34 @@ fn spawn_maintenance(auth: Arc<AuthService>) {
     });
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when
+/// the future is first polled: a signal right after the "listening" line must still drain.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            async fn recv(signal: std::io::Result<tokio::signal::unix::Signal>) {
+                match signal {
+                    Ok(mut signal) => {
+                        signal.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = recv(interrupt) => {},
+                () = recv(terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutdown signal received; draining in-flight requests");
     }
-    tracing::info!("shutdown signal received; draining in-flight requests");
 }
