@@ -477,6 +477,22 @@ macro_rules! impl_core_store {
                     Ok(())
                 }
 
+                async fn release_sign_in_attempt(
+                    &self,
+                    project: ProjectId,
+                    email: &str,
+                    window_started_at: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    sqlx::query(sql::RELEASE_SIGN_IN_ATTEMPT)
+                        .bind(project.to_string())
+                        .bind(email)
+                        .bind(to_millis(window_started_at))
+                        .execute(&self.writer)
+                        .await
+                        .map_err(map_err)?;
+                    Ok(())
+                }
+
                 async fn purge_sign_in_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {
                     let done = sqlx::query(sql::PURGE_SIGN_IN_FAILURES)
                         .bind(to_millis(before))

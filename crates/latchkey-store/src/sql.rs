@@ -67,5 +67,9 @@ pub const RECORD_SIGN_IN_ATTEMPT: &str = "INSERT INTO sign_in_failures (project_
                                   ELSE sign_in_failures.window_started_at END
      RETURNING failures, window_started_at";
 pub const CLEAR_SIGN_IN_FAILURES: &str = "DELETE FROM sign_in_failures WHERE project_id = $1 AND email = $2";
+/// Gives back one attempt whose password was never checked, in the window that counted it
+/// only (a window restarted since has dropped it already).
+pub const RELEASE_SIGN_IN_ATTEMPT: &str = "UPDATE sign_in_failures SET failures = failures - 1
+     WHERE project_id = $1 AND email = $2 AND window_started_at = $3 AND failures > 0";
 /// Maintenance across all projects: windows that can no longer block anyone.
 pub const PURGE_SIGN_IN_FAILURES: &str = "DELETE FROM sign_in_failures WHERE window_started_at < $1";
