@@ -38,7 +38,6 @@ impl HashCost {
         Params::new(self.memory_kib, self.iterations, self.parallelism, None)
             .map_err(|e| CoreError::Internal(format!("invalid Argon2 parameters: {e}")))
     }
-
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,7 +322,13 @@ mod tests {
             let theirs = stock.hash_password(b"correct horse").unwrap().to_string();
             let shape = |phc: &str| {
                 let parsed = PasswordHash::new(phc).unwrap();
-                (parsed.algorithm, parsed.version, parsed.params, parsed.salt.unwrap().len(), parsed.hash.unwrap().len())
+                (
+                    parsed.algorithm,
+                    parsed.version,
+                    parsed.params,
+                    parsed.salt.unwrap().len(),
+                    parsed.hash.unwrap().len(),
+                )
             };
             assert_eq!(shape(&ours), shape(&theirs), "{ours} vs {theirs}");
             let parsed = PasswordHash::new(&ours).unwrap();

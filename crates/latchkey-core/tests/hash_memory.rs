@@ -64,7 +64,10 @@ async fn one_argon2_buffer_per_hashing_thread_whatever_the_path() {
         assert!(!pool.verify(pw("unknown user"), None).await.unwrap().matches);
     }
     let allocated = BIG_ALLOCATIONS.load(Ordering::SeqCst) - before;
-    assert_eq!(allocated, 1, "5 hashes, 10 verifications and the dummy hash on one thread: one buffer, not {allocated}");
+    assert_eq!(
+        allocated, 1,
+        "5 hashes, 10 verifications and the dummy hash on one thread: one buffer, not {allocated}"
+    );
 
     // A second thread gets its own buffer, once.
     let before = BIG_ALLOCATIONS.load(Ordering::SeqCst);

@@ -21,19 +21,25 @@ const PASSWORD: &str = "s3cur3P@ss";
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn busy_refusals_do_not_count_toward_the_lockout() {
     // One hashing thread and one queue slot: a running hash plus a queued one fill the pool.
-    let options =
-        Options { hash_cost: HashCost { memory_kib: 256, iterations: 1, parallelism: 1 }, pool: PoolSize { threads: 1, queue: 1 } };
+    let options = Options {
+        hash_cost: HashCost { memory_kib: 256, iterations: 1, parallelism: 1 },
+        pool: PoolSize { threads: 1, queue: 1 },
+    };
     let app = Arc::new(TestApp::spawn_with(options).await);
     app.sign_up("victim@example.com").await;
 
     // The flooding project's account verifies against a deliberately slow hash (the stored
     // hash's own parameters decide the cost), so each of its sign-ins holds the thread ~1 s.
     let (other, other_key) = app.another_project().await;
-    let (status, body) =
-        app.post_as(other, &other_key, "/auth/sign-up", json!({"email": "flood@example.com", "password": PASSWORD})).await;
+    let (status, body) = app
+        .post_as(other, &other_key, "/auth/sign-up", json!({"email": "flood@example.com", "password": PASSWORD}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let slow = HasherPool::start(HashCost { memory_kib: 8 * 1024, iterations: 100, parallelism: 1 }, PoolSize { threads: 1, queue: 1 })
-        .expect("slow pool");
+    let slow = HasherPool::start(
+        HashCost { memory_kib: 8 * 1024, iterations: 100, parallelism: 1 },
+        PoolSize { threads: 1, queue: 1 },
+    )
+    .expect("slow pool");
     let slow_hash = slow.hash(latchkey_core::domain::Password::candidate(PASSWORD.into()).unwrap()).await.unwrap();
     let flooder = app.store.find_user_by_email(other, "flood@example.com").await.unwrap().expect("flooder");
     let old = flooder.password_hash.clone().expect("hash");
@@ -46,7 +52,12 @@ async fn busy_refusals_do_not_count_toward_the_lockout() {
             tokio::spawn(async move {
                 while flooding.load(Ordering::Relaxed) {
                     let (status, body) = app
-                        .post_as(other, &key, "/auth/sign-in", json!({"email": "flood@example.com", "password": PASSWORD}))
+                        .post_as(
+                            other,
+                            &key,
+                            "/auth/sign-in",
+                            json!({"email": "flood@example.com", "password": PASSWORD}),
+                        )
                         .await;
                     assert!(
                         status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE,
