@@ -23,7 +23,8 @@ macro_rules! row_mappers {
         use latchkey_core::domain::{ApiKeyRecord, Location, Project, ProjectSettings, Role, User};
         use latchkey_core::store::{SessionRecord, StoreError, StoreResult};
         use latchkey_core::tokens::StoredSigningKey;
-        use sqlx::{Row, Transaction};
+        use sqlx::Row;
+        use $crate::Tx;
 
         use $crate::map_err;
         use $crate::time::{from_millis, opt_from_millis, to_millis};
@@ -135,7 +136,7 @@ macro_rules! row_mappers {
             })
         }
 
-        pub async fn insert_user(tx: &mut Transaction<'_, $db>, user: &User) -> StoreResult<()> {
+        pub async fn insert_user(tx: &mut Tx<$db>, user: &User) -> StoreResult<()> {
             let metadata = $crate::backend::json_text(&user.metadata)?;
             let secure = $crate::backend::json_text(&user.secure_metadata)?;
             sqlx::query($crate::sql::INSERT_USER)
@@ -166,7 +167,7 @@ macro_rules! row_mappers {
             Ok(())
         }
 
-        pub async fn insert_session(tx: &mut Transaction<'_, $db>, s: &SessionRecord) -> StoreResult<()> {
+        pub async fn insert_session(tx: &mut Tx<$db>, s: &SessionRecord) -> StoreResult<()> {
             sqlx::query($crate::sql::INSERT_SESSION)
                 .bind(s.id.to_string())
                 .bind(s.project_id.to_string())

@@ -18,24 +18,72 @@ pub mod testing;
 mod time;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use latchkey_core::store::{Store, StoreError, UniqueField};
 
-pub use postgres::PgStore;
+pub use postgres::{PgPooler, PgStore};
 pub use sqlite::SqliteStore;
 
 /// How to open a database, beyond its URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct OpenOptions {
     /// PostgreSQL: connections per process (SQLite's pools are fixed: one writer, a few readers).
     pub pg_pool_size: u32,
+    // PostgreSQL availability and poolers (ignored by SQLite).
+    /// What sits between this process and PostgreSQL.
+    pub pg_pooler: PgPooler,
+    /// A direct (non-pooled) URL for migrations; required with a transaction-mode pooler.
+    pub pg_migration_url: Option<String>,
+    /// How long start-up waits for the database.
+    pub pg_connect_timeout: Duration,
+    /// How long a statement waits for a connection before failing as unavailable.
+    pub pg_acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` for the store's statements; zero: none.
+    pub pg_statement_timeout: Duration,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        Self { pg_pool_size: PgStore::DEFAULT_POOL_SIZE }
+        Self {
+            pg_pool_size: PgStore::DEFAULT_POOL_SIZE,
+            pg_pooler: PgPooler::None,
+            pg_migration_url: None,
+            pg_connect_timeout: PgStore::DEFAULT_CONNECT_TIMEOUT,
+            pg_acquire_timeout: PgStore::DEFAULT_ACQUIRE_TIMEOUT,
+            pg_statement_timeout: PgStore::DEFAULT_STATEMENT_TIMEOUT,
+        }
     }
 }
+
+/// Shows whether a migration URL is set, never the URL (it may carry a password).
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("pg_pool_size", &self.pg_pool_size)
+            .field("pg_pooler", &self.pg_pooler)
+            .field("pg_migration_url", &self.pg_migration_url.as_ref().map(|_| "***"))
+            .field("pg_connect_timeout", &self.pg_connect_timeout)
+            .field("pg_acquire_timeout", &self.pg_acquire_timeout)
+            .field("pg_statement_timeout", &self.pg_statement_timeout)
+            .finish()
+    }
+}
+
+/// A transaction of backend `DB` as the shared logic uses it (`&mut *tx`, `tx.commit()`):
+/// sqlx's own for SQLite, [`postgres::PgTx`] for PostgreSQL (pooler-safe).
+#[doc(hidden)]
+pub trait HasTx {
+    type Tx;
+}
+impl HasTx for sqlx::Sqlite {
+    type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+}
+impl HasTx for sqlx::Postgres {
+    type Tx = postgres::PgTx;
+}
+#[doc(hidden)]
+pub type Tx<DB> = <DB as HasTx>::Tx;
 
 /// Opens the database named by `url` (`sqlite://PATH`, `postgres://…` or `postgresql://…`)
 /// with default options, creating a SQLite file if missing, and runs pending migrations.
@@ -49,7 +97,7 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store
         return Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(PgStore::open_with_pool_size(url, options.pg_pool_size).await?));
+        return Ok(Arc::new(PgStore::open_with(url, options).await?));
     }
     Err(StoreError::Other(format!(
         "unsupported database URL scheme in {:?}; expected sqlite://PATH or postgres://USER@HOST/DB",
@@ -105,5 +153,6 @@ fn pg_transient(err: &sqlx::postgres::PgDatabaseError) -> bool {
                 | "53300" // too_many_connections
                 | "40001" // serialization_failure
                 | "40P01" // deadlock_detected
+                | "57014" // query_canceled: the statement timeout ended a wedged statement
         )
 }
