@@ -177,9 +177,10 @@ impl DatabaseSettings {
             ms(options.acquire_timeout_ms, file.database_acquire_timeout_ms, PgStore::DEFAULT_ACQUIRE_TIMEOUT);
         let statement_timeout =
             ms(options.statement_timeout_ms, file.database_statement_timeout_ms, PgStore::DEFAULT_STATEMENT_TIMEOUT);
-        for (name, value) in
-            [("LATCHKEY_DATABASE_CONNECT_TIMEOUT", connect_timeout), ("LATCHKEY_DATABASE_ACQUIRE_TIMEOUT", acquire_timeout)]
-        {
+        for (name, value) in [
+            ("LATCHKEY_DATABASE_CONNECT_TIMEOUT", connect_timeout),
+            ("LATCHKEY_DATABASE_ACQUIRE_TIMEOUT", acquire_timeout),
+        ] {
             if value.is_zero() || value.as_millis() > u128::from(MAX_DATABASE_WAIT_MS) {
                 bail!("{name} must be between 1ms and {}s", MAX_DATABASE_WAIT_MS / 1000);
             }
@@ -518,15 +519,15 @@ mod tests {
     fn storage_config_debug_hides_the_database_password() {
         let (_, key) = MasterKey::generate();
         let url = "postgres://latchkey:hunter2-pw@db.internal:5432/latchkey";
-        let storage =
-            StorageConfig::resolve(
+        let storage = StorageConfig::resolve(
             Some(url.into()),
             Some(4),
             DatabaseOptions::default(),
             None,
             Some(key),
             &FileConfig::default(),
-        ).unwrap();
+        )
+        .unwrap();
         let debug = format!("{storage:?}");
         assert!(!debug.contains("hunter2-pw"), "{debug}");
         assert!(debug.contains("latchkey:***@db.internal"), "{debug}");

@@ -79,7 +79,12 @@ impl PgStore {
         }
         let mut pool = PgPoolOptions::new()
             .max_connections(options.pg_pool_size.max(1))
-            .acquire_timeout(options.pg_acquire_timeout);
+            .acquire_timeout(options.pg_acquire_timeout)
+            // The test before use is a round trip that a transaction-mode pooler answers by
+            // lending a server connection of its scarce pool. There, server connections are the
+            // pooler's to replace; ours to it break only if the pooler restarts, and a broken
+            // one fails its statement (503) and is closed, as sqlx tests each on release.
+            .test_before_acquire(pooler != PgPooler::Transaction);
         if pooler == PgPooler::Session && statement_ms > 0 {
             let set = AssertSqlSafe(format!("SET statement_timeout = {statement_ms}")).into_sql_str();
             pool = pool.after_connect(move |conn, _| {

@@ -84,11 +84,10 @@ impl PgDb {
     pub(crate) fn new(pool: PgPool, pooler: PgPooler, statement_timeout: Duration, acquire_timeout: Duration) -> Self {
         let begin_sql = match pooler {
             // A number of our own: safe to splice.
-            PgPooler::Transaction => AssertSqlSafe(format!(
-                "BEGIN; SET LOCAL statement_timeout = {}",
-                statement_timeout.as_millis()
-            ))
-            .into_sql_str(),
+            PgPooler::Transaction => {
+                AssertSqlSafe(format!("BEGIN; SET LOCAL statement_timeout = {}", statement_timeout.as_millis()))
+                    .into_sql_str()
+            }
             PgPooler::None | PgPooler::Session => "BEGIN".into_sql_str(),
         };
         Self { pool, pooler, begin_sql, acquire_timeout }
