@@ -553,6 +553,56 @@ mod tests {
     }
 
     #[test]
+    fn database_timeouts_and_pooler_are_resolved_and_checked() {
+        use latchkey_store::PgPooler;
+        let (_, key) = MasterKey::generate();
+        let pg = || Some("postgres://postgres@127.0.0.1:6432/latchkey".to_owned());
+        let resolve = |url: Option<String>, options: DatabaseOptions, file: &FileConfig| {
+            StorageConfig::resolve(url, None, options, None, Some(key.clone()), file).map(|s| s.database)
+        };
+        let defaults = resolve(pg(), DatabaseOptions::default(), &FileConfig::default()).unwrap();
+        assert_eq!(defaults.pooler, PgPooler::None);
+        assert_eq!(defaults.connect_timeout, Duration::from_secs(5));
+        assert_eq!(defaults.acquire_timeout, Duration::from_secs(1));
+        assert_eq!(defaults.statement_timeout, Duration::from_secs(5));
+
+        let file = FileConfig {
+            database_pooler: Some("transaction".into()),
+            database_migration_url: Some("postgres://postgres@127.0.0.1:5432/latchkey".into()),
+            database_acquire_timeout_ms: Some(2500),
+            database_statement_timeout_ms: Some(0),
+            ..Default::default()
+        };
+        let flags = DatabaseOptions { acquire_timeout_ms: Some(700), ..Default::default() };
+        let settings = resolve(pg(), flags, &file).unwrap();
+        assert_eq!(settings.pooler, PgPooler::Transaction);
+        assert_eq!(settings.acquire_timeout, Duration::from_millis(700), "the flag wins over the file");
+        assert_eq!(settings.statement_timeout, Duration::ZERO, "0 turns the statement timeout off");
+
+        let no_migration_url = DatabaseOptions { pooler: Some("transaction".into()), ..Default::default() };
+        let err = resolve(pg(), no_migration_url, &FileConfig::default()).unwrap_err().to_string();
+        assert!(err.contains("LATCHKEY_DATABASE_MIGRATION_URL") && err.contains("session"), "{err}");
+        let bad = [
+            DatabaseOptions { pooler: Some("statement".into()), ..Default::default() },
+            DatabaseOptions { acquire_timeout_ms: Some(0), ..Default::default() },
+            DatabaseOptions { connect_timeout_ms: Some(MAX_DATABASE_WAIT_MS + 1), ..Default::default() },
+            DatabaseOptions { statement_timeout_ms: Some(MAX_DATABASE_STATEMENT_TIMEOUT_MS + 1), ..Default::default() },
+            DatabaseOptions { migration_url: Some("mysql://x".into()), ..Default::default() },
+        ];
+        for options in bad {
+            assert!(resolve(pg(), options, &FileConfig::default()).is_err());
+        }
+        let sqlite = Some("sqlite:///tmp/latchkey-config-test/none.db".to_owned());
+        let session = DatabaseOptions { pooler: Some("session".into()), ..Default::default() };
+        assert!(resolve(sqlite, session, &FileConfig::default()).unwrap_err().to_string().contains("PostgreSQL only"));
+
+        assert_eq!(parse_duration_ms("1500"), Ok(1500));
+        assert_eq!(parse_duration_ms("2s"), Ok(2000));
+        assert_eq!(parse_duration_ms("250ms"), Ok(250));
+        assert!(parse_duration_ms("soon").is_err());
+    }
+
+    #[test]
     fn serve_config_rejects_bad_values() {
         let file = FileConfig::default();
         let bad_bind = ServeOptions { bind: Some("nowhere".into()), ..Default::default() };
