@@ -4,6 +4,9 @@
 //! or written.
 
 pub const PING: &str = "SELECT CAST(1 AS BIGINT)";
+/// The readiness write: one fixed row, so it never grows the database.
+pub const WRITE_PROBE: &str = "INSERT INTO write_probe (id, probed_at) VALUES (1, $1)
+     ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at";
 
 pub const INSERT_PROJECT: &str =
     "INSERT INTO projects (id, name, access_token_ttl_secs, refresh_token_ttl_secs, created_at)

@@ -20,6 +20,7 @@ use crate::map_err;
 pub struct PgStore {
     pub(crate) writer: PgPool,
     pub(crate) reader: PgPool,
+    pub(crate) write_health: crate::health::WriteHealth,
 }
 
 impl PgStore {
@@ -45,7 +46,7 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| latchkey_core::store::StoreError::Other(format!("migration failed: {e}")))?;
-        Ok(Self { writer: pool.clone(), reader: pool })
+        Ok(Self { writer: pool.clone(), reader: pool, write_health: Default::default() })
     }
 }
 
