@@ -219,6 +219,10 @@ macro_rules! impl_core_store {
             impl CoreStore for $store {
                 async fn ping(&self) -> StoreResult<()> {
                     sqlx::query(sql::PING).execute(&self.reader).await.map_err(map_err)?;
+                    if let Err(err) = self.check_free_space() {
+                        self.write_health.record(&Err(err));
+                        return self.write_health.last();
+                    }
                     // Reads can work while writes fail (full disk, read-only file), so readiness
                     // also commits a one-row write. Only when a writer connection is idle: a busy
                     // writer is serving requests, and queueing the probe behind them would turn
@@ -240,6 +244,7 @@ macro_rules! impl_core_store {
                     };
                     let probed = sqlx::query(sql::WRITE_PROBE)
                         .bind(to_millis(Utc::now()))
+                        .bind(vec![0u8; sql::WRITE_PROBE_BYTES])
                         .execute(&mut *conn)
                         .await
                         .map(|_| ())

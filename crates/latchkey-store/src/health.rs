@@ -17,7 +17,7 @@ impl WriteHealth {
         let Ok(mut failure) = self.failure.lock() else { return };
         match (outcome, failure.is_some()) {
             (Ok(()), true) => tracing::info!("database writes work again; ready"),
-            (Err(err), false) => tracing::error!(error = %err, "database write probe failed; not ready"),
+            (Err(err), false) => tracing::error!(error = %err, "database not writable; not ready"),
             _ => {}
         }
         *failure = outcome.as_ref().err().map(copy);

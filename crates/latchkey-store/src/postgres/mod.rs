@@ -50,4 +50,12 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Readiness: the server's disk is PostgreSQL's to watch; its `disk_full` shows in the
+    /// probe write.
+    pub(crate) fn check_free_space(&self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
 crate::impl_core_store!(PgStore, crate::postgres::rows);

@@ -21,7 +21,14 @@ pub struct SqliteStore {
     pub(crate) writer: SqlitePool,
     pub(crate) reader: SqlitePool,
     pub(crate) write_health: crate::health::WriteHealth,
+    /// The database file, for the free-space check of readiness.
+    path: std::path::PathBuf,
 }
+
+/// Below this much free space on the database's filesystem the node is not ready. A probe write
+/// alone is not enough: it can fit into the few pages a failed larger write left allocated and
+/// report ready while sign-ups still fail.
+const MIN_FREE_BYTES: u64 = 1 << 20;
 
 /// The pools' `after_release` check: a connection goes back to its pool only when it holds no
 /// transaction, in sqlx's bookkeeping and in SQLite's own state; otherwise the pool closes it
@@ -88,7 +95,23 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(map_err)?;
-        Ok(Self { writer, reader, write_health: Default::default() })
+        Ok(Self { writer, reader, write_health: Default::default(), path: path.to_owned() })
+    }
+}
+
+impl SqliteStore {
+    /// Readiness: `StorageFull` when the database's filesystem has less than [`MIN_FREE_BYTES`]
+    /// available. A filesystem that cannot be queried is left to the probe write.
+    pub(crate) fn check_free_space(&self) -> StoreResult<()> {
+        let Ok(stat) = rustix::fs::statvfs(&self.path) else { return Ok(()) };
+        let free = stat.f_bavail.saturating_mul(stat.f_frsize);
+        if free < MIN_FREE_BYTES {
+            return Err(StoreError::StorageFull(format!(
+                "{free} bytes free on the filesystem of {} (ready from {MIN_FREE_BYTES})",
+                self.path.display()
+            )));
+        }
+        Ok(())
     }
 }
 
