@@ -247,16 +247,11 @@ async fn a_full_disk_never_loses_an_acknowledged_sign_up_and_recovers_by_itself(
     // Fill the disk, then sign up (four at a time) until writes have failed for a while.
     let filler_path: PathBuf = disk.path().join("filler");
     let filler = fill(&filler_path);
+    // A fixed number of rounds: a build that acknowledges without committing shows it below,
+    // where every acknowledged user must sign in.
     let mut failures = 0;
     let mut storage_full = 0;
-    let mut rounds = 0;
-    while failures < 24 {
-        rounds += 1;
-        assert!(
-            rounds <= 100,
-            "sign-ups kept answering 201 on a full disk ({} acknowledged, {failures} refused): acknowledged without committing",
-            acknowledged.len()
-        );
+    for _ in 0..10 {
         let batch: Vec<String> = (0..4).map(|_| email()).collect();
         let tasks: Vec<_> = batch
             .iter()
@@ -285,7 +280,8 @@ async fn a_full_disk_never_loses_an_acknowledged_sign_up_and_recovers_by_itself(
     let ready = server.readyz().await;
     assert_eq!(ready, Some(503), "/readyz while the disk is full");
     // Sign-ins write too (throttling); they fail the same way, never with a false 401.
-    let answer = post(&base, &project, &key, "sign-in", json!({"email": "user1@example.com", "password": PASSWORD})).await;
+    let answer =
+        post(&base, &project, &key, "sign-in", json!({"email": "user1@example.com", "password": PASSWORD})).await;
     if answer.status != 200 {
         assert_eq!(answer.status, 503, "sign-in on a full disk: {}", answer.body);
         assert!(answer.retry_after.is_some());
@@ -308,6 +304,7 @@ async fn a_full_disk_never_loses_an_acknowledged_sign_up_and_recovers_by_itself(
     for address in &acknowledged {
         assert_eq!(sign_in_status(&base, &project, &key, address).await, 200, "{address} signs in after recovery");
     }
+    assert!(failures >= 20, "sign-ups on a full disk: only {failures} of 40 refused");
     // The writer holds no stale transaction: the admin CLI can open the database.
     let output = latchkey(&data_dir).args(["project", "list", "--json"]).output().unwrap();
     assert!(output.status.success(), "CLI while serving: {}", String::from_utf8_lossy(&output.stderr));

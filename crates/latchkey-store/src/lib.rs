@@ -139,3 +139,29 @@ fn pg_transient(err: &sqlx::postgres::PgDatabaseError) -> bool {
                 | "40P01" // deadlock_detected
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_errors_map_by_primary_result_code() {
+        let kind = |code: &str| match sqlite_storage_error(Some(code), String::new()) {
+            StoreError::StorageFull(_) => "full",
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Other(_) => "other",
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(kind("13"), "full"); // SQLITE_FULL
+        // SQLITE_BUSY, BUSY_SNAPSHOT, LOCKED, READONLY, READONLY_DBMOVED, IOERR_WRITE,
+        // IOERR_FSYNC, CORRUPT, CANTOPEN, NOTADB
+        for code in ["5", "517", "6", "8", "1032", "778", "1034", "11", "14", "26"] {
+            assert_eq!(kind(code), "unavailable", "code {code}");
+        }
+        // SQLITE_ERROR (bad SQL), CONSTRAINT_CHECK, MISUSE: retrying cannot help.
+        for code in ["1", "275", "21"] {
+            assert_eq!(kind(code), "other", "code {code}");
+        }
+        assert!(matches!(sqlite_storage_error(None, String::new()), StoreError::Other(_)));
+    }
+}

@@ -82,24 +82,20 @@ async fn a_failed_write_on_a_full_disk_leaves_no_transaction_behind() {
     let filler = disk.0.path().join("filler");
     fill(&filler);
     let mut failures = 0;
-    for n in 1..200 {
+    for n in 1..30 {
         match create_project(&store, n).await {
             Ok(id) => acknowledged.push(id),
             Err(StoreError::StorageFull(_)) => failures += 1,
             Err(other) => panic!("a full disk is StorageFull, got {other:?}"),
         }
-        if failures >= 10 {
-            break;
-        }
-    }
-    assert!(failures >= 10, "writes kept succeeding on a full disk ({} acknowledged)", acknowledged.len());
-    for _ in 0..3 {
-        assert!(matches!(store.ping().await, Err(StoreError::StorageFull(_))), "readiness fails while full");
     }
     // Every acknowledged write is visible to readers, even before space returns.
     let listed: Vec<ProjectId> = store.list_projects().await.unwrap().into_iter().map(|p| p.id).collect();
-    for id in &acknowledged {
-        assert!(listed.contains(id), "acknowledged project {id} not committed");
+    let lost = acknowledged.iter().filter(|id| !listed.contains(id)).count();
+    assert_eq!(lost, 0, "{lost} of {} acknowledged projects were never committed", acknowledged.len());
+    assert!(failures >= 20, "writes on a full disk: only {failures} of 29 failed");
+    for _ in 0..3 {
+        assert!(matches!(store.ping().await, Err(StoreError::StorageFull(_))), "readiness fails while full");
     }
 
     std::fs::remove_file(&filler).unwrap();
