@@ -1,4 +1,4 @@
-//! `/healthz`: the process is up. `/readyz`: the database answers.
+//! `/healthz`: the process is up. `/readyz`: the database answers and accepts writes.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -28,8 +28,8 @@ pub(crate) async fn healthz() -> Json<Value> {
 
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
-        (status = 200, description = "The database answers", body = HealthStatus),
-        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+        (status = 200, description = "The database answers reads and a probe write", body = HealthStatus),
+        (status = 503, description = "`server/unavailable`, or `server/storage-full` (the database's disk is full; SQLite: under 1 MiB free); `Retry-After`", body = ErrorBody),
     ))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.auth.store().ping().await?;
