@@ -220,7 +220,38 @@ macro_rules! impl_core_store {
             impl CoreStore for $store {
                 async fn ping(&self) -> StoreResult<()> {
                     sqlx::query(sql::PING).execute(&self.reader).await.map_err(map_err)?;
-                    Ok(())
+                    if let Err(err) = self.check_free_space() {
+                        self.write_health.record(&Err(err));
+                        return self.write_health.last();
+                    }
+                    // Reads can work while writes fail (full disk, read-only file), so readiness
+                    // also commits a one-row write. Only when a writer connection is idle: a busy
+                    // writer is serving requests, and queueing the probe behind them would turn
+                    // load into "not ready"; the last probe's outcome stands meanwhile.
+                    // A pool below its size limit (e.g. after discarding a failed connection)
+                    // opens a fresh connection at once, so it is acquired normally.
+                    let has_room = self.writer.size() < self.writer.options().get_max_connections();
+                    let mut conn = match self.writer.try_acquire() {
+                        Some(conn) => conn,
+                        None if has_room => match self.writer.acquire().await {
+                            Ok(conn) => conn,
+                            Err(err) => {
+                                let failed = Err(map_err(err));
+                                self.write_health.record(&failed);
+                                return failed;
+                            }
+                        },
+                        None => return self.write_health.last(),
+                    };
+                    let probed = sqlx::query(sql::WRITE_PROBE)
+                        .bind(to_millis(Utc::now()))
+                        .bind(vec![0u8; sql::WRITE_PROBE_BYTES])
+                        .execute(&mut *conn)
+                        .await
+                        .map(|_| ())
+                        .map_err(map_err);
+                    self.write_health.record(&probed);
+                    probed
                 }
 
                 async fn create_project(&self, project: &Project, key: &StoredSigningKey) -> StoreResult<()> {

@@ -8,6 +8,7 @@
 mod backend;
 mod backend_external;
 mod backend_mail;
+mod health;
 pub mod postgres;
 mod sql;
 mod sql_external;
@@ -126,8 +127,11 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
             StoreError::Unavailable(err.to_string())
         }
-        sqlx::Error::Database(db) if db.message().contains("database is locked") => {
-            StoreError::Unavailable(err.to_string())
+        sqlx::Error::Database(db) if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
+            sqlite_storage_error(db.code().as_deref(), err.to_string())
+        }
+        sqlx::Error::Database(db) if db.code().as_deref() == Some(PG_DISK_FULL) => {
+            StoreError::StorageFull(err.to_string())
         }
         sqlx::Error::Database(db)
             if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some_and(pg_transient) =>
@@ -135,6 +139,34 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
             StoreError::Unavailable(err.to_string())
         }
         _ => StoreError::Other(err.to_string()),
+    }
+}
+
+/// PostgreSQL's `disk_full` (class 53, insufficient resources).
+const PG_DISK_FULL: &str = "53100";
+
+/// SQLite errors by primary result code (the low byte of the extended code sqlx reports), not
+/// by message: a full disk is `StorageFull`; an I/O error, a read-only or unopenable file, a
+/// corrupt database and lock contention are `Unavailable` (503, retry later: an operator can
+/// fix each without the client changing anything). Anything else (constraints, SQL errors,
+/// misuse) stays `Other` and is a 500, since retrying cannot help. The failed statement or
+/// transaction never survives on the connection: see `sqlite::release_if_clean`.
+fn sqlite_storage_error(code: Option<&str>, detail: String) -> StoreError {
+    const BUSY: i32 = 5;
+    const LOCKED: i32 = 6;
+    const READONLY: i32 = 8;
+    const IOERR: i32 = 10;
+    const CORRUPT: i32 = 11;
+    const FULL: i32 = 13;
+    const CANTOPEN: i32 = 14;
+    const PROTOCOL: i32 = 15;
+    const NOTADB: i32 = 26;
+    match code.and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff) {
+        Some(FULL) => StoreError::StorageFull(detail),
+        Some(BUSY | LOCKED | READONLY | IOERR | CORRUPT | CANTOPEN | PROTOCOL | NOTADB) => {
+            StoreError::Unavailable(detail)
+        }
+        _ => StoreError::Other(detail),
     }
 }
 
@@ -155,4 +187,30 @@ fn pg_transient(err: &sqlx::postgres::PgDatabaseError) -> bool {
                 | "40P01" // deadlock_detected
                 | "57014" // query_canceled: the statement timeout ended a wedged statement
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_errors_map_by_primary_result_code() {
+        let kind = |code: &str| match sqlite_storage_error(Some(code), String::new()) {
+            StoreError::StorageFull(_) => "full",
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Other(_) => "other",
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(kind("13"), "full"); // SQLITE_FULL
+        // SQLITE_BUSY, BUSY_SNAPSHOT, LOCKED, READONLY, READONLY_DBMOVED, IOERR_WRITE,
+        // IOERR_FSYNC, CORRUPT, CANTOPEN, NOTADB
+        for code in ["5", "517", "6", "8", "1032", "778", "1034", "11", "14", "26"] {
+            assert_eq!(kind(code), "unavailable", "code {code}");
+        }
+        // SQLITE_ERROR (bad SQL), CONSTRAINT_CHECK, MISUSE: retrying cannot help.
+        for code in ["1", "275", "21"] {
+            assert_eq!(kind(code), "other", "code {code}");
+        }
+        assert!(matches!(sqlite_storage_error(None, String::new()), StoreError::Other(_)));
+    }
 }

@@ -1,4 +1,4 @@
-//! `/healthz`: the process is up. `/readyz`: the database answers.
+//! `/healthz`: the process is up. `/readyz`: the database answers and accepts writes.
 
 use std::time::Duration;
 
@@ -34,8 +34,8 @@ pub(crate) async fn healthz() -> Json<Value> {
 
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
-        (status = 200, description = "The database answers", body = HealthStatus),
-        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+        (status = 200, description = "The database answers reads and a probe write", body = HealthStatus),
+        (status = 503, description = "`server/unavailable`, or `server/storage-full` (the database's disk is full; SQLite: under 1 MiB free); `Retry-After`", body = ErrorBody),
     ))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     // Answers within a second whatever the database does: a load balancer's probe times out

@@ -19,13 +19,14 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, SqlSafeStr};
 use tokio::time::Instant;
 
-pub use pooled::{PgDb, PgPooler, PgTx, PgTxConn};
+pub use pooled::{PgConn, PgConnExec, PgDb, PgPooler, PgTx, PgTxConn};
 
 use crate::{OpenOptions, map_err};
 
 pub struct PgStore {
     pub(crate) writer: PgDb,
     pub(crate) reader: PgDb,
+    pub(crate) write_health: crate::health::WriteHealth,
 }
 
 impl PgStore {
@@ -117,7 +118,7 @@ impl PgStore {
         let _ = conn.close().await;
         // The serving path works end to end (through the pooler, if any) before we serve.
         retry_until(deadline, || sqlx::query(crate::sql::PING).execute(&db)).await?;
-        Ok(Self { writer: db.clone(), reader: db })
+        Ok(Self { writer: db.clone(), reader: db, write_health: Default::default() })
     }
 }
 
@@ -140,6 +141,14 @@ where
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_millis(500));
+    }
+}
+
+impl PgStore {
+    /// Readiness: the server's disk is PostgreSQL's to watch; its `disk_full` shows in the
+    /// probe write.
+    pub(crate) fn check_free_space(&self) -> StoreResult<()> {
+        Ok(())
     }
 }
 

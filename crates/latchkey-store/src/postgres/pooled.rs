@@ -106,21 +106,152 @@ impl PgDb {
         let raw = tx.conn.raw()?;
         let begin = raw.execute(self.begin_sql.clone());
         if self.unnamed() {
-            tokio::time::timeout(self.acquire_timeout, begin).await.map_err(|_| {
-                sqlx::Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!(
-                        "the pooler gave no server connection within {} ms (its pool is smaller than \
-                         processes x LATCHKEY_DATABASE_POOL_SIZE, or the database is down)",
-                        self.acquire_timeout.as_millis()
-                    ),
-                ))
-            })??;
+            tokio::time::timeout(self.acquire_timeout, begin).await.map_err(|_| pooler_wait_timeout(self))??;
         } else {
             begin.await?;
         }
         Ok(tx)
     }
+}
+
+impl PgDb {
+    /// Connections open now (idle or in use).
+    pub fn size(&self) -> u32 {
+        self.pool.size()
+    }
+
+    pub fn options(&self) -> &sqlx::pool::PoolOptions<Postgres> {
+        self.pool.options()
+    }
+
+    /// A connection held across statements (`&mut *conn` is its executor), if one is idle or
+    /// can be opened without waiting.
+    pub fn try_acquire(&self) -> Option<PgConn> {
+        self.pool.try_acquire().map(|conn| self.held(conn))
+    }
+
+    /// A connection held across statements (`&mut *conn` is its executor).
+    pub async fn acquire(&self) -> Result<PgConn, sqlx::Error> {
+        Ok(self.held(self.pool.acquire().await?))
+    }
+
+    fn held(&self, conn: PoolConnection<Postgres>) -> PgConn {
+        PgConn {
+            exec: PgConnExec {
+                tx: PgTxConn { conn: Some(conn), unnamed: self.unnamed(), open: false },
+                db: self.clone(),
+            },
+        }
+    }
+}
+
+/// A pooled connection held across statements ([`PgDb::acquire`]): each statement runs as on
+/// the pool itself (in transaction mode: unnamed, in a transaction of its own).
+pub struct PgConn {
+    exec: PgConnExec,
+}
+
+impl std::ops::Deref for PgConn {
+    type Target = PgConnExec;
+    fn deref(&self) -> &PgConnExec {
+        &self.exec
+    }
+}
+
+impl std::ops::DerefMut for PgConn {
+    fn deref_mut(&mut self) -> &mut PgConnExec {
+        &mut self.exec
+    }
+}
+
+/// The executor of a [`PgConn`] (`&mut *conn`).
+#[derive(Debug)]
+pub struct PgConnExec {
+    tx: PgTxConn,
+    db: PgDb,
+}
+
+impl PgConnExec {
+    /// Transaction mode: opens this statement's own transaction (bounded like [`PgDb::begin`]).
+    async fn begin_own(&mut self) -> Result<(), sqlx::Error> {
+        self.tx.open = true;
+        let begin = self.tx.raw()?.execute(self.db.begin_sql.clone());
+        tokio::time::timeout(self.db.acquire_timeout, begin).await.map_err(|_| pooler_wait_timeout(&self.db))??;
+        Ok(())
+    }
+
+    async fn commit_own(&mut self) -> Result<(), sqlx::Error> {
+        self.tx.raw()?.execute("COMMIT").await?;
+        self.tx.open = false;
+        Ok(())
+    }
+}
+
+impl<'c> Executor<'c> for &'c mut PgConnExec {
+    type Database = Postgres;
+
+    fn fetch_many<'e, 'q: 'e, E>(self, query: E) -> BoxStream<'e, Result<Step, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Postgres>,
+    {
+        if !self.db.unnamed() {
+            return (&mut self.tx).fetch_many(query);
+        }
+        stream::once(async move {
+            self.begin_own().await?;
+            let steps: Vec<Step> = (&mut self.tx).fetch_many(query).try_collect().await?;
+            self.commit_own().await?;
+            Ok::<_, sqlx::Error>(stream::iter(steps.into_iter().map(Ok)))
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<PgRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Postgres>,
+    {
+        if !self.db.unnamed() {
+            return (&mut self.tx).fetch_optional(query);
+        }
+        Box::pin(async move {
+            self.begin_own().await?;
+            let row = (&mut self.tx).fetch_optional(query).await?;
+            self.commit_own().await?;
+            Ok(row)
+        })
+    }
+
+    fn prepare_with<'e>(
+        self,
+        sql: SqlStr,
+        parameters: &'e [PgTypeInfo],
+    ) -> BoxFuture<'e, Result<PgStatement, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        (&mut self.tx).prepare_with(sql, parameters)
+    }
+
+    fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<Describe<Postgres>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        (&mut self.tx).describe(sql)
+    }
+}
+
+fn pooler_wait_timeout(db: &PgDb) -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!(
+            "the pooler gave no server connection within {} ms (its pool is smaller than \
+             processes x LATCHKEY_DATABASE_POOL_SIZE, or the database is down)",
+            db.acquire_timeout.as_millis()
+        ),
+    ))
 }
 
 /// An open transaction ([`PgDb::begin`]); `&mut *tx` is its executor. Dropped without
