@@ -74,6 +74,11 @@ fn two_processes_through_pgbouncer_in_transaction_mode() {
     let a = Api::new(&first.base, &project, &key);
     let b = Api::new(&second.base, &project, &key);
     rt.block_on(async {
+        // Readiness (a read and a probe write) works through the pooler.
+        for api in [&a, &b] {
+            let ready = api.get("/readyz").await;
+            assert_eq!(ready.status, 200, "{}", ready.body);
+        }
         race(&a, &b).await;
 
         // The statement timeout holds behind the pooler too (SET LOCAL per transaction), and
@@ -122,6 +127,11 @@ fn two_processes_through_pgbouncer_in_session_mode() {
     let a = Api::new(&first.base, &project, &key);
     let b = Api::new(&second.base, &project, &key);
     rt.block_on(async {
+        // Readiness (a read and a probe write) works through the pooler.
+        for api in [&a, &b] {
+            let ready = api.get("/readyz").await;
+            assert_eq!(ready.status, 200, "{}", ready.body);
+        }
         race(&a, &b).await;
         // The statement timeout is set per session behind a session-mode pooler.
         let lock = db.lock_table("users").await;
