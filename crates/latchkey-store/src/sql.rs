@@ -4,6 +4,11 @@
 //! or written.
 
 pub const PING: &str = "SELECT CAST(1 AS BIGINT)";
+/// The readiness write: one fixed row (the database does not grow), rewritten whole.
+pub const WRITE_PROBE: &str = "INSERT INTO write_probe (id, probed_at, payload) VALUES (1, $1, $2)
+     ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at, payload = excluded.payload";
+/// Bytes of the probe's payload: about what a sign-up writes (rows and index entries).
+pub const WRITE_PROBE_BYTES: usize = 32 * 1024;
 
 pub const INSERT_PROJECT: &str =
     "INSERT INTO projects (id, name, access_token_ttl_secs, refresh_token_ttl_secs, created_at)

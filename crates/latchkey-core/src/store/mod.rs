@@ -33,6 +33,10 @@ pub enum StoreError {
     /// The database cannot be reached right now (the API answers 503 `server/unavailable`).
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database's disk is full (SQLite `SQLITE_FULL`, PostgreSQL `disk_full`): nothing was
+    /// written; retry once space is freed (the API answers 503 `server/storage-full`).
+    #[error("database storage full: {0}")]
+    StorageFull(String),
     #[error("database error: {0}")]
     Other(String),
 }
