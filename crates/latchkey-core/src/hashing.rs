@@ -12,9 +12,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::PasswordHasher;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
 use crate::domain::Password;
@@ -38,10 +37,6 @@ impl HashCost {
     pub fn params(self) -> Result<Params> {
         Params::new(self.memory_kib, self.iterations, self.parallelism, None)
             .map_err(|e| CoreError::Internal(format!("invalid Argon2 parameters: {e}")))
-    }
-
-    fn argon2(self) -> Result<Argon2<'static>> {
-        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params()?))
     }
 }
 
@@ -96,22 +91,26 @@ pub struct PoolStats {
 
 impl HasherPool {
     pub fn start(cost: HashCost, size: PoolSize) -> Result<Self> {
-        let argon2 = cost.argon2()?;
-        let dummy_hash = argon2
-            .hash_password(crate::crypto::random_token(24).as_bytes())
-            .map_err(|e| CoreError::Internal(format!("dummy hash failed: {e}")))?
-            .to_string();
+        cost.params()?;
         let (queue, jobs) = sync_channel::<Job>(size.queue.max(1));
         let jobs = Arc::new(Mutex::new(jobs));
         let counters = Arc::new(Counters::default());
+        // The dummy hash is made by the first hashing thread, in the memory it keeps anyway,
+        // rather than in a 19 MiB buffer allocated here and freed.
+        let (dummy_reply, dummy) = std::sync::mpsc::sync_channel::<Result<String>>(1);
         for n in 0..size.threads.max(1) {
             let jobs = Arc::clone(&jobs);
             let counters = Arc::clone(&counters);
+            let dummy_reply = (n == 0).then(|| dummy_reply.clone());
             std::thread::Builder::new()
                 .name(format!("latchkey-hash-{n}"))
-                .spawn(move || worker(cost, &jobs, &counters))
+                .spawn(move || worker(cost, &jobs, &counters, dummy_reply))
                 .map_err(|e| CoreError::Internal(format!("cannot start hashing thread: {e}")))?;
         }
+        let dummy_hash = dummy
+            .recv()
+            .map_err(|_| CoreError::Internal("hashing thread stopped before the dummy hash".into()))?
+            .map_err(|e| CoreError::Internal(format!("dummy hash failed: {e}")))?;
         Ok(Self { queue, dummy_hash, counters })
     }
 
@@ -156,13 +155,17 @@ impl HasherPool {
     }
 }
 
-fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>, counters: &Counters) {
+fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>, counters: &Counters, dummy: Option<SyncSender<Result<String>>>) {
     lower_thread_priority();
-    let Ok(argon2) = cost.argon2() else { return };
-    // Argon2's working memory (19 MiB by default), kept for the life of the thread: allocating
-    // it per hash let the allocator hand it back to the OS and fault it in again each time,
-    // which cost about a fifth of sign-in throughput (measured, see docs/BENCHMARKS.md).
-    let mut scratch: Vec<argon2::Block> = Vec::new();
+    // Argon2's working memory (19 MiB by default), kept for the life of the thread and used by
+    // every hash and verification it runs: allocating it per hash let the allocator hand it
+    // back to the OS and fault it in again each time (a fifth of sign-in throughput), and
+    // under a sign-up flood glibc kept freed buffers in per-thread arenas (RSS 250-290 MiB).
+    // Measured in docs/BENCHMARKS.md.
+    let mut scratch = Scratch::default();
+    if let Some(reply) = dummy {
+        let _ = reply.send(hash_one(cost, &mut scratch, crate::crypto::random_token(24).as_bytes()));
+    }
     loop {
         // Hold the lock only to take one job; the hash itself runs unlocked.
         let job = match jobs.lock() {
@@ -177,11 +180,7 @@ fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>, counters: &Counters) {
             Ok(Job::Hash { reply, .. }) if reply.is_closed() => {}
             Ok(Job::Verify { reply, .. }) if reply.is_closed() => {}
             Ok(Job::Hash { password, reply }) => {
-                let result = argon2
-                    .hash_password(password.expose().as_bytes())
-                    .map(|h| h.to_string())
-                    .map_err(|e| CoreError::Internal(format!("hashing failed: {e}")));
-                let _ = reply.send(result);
+                let _ = reply.send(hash_one(cost, &mut scratch, password.expose().as_bytes()));
             }
             Ok(Job::Verify { password, phc, reply }) => {
                 let _ = reply.send(verify_one(cost, &mut scratch, &password, &phc));
@@ -191,9 +190,50 @@ fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>, counters: &Counters) {
     }
 }
 
+/// One hashing thread's Argon2 memory. It grows to the largest cost it has seen (today's
+/// parameters, or a stored hash's when verifying an older, larger one) and is never freed.
+#[derive(Default)]
+struct Scratch {
+    blocks: Vec<Block>,
+}
+
+impl Scratch {
+    fn blocks_for(&mut self, params: &Params) -> &mut [Block] {
+        let needed = params.block_count();
+        if self.blocks.len() < needed {
+            // Drop the old buffer first so growing never holds both.
+            self.blocks = Vec::new();
+            self.blocks.resize(needed, Block::default());
+        }
+        &mut self.blocks[..needed]
+    }
+}
+
+/// Hashes like `argon2`'s own `hash_password` (random 16-byte salt, today's parameters,
+/// Argon2id v19, 32-byte output, PHC string), but in `scratch`.
+fn hash_one(cost: HashCost, scratch: &mut Scratch, password: &[u8]) -> Result<String> {
+    let failed = |e: &dyn std::fmt::Display| CoreError::Internal(format!("hashing failed: {e}"));
+    let params = cost.params()?;
+    let salt = argon2::password_hash::try_generate_salt().map_err(|e| failed(&e))?;
+    let salt = Salt::new(&salt).map_err(|e| failed(&e))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let (algorithm, version) = (Algorithm::Argon2id, Version::V0x13);
+    Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(password, &salt, &mut out, scratch.blocks_for(&params))
+        .map_err(|e| failed(&e))?;
+    let phc = PasswordHash {
+        algorithm: algorithm.ident(),
+        version: Some(version.into()),
+        params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(phc.to_string())
+}
+
 /// Verifies like `argon2`'s own `verify_password` (recompute with the stored algorithm,
 /// version, parameters and salt; compare the outputs in constant time), but in `scratch`.
-fn verify_one(cost: HashCost, scratch: &mut Vec<argon2::Block>, password: &Password, phc: &str) -> Result<Verified> {
+fn verify_one(cost: HashCost, scratch: &mut Scratch, password: &Password, phc: &str) -> Result<Verified> {
     let unreadable = |e: &dyn std::fmt::Display| CoreError::Internal(format!("stored hash unreadable: {e}"));
     let parsed = PasswordHash::new(phc).map_err(|e| unreadable(&e))?;
     let params = Params::try_from(&parsed).map_err(|e| unreadable(&e))?;
@@ -202,13 +242,9 @@ fn verify_one(cost: HashCost, scratch: &mut Vec<argon2::Block>, password: &Passw
     let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
         return Err(CoreError::Internal("stored hash has no salt or output".into()));
     };
-    let blocks = params.block_count();
-    if scratch.len() < blocks {
-        scratch.resize(blocks, argon2::Block::default());
-    }
     let mut out = vec![0u8; expected.as_bytes().len()];
     Argon2::new(algorithm, version, params.clone())
-        .hash_password_into_with_memory(password.expose().as_bytes(), salt, &mut out, &mut scratch[..blocks])
+        .hash_password_into_with_memory(password.expose().as_bytes(), salt, &mut out, scratch.blocks_for(&params))
         .map_err(|e| CoreError::Internal(format!("verification failed: {e}")))?;
     let computed = argon2::password_hash::phc::Output::new(&out).map_err(|e| unreadable(&e))?;
     let matches = computed == *expected; // `Output`'s equality is constant-time
@@ -231,7 +267,7 @@ fn lower_thread_priority() {}
 
 #[cfg(test)]
 mod tests {
-    use argon2::password_hash::PasswordVerifier;
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
     use super::*;
 
@@ -258,7 +294,7 @@ mod tests {
     fn scratch_verification_agrees_with_the_library() {
         // Hashes made by argon2's stock path (with other parameters and algorithms too) verify
         // in the reused buffer exactly as argon2's own verify_password says.
-        let mut scratch = Vec::new();
+        let mut scratch = Scratch::default();
         for (algorithm, memory_kib) in
             [(Algorithm::Argon2id, 64), (Algorithm::Argon2id, 256), (Algorithm::Argon2i, 128)]
         {
@@ -272,6 +308,51 @@ mod tests {
             }
         }
         assert!(verify_one(cheap(), &mut scratch, &pw("x"), "not a phc string").is_err());
+    }
+
+    #[test]
+    fn scratch_hashes_are_what_the_library_would_make() {
+        // PHC strings made in the reused buffer: same shape as argon2's own `hash_password`
+        // (algorithm, version, parameters, 16-byte salt, 32-byte output), and argon2's own
+        // verify_password accepts the right password and refuses others.
+        let mut scratch = Scratch::default();
+        for cost in [cheap(), HashCost { memory_kib: 256, iterations: 3, parallelism: 2 }, HashCost::default()] {
+            let ours = hash_one(cost, &mut scratch, b"correct horse").unwrap();
+            let stock = cost.params().map(|p| Argon2::new(Algorithm::Argon2id, Version::V0x13, p)).unwrap();
+            let theirs = stock.hash_password(b"correct horse").unwrap().to_string();
+            let shape = |phc: &str| {
+                let parsed = PasswordHash::new(phc).unwrap();
+                (
+                    parsed.algorithm,
+                    parsed.version,
+                    parsed.params,
+                    parsed.salt.unwrap().len(),
+                    parsed.hash.unwrap().len(),
+                )
+            };
+            assert_eq!(shape(&ours), shape(&theirs), "{ours} vs {theirs}");
+            let parsed = PasswordHash::new(&ours).unwrap();
+            assert!(stock.verify_password(b"correct horse", &parsed).is_ok());
+            assert!(stock.verify_password(b"correct horsf", &parsed).is_err());
+            assert!(verify_one(cost, &mut scratch, &pw("correct horse"), &ours).unwrap().matches);
+            assert_ne!(hash_one(cost, &mut scratch, b"correct horse").unwrap(), ours, "a fresh salt each time");
+        }
+    }
+
+    #[test]
+    fn hashing_and_verifying_share_one_buffer() {
+        // The sign-up path (hash) and the sign-in path (verify) work in the same memory: once
+        // it has grown to today's cost, neither allocates another buffer.
+        let cost = HashCost { memory_kib: 1024, iterations: 1, parallelism: 1 };
+        let mut scratch = Scratch::default();
+        let phc = hash_one(cost, &mut scratch, b"correct horse").unwrap();
+        let buffer = scratch.blocks.as_ptr();
+        assert_eq!(scratch.blocks.len(), 1024, "one block per KiB");
+        for _ in 0..3 {
+            hash_one(cost, &mut scratch, b"another").unwrap();
+            verify_one(cost, &mut scratch, &pw("correct horse"), &phc).unwrap();
+        }
+        assert_eq!(scratch.blocks.as_ptr(), buffer, "the same buffer throughout");
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use latchkey_core::crypto::MasterKey;
@@ -21,6 +22,12 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub database_url: Option<String>,
     pub database_pool_size: Option<u32>,
+    // PostgreSQL availability and poolers.
+    pub database_pooler: Option<String>,
+    pub database_migration_url: Option<String>,
+    pub database_connect_timeout_ms: Option<u64>,
+    pub database_acquire_timeout_ms: Option<u64>,
+    pub database_statement_timeout_ms: Option<u64>,
     pub data_dir: Option<PathBuf>,
     pub master_key_file: Option<PathBuf>,
     pub log_format: Option<String>,
@@ -63,6 +70,8 @@ pub struct StorageConfig {
     pub database_url: String,
     /// PostgreSQL connections per process (ignored by SQLite).
     pub database_pool_size: u32,
+    /// PostgreSQL timeouts, pooler mode and migration URL (see [`DatabaseOptions`]).
+    pub database: DatabaseSettings,
     pub data_dir: PathBuf,
     pub master_key: MasterKey,
 }
@@ -72,6 +81,7 @@ impl std::fmt::Debug for StorageConfig {
         f.debug_struct("StorageConfig")
             .field("database_url", &redact_password(&self.database_url))
             .field("database_pool_size", &self.database_pool_size)
+            .field("database", &self.database)
             .field("data_dir", &self.data_dir)
             .field("master_key", &self.master_key)
             .finish()
@@ -93,10 +103,109 @@ fn redact_password(url: &str) -> String {
 /// anything that would exhaust a server's connection slots by a typo.
 pub const MAX_DATABASE_POOL_SIZE: u32 = 500;
 
+/// PostgreSQL availability and pooler settings as given by flags or variables, before the
+/// file, defaults and checks.
+#[derive(Default, Clone)]
+pub struct DatabaseOptions {
+    pub pooler: Option<String>,
+    pub migration_url: Option<String>,
+    pub connect_timeout_ms: Option<u64>,
+    pub acquire_timeout_ms: Option<u64>,
+    pub statement_timeout_ms: Option<u64>,
+}
+
+/// PostgreSQL availability and pooler settings, resolved and checked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseSettings {
+    /// `LATCHKEY_DATABASE_POOLER`: none, session or transaction.
+    pub pooler: latchkey_store::PgPooler,
+    /// `LATCHKEY_DATABASE_MIGRATION_URL`: direct URL for migrations (required in transaction mode).
+    pub migration_url: Option<String>,
+    /// `LATCHKEY_DATABASE_CONNECT_TIMEOUT`: how long start-up waits for the database.
+    pub connect_timeout: Duration,
+    /// `LATCHKEY_DATABASE_ACQUIRE_TIMEOUT`: how long a request waits for a connection.
+    pub acquire_timeout: Duration,
+    /// `LATCHKEY_DATABASE_STATEMENT_TIMEOUT`: PostgreSQL's statement_timeout; zero: none.
+    pub statement_timeout: Duration,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("pooler", &self.pooler)
+            .field("migration_url", &self.migration_url.as_deref().map(redact_password))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .finish()
+    }
+}
+
+/// Upper bound on the connect and acquire timeouts (a typo must not mean "wait forever").
+pub const MAX_DATABASE_WAIT_MS: u64 = 600_000;
+/// Upper bound on the statement timeout.
+pub const MAX_DATABASE_STATEMENT_TIMEOUT_MS: u64 = 3_600_000;
+
+impl DatabaseSettings {
+    fn resolve(options: DatabaseOptions, file: &FileConfig, postgres: bool) -> anyhow::Result<Self> {
+        use latchkey_store::{PgPooler, PgStore};
+        let pooler_text = options.pooler.or_else(|| file.database_pooler.clone());
+        let pooler = match pooler_text.as_deref().map(str::trim) {
+            None | Some("") => PgPooler::None,
+            Some(text) => PgPooler::parse(text).ok_or_else(|| {
+                anyhow::anyhow!("LATCHKEY_DATABASE_POOLER must be none, session or transaction, got {text:?}")
+            })?,
+        };
+        let migration_url =
+            options.migration_url.or_else(|| file.database_migration_url.clone()).filter(|u| !u.trim().is_empty());
+        if !postgres && (pooler != PgPooler::None || migration_url.is_some()) {
+            bail!("LATCHKEY_DATABASE_POOLER and LATCHKEY_DATABASE_MIGRATION_URL apply to PostgreSQL only");
+        }
+        if let Some(url) = &migration_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            bail!("LATCHKEY_DATABASE_MIGRATION_URL must be a postgres:// URL, got {:?}", scheme(url));
+        }
+        if pooler == PgPooler::Transaction && migration_url.is_none() {
+            bail!(
+                "LATCHKEY_DATABASE_POOLER=transaction needs LATCHKEY_DATABASE_MIGRATION_URL, a direct (not pooled) \
+                 URL of the same database: migrations hold a session-level lock and use prepared statements, \
+                 which a transaction-mode pooler cannot carry (a pooler in session mode needs neither: \
+                 LATCHKEY_DATABASE_POOLER=session)"
+            );
+        }
+        let ms = |flag: Option<u64>, key: Option<u64>, default: Duration| {
+            flag.or(key).map(Duration::from_millis).unwrap_or(default)
+        };
+        let connect_timeout =
+            ms(options.connect_timeout_ms, file.database_connect_timeout_ms, PgStore::DEFAULT_CONNECT_TIMEOUT);
+        let acquire_timeout =
+            ms(options.acquire_timeout_ms, file.database_acquire_timeout_ms, PgStore::DEFAULT_ACQUIRE_TIMEOUT);
+        let statement_timeout =
+            ms(options.statement_timeout_ms, file.database_statement_timeout_ms, PgStore::DEFAULT_STATEMENT_TIMEOUT);
+        for (name, value) in [
+            ("LATCHKEY_DATABASE_CONNECT_TIMEOUT", connect_timeout),
+            ("LATCHKEY_DATABASE_ACQUIRE_TIMEOUT", acquire_timeout),
+        ] {
+            if value.is_zero() || value.as_millis() > u128::from(MAX_DATABASE_WAIT_MS) {
+                bail!("{name} must be between 1ms and {}s", MAX_DATABASE_WAIT_MS / 1000);
+            }
+        }
+        if statement_timeout.as_millis() > u128::from(MAX_DATABASE_STATEMENT_TIMEOUT_MS) {
+            bail!(
+                "LATCHKEY_DATABASE_STATEMENT_TIMEOUT must be at most {}s (0 turns it off)",
+                MAX_DATABASE_STATEMENT_TIMEOUT_MS / 1000
+            );
+        }
+        Ok(Self { pooler, migration_url, connect_timeout, acquire_timeout, statement_timeout })
+    }
+}
+
 impl StorageConfig {
     pub fn resolve(
         database_url: Option<String>,
         database_pool_size: Option<u32>,
+        database: DatabaseOptions,
         data_dir: Option<PathBuf>,
         master_key: Option<String>,
         file: &FileConfig,
@@ -117,6 +226,7 @@ impl StorageConfig {
                 "LATCHKEY_DATABASE_POOL_SIZE must be between 1 and {MAX_DATABASE_POOL_SIZE}, got {database_pool_size}"
             );
         }
+        let database = DatabaseSettings::resolve(database, file, sqlite_path.is_none())?;
         let master_key = match (master_key, &file.master_key_file, sqlite_path) {
             (Some(text), _, _) => MasterKey::from_base64(&text).map_err(|_| {
                 anyhow::anyhow!(
@@ -129,12 +239,19 @@ impl StorageConfig {
                 bail!("LATCHKEY_MASTER_KEY is required with a server database (it encrypts signing keys at rest)")
             }
         };
-        Ok(Self { database_url, database_pool_size, data_dir, master_key })
+        Ok(Self { database_url, database_pool_size, database, data_dir, master_key })
     }
 
     /// Opens (and migrates) the configured database.
     pub async fn open_store(&self) -> anyhow::Result<std::sync::Arc<dyn latchkey_core::store::Store>> {
-        let options = latchkey_store::OpenOptions { pg_pool_size: self.database_pool_size };
+        let options = latchkey_store::OpenOptions {
+            pg_pool_size: self.database_pool_size,
+            pg_pooler: self.database.pooler,
+            pg_migration_url: self.database.migration_url.clone(),
+            pg_connect_timeout: self.database.connect_timeout,
+            pg_acquire_timeout: self.database.acquire_timeout,
+            pg_statement_timeout: self.database.statement_timeout,
+        };
         latchkey_store::open_with(&self.database_url, &options).await.context("cannot open the database")
     }
 }
@@ -437,6 +554,18 @@ pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
         .and_then(|d| i64::try_from(d.as_secs()).map_err(|e| e.to_string()))
 }
 
+/// `1500`, `1500ms`, `2s`, `1m` (humantime syntax; a bare number is milliseconds) as
+/// milliseconds.
+pub fn parse_duration_ms(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    if let Ok(ms) = trimmed.parse::<u64>() {
+        return Ok(ms);
+    }
+    humantime::parse_duration(trimmed)
+        .map_err(|e| format!("{e} (examples: 500ms, 2s, 1m)"))
+        .and_then(|d| u64::try_from(d.as_millis()).map_err(|e| e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,8 +574,15 @@ mod tests {
     fn storage_config_debug_hides_the_database_password() {
         let (_, key) = MasterKey::generate();
         let url = "postgres://latchkey:hunter2-pw@db.internal:5432/latchkey";
-        let storage =
-            StorageConfig::resolve(Some(url.into()), Some(4), None, Some(key), &FileConfig::default()).unwrap();
+        let storage = StorageConfig::resolve(
+            Some(url.into()),
+            Some(4),
+            DatabaseOptions::default(),
+            None,
+            Some(key),
+            &FileConfig::default(),
+        )
+        .unwrap();
         let debug = format!("{storage:?}");
         assert!(!debug.contains("hunter2-pw"), "{debug}");
         assert!(debug.contains("latchkey:***@db.internal"), "{debug}");
@@ -459,7 +595,9 @@ mod tests {
         let (_, key) = MasterKey::generate();
         let url = || Some("postgres://postgres@127.0.0.1/latchkey".to_owned());
         let file = FileConfig { database_pool_size: Some(32), ..Default::default() };
-        let resolve = |size, file: &FileConfig| StorageConfig::resolve(url(), size, None, Some(key.clone()), file);
+        let resolve = |size, file: &FileConfig| {
+            StorageConfig::resolve(url(), size, DatabaseOptions::default(), None, Some(key.clone()), file)
+        };
         assert_eq!(resolve(None, &FileConfig::default()).unwrap().database_pool_size, 16);
         assert_eq!(resolve(None, &file).unwrap().database_pool_size, 32);
         assert_eq!(resolve(Some(8), &file).unwrap().database_pool_size, 8, "the flag wins over the file");
@@ -467,6 +605,56 @@ mod tests {
             let err = resolve(Some(bad), &file).unwrap_err().to_string();
             assert!(err.contains("LATCHKEY_DATABASE_POOL_SIZE"), "{err}");
         }
+    }
+
+    #[test]
+    fn database_timeouts_and_pooler_are_resolved_and_checked() {
+        use latchkey_store::PgPooler;
+        let (_, key) = MasterKey::generate();
+        let pg = || Some("postgres://postgres@127.0.0.1:6432/latchkey".to_owned());
+        let resolve = |url: Option<String>, options: DatabaseOptions, file: &FileConfig| {
+            StorageConfig::resolve(url, None, options, None, Some(key.clone()), file).map(|s| s.database)
+        };
+        let defaults = resolve(pg(), DatabaseOptions::default(), &FileConfig::default()).unwrap();
+        assert_eq!(defaults.pooler, PgPooler::None);
+        assert_eq!(defaults.connect_timeout, Duration::from_secs(5));
+        assert_eq!(defaults.acquire_timeout, Duration::from_secs(1));
+        assert_eq!(defaults.statement_timeout, Duration::from_secs(5));
+
+        let file = FileConfig {
+            database_pooler: Some("transaction".into()),
+            database_migration_url: Some("postgres://postgres@127.0.0.1:5432/latchkey".into()),
+            database_acquire_timeout_ms: Some(2500),
+            database_statement_timeout_ms: Some(0),
+            ..Default::default()
+        };
+        let flags = DatabaseOptions { acquire_timeout_ms: Some(700), ..Default::default() };
+        let settings = resolve(pg(), flags, &file).unwrap();
+        assert_eq!(settings.pooler, PgPooler::Transaction);
+        assert_eq!(settings.acquire_timeout, Duration::from_millis(700), "the flag wins over the file");
+        assert_eq!(settings.statement_timeout, Duration::ZERO, "0 turns the statement timeout off");
+
+        let no_migration_url = DatabaseOptions { pooler: Some("transaction".into()), ..Default::default() };
+        let err = resolve(pg(), no_migration_url, &FileConfig::default()).unwrap_err().to_string();
+        assert!(err.contains("LATCHKEY_DATABASE_MIGRATION_URL") && err.contains("session"), "{err}");
+        let bad = [
+            DatabaseOptions { pooler: Some("statement".into()), ..Default::default() },
+            DatabaseOptions { acquire_timeout_ms: Some(0), ..Default::default() },
+            DatabaseOptions { connect_timeout_ms: Some(MAX_DATABASE_WAIT_MS + 1), ..Default::default() },
+            DatabaseOptions { statement_timeout_ms: Some(MAX_DATABASE_STATEMENT_TIMEOUT_MS + 1), ..Default::default() },
+            DatabaseOptions { migration_url: Some("mysql://x".into()), ..Default::default() },
+        ];
+        for options in bad {
+            assert!(resolve(pg(), options, &FileConfig::default()).is_err());
+        }
+        let sqlite = Some("sqlite:///tmp/latchkey-config-test/none.db".to_owned());
+        let session = DatabaseOptions { pooler: Some("session".into()), ..Default::default() };
+        assert!(resolve(sqlite, session, &FileConfig::default()).unwrap_err().to_string().contains("PostgreSQL only"));
+
+        assert_eq!(parse_duration_ms("1500"), Ok(1500));
+        assert_eq!(parse_duration_ms("2s"), Ok(2000));
+        assert_eq!(parse_duration_ms("250ms"), Ok(250));
+        assert!(parse_duration_ms("soon").is_err());
     }
 
     #[test]

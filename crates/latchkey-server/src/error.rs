@@ -7,6 +7,10 @@ use latchkey_core::CoreError;
 use latchkey_core::store::StoreError;
 use serde::Serialize;
 
+/// `Retry-After` of `server/storage-full`: freeing disk space takes an operator, so clients
+/// should not retry every second.
+const STORAGE_RETRY_AFTER_SECS: u64 = 5;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -121,6 +125,16 @@ impl From<CoreError> for ApiError {
             CoreError::Store(StoreError::Unavailable(detail)) => {
                 tracing::error!(%detail, "database unavailable");
                 ApiError::unavailable()
+            }
+            CoreError::Store(StoreError::StorageFull(detail)) => {
+                tracing::error!(%detail, "database storage full");
+                let mut e = ApiError::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "server/storage-full",
+                    "the service cannot store data right now (storage full)",
+                );
+                e.retry_after_secs = Some(STORAGE_RETRY_AFTER_SECS);
+                e
             }
             CoreError::Store(other) => {
                 tracing::error!(error = %other, "storage error");

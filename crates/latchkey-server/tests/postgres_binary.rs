@@ -213,8 +213,8 @@ fn postgres_settings_are_checked_at_start() {
         assert!(stderr.contains("LATCHKEY_DATABASE_POOL_SIZE") || stderr.contains("database-pool-size"), "{stderr}");
     }
 
-    // An unreachable server fails the start with a message (after the pool's 10 s of
-    // connection retries), not a hang or a panic.
+    // An unreachable server fails the start with a message (after the connect timeout's
+    // retries, 5 s by default), not a hang or a panic.
     let output = latchkey(&db, Some(&master))
         .env("LATCHKEY_DATABASE_URL", "postgres://postgres:db-pw-never-printed@127.0.0.1:1/latchkey")
         .args(["project", "list"])

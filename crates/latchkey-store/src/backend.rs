@@ -23,7 +23,8 @@ macro_rules! row_mappers {
         use latchkey_core::domain::{ApiKeyRecord, Location, Project, ProjectSettings, Role, User};
         use latchkey_core::store::{SessionRecord, StoreError, StoreResult};
         use latchkey_core::tokens::StoredSigningKey;
-        use sqlx::{Row, Transaction};
+        use sqlx::Row;
+        use $crate::Tx;
 
         use $crate::map_err;
         use $crate::time::{from_millis, opt_from_millis, to_millis};
@@ -135,7 +136,7 @@ macro_rules! row_mappers {
             })
         }
 
-        pub async fn insert_user(tx: &mut Transaction<'_, $db>, user: &User) -> StoreResult<()> {
+        pub async fn insert_user(tx: &mut Tx<$db>, user: &User) -> StoreResult<()> {
             let metadata = $crate::backend::json_text(&user.metadata)?;
             let secure = $crate::backend::json_text(&user.secure_metadata)?;
             sqlx::query($crate::sql::INSERT_USER)
@@ -166,7 +167,7 @@ macro_rules! row_mappers {
             Ok(())
         }
 
-        pub async fn insert_session(tx: &mut Transaction<'_, $db>, s: &SessionRecord) -> StoreResult<()> {
+        pub async fn insert_session(tx: &mut Tx<$db>, s: &SessionRecord) -> StoreResult<()> {
             sqlx::query($crate::sql::INSERT_SESSION)
                 .bind(s.id.to_string())
                 .bind(s.project_id.to_string())
@@ -219,7 +220,38 @@ macro_rules! impl_core_store {
             impl CoreStore for $store {
                 async fn ping(&self) -> StoreResult<()> {
                     sqlx::query(sql::PING).execute(&self.reader).await.map_err(map_err)?;
-                    Ok(())
+                    if let Err(err) = self.check_free_space() {
+                        self.write_health.record(&Err(err));
+                        return self.write_health.last();
+                    }
+                    // Reads can work while writes fail (full disk, read-only file), so readiness
+                    // also commits a one-row write. Only when a writer connection is idle: a busy
+                    // writer is serving requests, and queueing the probe behind them would turn
+                    // load into "not ready"; the last probe's outcome stands meanwhile.
+                    // A pool below its size limit (e.g. after discarding a failed connection)
+                    // opens a fresh connection at once, so it is acquired normally.
+                    let has_room = self.writer.size() < self.writer.options().get_max_connections();
+                    let mut conn = match self.writer.try_acquire() {
+                        Some(conn) => conn,
+                        None if has_room => match self.writer.acquire().await {
+                            Ok(conn) => conn,
+                            Err(err) => {
+                                let failed = Err(map_err(err));
+                                self.write_health.record(&failed);
+                                return failed;
+                            }
+                        },
+                        None => return self.write_health.last(),
+                    };
+                    let probed = sqlx::query(sql::WRITE_PROBE)
+                        .bind(to_millis(Utc::now()))
+                        .bind(vec![0u8; sql::WRITE_PROBE_BYTES])
+                        .execute(&mut *conn)
+                        .await
+                        .map(|_| ())
+                        .map_err(map_err);
+                    self.write_health.record(&probed);
+                    probed
                 }
 
                 async fn create_project(&self, project: &Project, key: &StoredSigningKey) -> StoreResult<()> {
@@ -471,6 +503,22 @@ macro_rules! impl_core_store {
                     sqlx::query(sql::CLEAR_SIGN_IN_FAILURES)
                         .bind(project.to_string())
                         .bind(email)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(map_err)?;
+                    Ok(())
+                }
+
+                async fn release_sign_in_attempt(
+                    &self,
+                    project: ProjectId,
+                    email: &str,
+                    window_started_at: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    sqlx::query(sql::RELEASE_SIGN_IN_ATTEMPT)
+                        .bind(project.to_string())
+                        .bind(email)
+                        .bind(to_millis(window_started_at))
                         .execute(&self.writer)
                         .await
                         .map_err(map_err)?;

@@ -15,7 +15,7 @@ macro_rules! impl_external_store {
                 ExternalKeyRecord, ExternalSecretRecord, ExternalSettings, ExternalSignIn, ExternalSignInOutcome,
                 ExternalStore, StoreResult, UserChange,
             };
-            use sqlx::Transaction;
+            use $crate::Tx;
             use $crate::map_err;
             use $crate::sql_external as sql;
             use $crate::time::{from_millis, opt_from_millis, to_millis};
@@ -51,7 +51,7 @@ macro_rules! impl_external_store {
             /// Writes every mutable column of `user`, if the row still has `foreign_id` as
             /// expected (`None`: must still have none). Returns whether the row was updated.
             async fn update_user(
-                tx: &mut Transaction<'_, $db>,
+                tx: &mut Tx<$db>,
                 user: &User,
                 expected_foreign_id: Option<&str>,
             ) -> StoreResult<bool> {

@@ -19,7 +19,7 @@ macro_rules! impl_mail_store {
             use latchkey_core::store::{
                 Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState, StoreError, StoreResult,
             };
-            use sqlx::Transaction;
+            use $crate::Tx;
             use $crate::map_err;
             use $crate::sql_mail as sql;
             use $crate::time::{from_millis, opt_from_millis, to_millis};
@@ -67,7 +67,7 @@ macro_rules! impl_mail_store {
                 })
             }
 
-            async fn insert_token(tx: &mut Transaction<'_, $db>, t: &LinkToken) -> StoreResult<()> {
+            async fn insert_token(tx: &mut Tx<$db>, t: &LinkToken) -> StoreResult<()> {
                 sqlx::query(sql::INSERT_LINK_TOKEN)
                     .bind(&t.digest)
                     .bind(t.project_id.to_string())
@@ -85,7 +85,7 @@ macro_rules! impl_mail_store {
             }
 
             async fn supersede_tokens(
-                tx: &mut Transaction<'_, $db>,
+                tx: &mut Tx<$db>,
                 project: ProjectId,
                 user: &str,
                 purpose: LinkPurpose,
@@ -102,7 +102,7 @@ macro_rules! impl_mail_store {
 
             /// Consumes a live token of `purpose`; the user it belongs to, if it was live.
             async fn consume_token(
-                tx: &mut Transaction<'_, $db>,
+                tx: &mut Tx<$db>,
                 project: ProjectId,
                 digest: &str,
                 purpose: LinkPurpose,

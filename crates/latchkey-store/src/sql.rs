@@ -4,6 +4,11 @@
 //! or written.
 
 pub const PING: &str = "SELECT CAST(1 AS BIGINT)";
+/// The readiness write: one fixed row (the database does not grow), rewritten whole.
+pub const WRITE_PROBE: &str = "INSERT INTO write_probe (id, probed_at, payload) VALUES (1, $1, $2)
+     ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at, payload = excluded.payload";
+/// Bytes of the probe's payload: about what a sign-up writes (rows and index entries).
+pub const WRITE_PROBE_BYTES: usize = 32 * 1024;
 
 pub const INSERT_PROJECT: &str =
     "INSERT INTO projects (id, name, access_token_ttl_secs, refresh_token_ttl_secs, created_at)
@@ -67,6 +72,10 @@ pub const RECORD_SIGN_IN_ATTEMPT: &str = "INSERT INTO sign_in_failures (project_
                                   ELSE sign_in_failures.window_started_at END
      RETURNING failures, window_started_at";
 pub const CLEAR_SIGN_IN_FAILURES: &str = "DELETE FROM sign_in_failures WHERE project_id = $1 AND email = $2";
+/// Gives back one attempt whose password was never checked, in the window that counted it
+/// only (a window restarted since has dropped it already).
+pub const RELEASE_SIGN_IN_ATTEMPT: &str = "UPDATE sign_in_failures SET failures = failures - 1
+     WHERE project_id = $1 AND email = $2 AND window_started_at = $3 AND failures > 0";
 /// Maintenance across all projects: windows that can no longer block anyone.
 pub const PURGE_SIGN_IN_FAILURES: &str = "DELETE FROM sign_in_failures WHERE window_started_at < $1";
 

@@ -106,3 +106,27 @@ impl Drop for TempDatabase {
         let _ = cleanup.join();
     }
 }
+
+/// A table locked `ACCESS EXCLUSIVE` by a transaction of its own, as a wedged query or a
+/// long migration elsewhere would: every statement touching the table waits until the guard
+/// is dropped (its connection closes, ending the transaction).
+pub struct TableLock {
+    _conn: sqlx::PgConnection,
+}
+
+impl TempDatabase {
+    /// Locks `table` (a name of this crate's schema, never input) until the guard is dropped.
+    pub async fn lock_table(&self, table: &'static str) -> TableLock {
+        let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")))
+            .execute(&mut conn)
+            .await
+            .expect("lock the table");
+        TableLock { _conn: conn }
+    }
+
+    /// The database's name (for a pooler's configuration).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}

@@ -137,21 +137,18 @@ impl AuthService {
         profile: &ExternalProfile,
         now: DateTime<Utc>,
     ) -> Result<UserChange> {
-        if let Some(mut user) = self.store.find_user_by_foreign_id(project, foreign_id).await? {
-            if !user.is_active {
-                return Err(CoreError::AccountDisabled);
-            }
-            if profile.apply_to(&mut user) {
-                user.updated_at = now;
-            }
-            user.last_active = Some(now);
-            return Ok(UserChange::Update(user));
+        if let Some(user) = self.store.find_user_by_foreign_id(project, foreign_id).await? {
+            return update_external_user(user, profile, now);
         }
         if let Some(email) = &profile.email
             && let Some(mut user) = self.store.find_user_by_email(project, email.as_str()).await?
         {
-            if user.foreign_id.is_some() {
-                return Err(CoreError::ForeignIdConflict);
+            match user.foreign_id.as_deref() {
+                // A racing sign-in of this same user created (or linked) it between the two
+                // lookups: it is this user, not a conflict.
+                Some(linked) if linked == foreign_id => return update_external_user(user, profile, now),
+                Some(_) => return Err(CoreError::ForeignIdConflict),
+                None => {}
             }
             if !user.is_active {
                 return Err(CoreError::AccountDisabled);
@@ -193,6 +190,18 @@ impl AuthService {
         profile.apply_to(&mut user);
         Ok(UserChange::Create(user))
     }
+}
+
+/// A returning external user: profile fields from the token, last activity now.
+fn update_external_user(mut user: User, profile: &ExternalProfile, now: DateTime<Utc>) -> Result<UserChange> {
+    if !user.is_active {
+        return Err(CoreError::AccountDisabled);
+    }
+    if profile.apply_to(&mut user) {
+        user.updated_at = now;
+    }
+    user.last_active = Some(now);
+    Ok(UserChange::Update(user))
 }
 
 fn unselected(selection: &Selection<'_>) -> CoreError {

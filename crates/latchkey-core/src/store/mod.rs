@@ -33,6 +33,10 @@ pub enum StoreError {
     /// The database cannot be reached right now (the API answers 503 `server/unavailable`).
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database's disk is full (SQLite `SQLITE_FULL`, PostgreSQL `disk_full`): nothing was
+    /// written; retry once space is freed (the API answers 503 `server/storage-full`).
+    #[error("database storage full: {0}")]
+    StorageFull(String),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -152,6 +156,14 @@ pub trait CoreStore: Send + Sync + 'static {
         window_start_after: DateTime<Utc>,
     ) -> StoreResult<FailureWindow>;
     async fn clear_sign_in_failures(&self, project: ProjectId, email: &str) -> StoreResult<()>;
+    /// Takes back one attempt counted by `record_sign_in_attempt` whose password was never
+    /// checked, if its window (`window_started_at`, as returned then) is still the current one.
+    async fn release_sign_in_attempt(
+        &self,
+        project: ProjectId,
+        email: &str,
+        window_started_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Deletes throttling windows that began before `before` (they can no longer block anyone).
     async fn purge_sign_in_failures(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{FileConfig, ServeOptions, StorageConfig, parse_duration_secs};
+use crate::config::{DatabaseOptions, FileConfig, ServeOptions, StorageConfig, parse_duration_ms, parse_duration_secs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,7 +21,9 @@ use crate::config::{FileConfig, ServeOptions, StorageConfig, parse_duration_secs
         creates a project and an API key and prints them once).\n\
         The other subcommands administer projects and API keys on the same database.\n\n\
         Every option can also be set with the LATCHKEY_* variable shown, or in a TOML file\n\
-        given with --config (keys: bind, public_url, database_url, database_pool_size, data_dir,\n\
+        given with --config (keys: bind, public_url, database_url, database_pool_size,\n\
+        database_pooler, database_migration_url, database_connect_timeout_ms,\n\
+        database_acquire_timeout_ms, database_statement_timeout_ms, data_dir,\n\
         master_key_file, log_format, hash_threads, hash_queue, hash_memory_kib, hash_iterations,\n\
         body_limit_bytes, refresh_grace_secs, smtp_url, mail_from, mail_templates_dir,\n\
         smtp_timeout_secs, smtp_ca_file, metrics, metrics_bind, header_timeout_secs, body_timeout_secs,\n\
@@ -44,6 +46,37 @@ pub struct Cli {
     /// shared by every process).
     #[arg(long, env = "LATCHKEY_DATABASE_POOL_SIZE", global = true, value_name = "N")]
     pub database_pool_size: Option<u32>,
+
+    // PostgreSQL availability and poolers.
+    /// PostgreSQL: what sits between Latchkey and the server: none, session (a pooler in
+    /// session mode) or transaction (a pooler in transaction mode, such as PgBouncer's
+    /// pool_mode=transaction; needs --database-migration-url) [default: none].
+    #[arg(long, env = "LATCHKEY_DATABASE_POOLER", global = true, value_name = "MODE")]
+    pub database_pooler: Option<String>,
+
+    /// PostgreSQL: a direct (not pooled) URL of the same database, used only to run
+    /// migrations; required with --database-pooler transaction.
+    #[arg(long, env = "LATCHKEY_DATABASE_MIGRATION_URL", global = true, value_name = "URL", hide_env_values = true)]
+    pub database_migration_url: Option<String>,
+
+    /// PostgreSQL: how long start-up waits for the database, retrying refused connections,
+    /// e.g. 5s or 5000 (milliseconds) [default: 5s].
+    #[arg(long, env = "LATCHKEY_DATABASE_CONNECT_TIMEOUT", global = true, value_name = "DURATION",
+        value_parser = parse_duration_ms)]
+    pub database_connect_timeout: Option<u64>,
+
+    /// PostgreSQL: how long a request waits for a database connection (opening one included)
+    /// before answering 503 server/unavailable [default: 1s].
+    #[arg(long, env = "LATCHKEY_DATABASE_ACQUIRE_TIMEOUT", global = true, value_name = "DURATION",
+        value_parser = parse_duration_ms)]
+    pub database_acquire_timeout: Option<u64>,
+
+    /// PostgreSQL: statement_timeout for Latchkey's statements (not migrations); a statement
+    /// running longer is cancelled and its request answers 503 server/unavailable; 0 turns it
+    /// off [default: 5s].
+    #[arg(long, env = "LATCHKEY_DATABASE_STATEMENT_TIMEOUT", global = true, value_name = "DURATION",
+        value_parser = parse_duration_ms)]
+    pub database_statement_timeout: Option<u64>,
 
     /// Directory for the embedded database and its generated master key.
     #[arg(long, env = "LATCHKEY_DATA_DIR", global = true, value_name = "DIR")]
@@ -275,7 +308,15 @@ pub enum ApiKeyCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = FileConfig::load(cli.config.as_deref())?;
     let master_key = std::env::var("LATCHKEY_MASTER_KEY").ok().filter(|k| !k.trim().is_empty());
-    let storage = StorageConfig::resolve(cli.database_url, cli.database_pool_size, cli.data_dir, master_key, &file)?;
+    let database = DatabaseOptions {
+        pooler: cli.database_pooler,
+        migration_url: cli.database_migration_url,
+        connect_timeout_ms: cli.database_connect_timeout,
+        acquire_timeout_ms: cli.database_acquire_timeout,
+        statement_timeout_ms: cli.database_statement_timeout,
+    };
+    let storage =
+        StorageConfig::resolve(cli.database_url, cli.database_pool_size, database, cli.data_dir, master_key, &file)?;
     match cli.command {
         Command::Serve(args) => {
             let options = ServeOptions {

@@ -1,12 +1,18 @@
-//! `/healthz`: the process is up. `/readyz`: the database answers.
+//! `/healthz`: the process is up. `/readyz`: the database answers and accepts writes.
+
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use latchkey_core::store::StoreError;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::{ApiError, ErrorBody};
+
+/// The bound on `/readyz`'s database check.
+const READY_TIMEOUT: Duration = Duration::from_millis(900);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
@@ -28,10 +34,15 @@ pub(crate) async fn healthz() -> Json<Value> {
 
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
-        (status = 200, description = "The database answers", body = HealthStatus),
-        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+        (status = 200, description = "The database answers reads and a probe write", body = HealthStatus),
+        (status = 503, description = "`server/unavailable`, or `server/storage-full` (the database's disk is full; SQLite: under 1 MiB free); `Retry-After`", body = ErrorBody),
     ))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    state.auth.store().ping().await?;
+    // Answers within a second whatever the database does: a load balancer's probe times out
+    // on its own, and a late "ready" is worth as little as none.
+    let ping = tokio::time::timeout(READY_TIMEOUT, state.auth.store().ping()).await.unwrap_or_else(|_| {
+        Err(StoreError::Unavailable(format!("readiness: no answer within {} ms", READY_TIMEOUT.as_millis())))
+    });
+    ping?;
     Ok(Json(json!({ "status": "ready" })))
 }

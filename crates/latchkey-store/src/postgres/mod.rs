@@ -8,44 +8,147 @@
 
 mod external;
 mod mail;
+mod pooled;
 pub mod rows;
 
+use std::str::FromStr;
 use std::time::Duration;
 
-use latchkey_core::store::StoreResult;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use latchkey_core::store::{StoreError, StoreResult};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, SqlSafeStr};
+use tokio::time::Instant;
 
-use crate::map_err;
+pub use pooled::{PgConn, PgConnExec, PgDb, PgPooler, PgTx, PgTxConn};
+
+use crate::{OpenOptions, map_err};
 
 pub struct PgStore {
-    pub(crate) writer: PgPool,
-    pub(crate) reader: PgPool,
+    pub(crate) writer: PgDb,
+    pub(crate) reader: PgDb,
+    pub(crate) write_health: crate::health::WriteHealth,
 }
 
 impl PgStore {
     /// Connections per process unless configured otherwise: several processes share one
     /// server, whose default `max_connections` is 100.
     pub const DEFAULT_POOL_SIZE: u32 = 16;
+    /// How long start-up waits for the database (retrying refused connections).
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+    /// How long a request waits for a connection (including opening one) before it fails with
+    /// `StoreError::Unavailable`: short, so an outage answers 503 at once instead of queueing.
+    pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+    /// PostgreSQL's `statement_timeout` for the store's statements (not migrations).
+    pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 
-    /// Connects to `url` (`postgres://user@host:port/db`) with the default pool size and runs
+    /// Connects to `url` (`postgres://user@host:port/db`) with the default options and runs
     /// pending migrations.
     pub async fn open(url: &str) -> StoreResult<Self> {
-        Self::open_with_pool_size(url, Self::DEFAULT_POOL_SIZE).await
+        Self::open_with(url, &OpenOptions::default()).await
     }
 
     /// As [`PgStore::open`], with at most `max_connections` (at least 1) connections.
     pub async fn open_with_pool_size(url: &str, max_connections: u32) -> StoreResult<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await
-            .map_err(map_err)?;
+        Self::open_with(url, &OpenOptions { pg_pool_size: max_connections, ..OpenOptions::default() }).await
+    }
+
+    /// As [`PgStore::open`], with `options` (pool size, pooler, timeouts, migration URL).
+    pub async fn open_with(url: &str, options: &OpenOptions) -> StoreResult<Self> {
+        let pooler = options.pg_pooler;
+        let statement_ms = options.pg_statement_timeout.as_millis();
+        let base = PgConnectOptions::from_str(url).map_err(map_err)?;
+        // Poolers refuse start-up parameters they do not know (PgBouncer: `extra_float_digits`,
+        // `options`). Without it PostgreSQL >= 12 still sends exact floats, and floats are
+        // read in binary anyway.
+        let base = match pooler {
+            PgPooler::None => base,
+            PgPooler::Session | PgPooler::Transaction => base.extra_float_digits(None),
+        };
+        // The statement timeout, so a wedged query (a lock held elsewhere, an overloaded
+        // server) ends in `57014 query_canceled` (503) instead of holding the request:
+        // - direct: a start-up parameter, free;
+        // - session-mode pooler: `SET` once per connection (the server connection is ours for
+        //   the session; the pooler's reset query clears it when we disconnect);
+        // - transaction-mode pooler: `SET LOCAL` with each `BEGIN` (see `pooled.rs`), since a
+        //   session `SET` would leak into other clients' transactions.
+        let mut connect = base.clone();
+        if pooler == PgPooler::None && statement_ms > 0 {
+            connect = connect.options([("statement_timeout", statement_ms)]);
+        }
+        if pooler == PgPooler::Transaction {
+            connect = connect.statement_cache_capacity(0);
+        }
+        let mut pool = PgPoolOptions::new()
+            .max_connections(options.pg_pool_size.max(1))
+            .acquire_timeout(options.pg_acquire_timeout)
+            // The test before use is a round trip that a transaction-mode pooler answers by
+            // lending a server connection of its scarce pool. There, server connections are the
+            // pooler's to replace; ours to it break only if the pooler restarts, and a broken
+            // one fails its statement (503) and is closed, as sqlx tests each on release.
+            .test_before_acquire(pooler != PgPooler::Transaction);
+        if pooler == PgPooler::Session && statement_ms > 0 {
+            let set = AssertSqlSafe(format!("SET statement_timeout = {statement_ms}")).into_sql_str();
+            pool = pool.after_connect(move |conn, _| {
+                let set = set.clone();
+                Box::pin(async move { conn.execute(set).await.map(|_| ()) })
+            });
+        }
+        let pool = pool.connect_lazy_with(connect);
+        let db = PgDb::new(pool, pooler, options.pg_statement_timeout, options.pg_acquire_timeout);
+
+        // Migrations take a session advisory lock and use named statements: they need a
+        // session of their own, never a transaction-mode pooler; no statement timeout applies.
+        let deadline = Instant::now() + options.pg_connect_timeout;
+        let migration = match (&options.pg_migration_url, pooler) {
+            (Some(direct), _) => PgConnectOptions::from_str(direct).map_err(map_err)?,
+            (None, PgPooler::Transaction) => {
+                return Err(StoreError::Other(
+                    "a transaction-mode pooler needs a direct database URL for migrations \
+                     (LATCHKEY_DATABASE_MIGRATION_URL)"
+                        .into(),
+                ));
+            }
+            (None, _) => base,
+        };
+        let mut conn = retry_until(deadline, || migration.connect()).await?;
         sqlx::migrate!("migrations/postgres")
-            .run(&pool)
+            .run(&mut conn)
             .await
-            .map_err(|e| latchkey_core::store::StoreError::Other(format!("migration failed: {e}")))?;
-        Ok(Self { writer: pool.clone(), reader: pool })
+            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        let _ = conn.close().await;
+        // The serving path works end to end (through the pooler, if any) before we serve.
+        retry_until(deadline, || sqlx::query(crate::sql::PING).execute(&db)).await?;
+        Ok(Self { writer: db.clone(), reader: db, write_health: Default::default() })
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or `deadline` passes; connections refused
+/// and "not now" errors are retried (the database may be starting).
+async fn retry_until<T, F, Fut>(deadline: Instant, mut attempt: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let error = match tokio::time::timeout_at(deadline, attempt()).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => map_err(error),
+            Err(_) => StoreError::Unavailable("timed out connecting to PostgreSQL".into()),
+        };
+        if !matches!(error, StoreError::Unavailable(_)) || Instant::now() + backoff >= deadline {
+            return Err(error);
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_millis(500));
+    }
+}
+
+impl PgStore {
+    /// Readiness: the server's disk is PostgreSQL's to watch; its `disk_full` shows in the
+    /// probe write.
+    pub(crate) fn check_free_space(&self) -> StoreResult<()> {
+        Ok(())
     }
 }
 

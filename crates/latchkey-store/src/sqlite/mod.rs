@@ -10,13 +10,54 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use latchkey_core::store::{StoreError, StoreResult};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Connection;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::map_err;
 
 pub struct SqliteStore {
     pub(crate) writer: SqlitePool,
     pub(crate) reader: SqlitePool,
+    pub(crate) write_health: crate::health::WriteHealth,
+    /// The database file, for the free-space check of readiness.
+    path: std::path::PathBuf,
+}
+
+/// Below this much free space on the database's filesystem the node is not ready. A probe write
+/// alone is not enough: it can fit into the few pages a failed larger write left allocated and
+/// report ready while sign-ups still fail.
+const MIN_FREE_BYTES: u64 = 1 << 20;
+
+/// The pools' `after_release` check: a connection goes back to its pool only when it holds no
+/// transaction, in sqlx's bookkeeping and in SQLite's own state; otherwise the pool closes it
+/// (closing rolls back and releases the database's write lock) and opens a fresh one.
+///
+/// Why: sqlx counts transaction depth itself. When a statement or COMMIT fails with
+/// `SQLITE_FULL` or `SQLITE_IOERR`, SQLite may already have rolled the transaction back (then
+/// sqlx's ROLLBACK fails, its depth stays above zero and every later `begin()` becomes a
+/// SAVEPOINT) or kept it open. Either way the single writer lived on out of step with SQLite:
+/// later sign-ups answered 201 inside a transaction that never committed, and the write lock
+/// stayed held until exit. Checking at release covers every error path and every call site;
+/// a fresh connection costs a file open, and only after a failure.
+async fn release_if_clean(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    // `lock_handle` is queued behind the rollback a dropped `Transaction` started, so both
+    // checks below see the state after it.
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the locked handle is a live connection used by no other thread while we hold it;
+    // `sqlite3_get_autocommit` only reads a flag.
+    let autocommit = unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0;
+    drop(handle);
+    if autocommit && !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    tracing::warn!(
+        sqlite_autocommit = autocommit,
+        sqlx_in_transaction = conn.is_in_transaction(),
+        "closing a SQLite connection left inside a failed transaction"
+    );
+    Ok(false)
 }
 
 impl SqliteStore {
@@ -38,6 +79,7 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
+            .after_release(|conn, _| Box::pin(release_if_clean(conn)))
             .connect_with(options.clone())
             .await
             .map_err(map_err)?;
@@ -49,10 +91,27 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(readers * 2)
             .acquire_timeout(Duration::from_secs(10))
+            .after_release(|conn, _| Box::pin(release_if_clean(conn)))
             .connect_with(options.read_only(true))
             .await
             .map_err(map_err)?;
-        Ok(Self { writer, reader })
+        Ok(Self { writer, reader, write_health: Default::default(), path: path.to_owned() })
+    }
+}
+
+impl SqliteStore {
+    /// Readiness: `StorageFull` when the database's filesystem has less than [`MIN_FREE_BYTES`]
+    /// available. A filesystem that cannot be queried is left to the probe write.
+    pub(crate) fn check_free_space(&self) -> StoreResult<()> {
+        let Ok(stat) = rustix::fs::statvfs(&self.path) else { return Ok(()) };
+        let free = stat.f_bavail.saturating_mul(stat.f_frsize);
+        if free < MIN_FREE_BYTES {
+            return Err(StoreError::StorageFull(format!(
+                "{free} bytes free on the filesystem of {} (ready from {MIN_FREE_BYTES})",
+                self.path.display()
+            )));
+        }
+        Ok(())
     }
 }
 

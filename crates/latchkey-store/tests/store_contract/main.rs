@@ -244,6 +244,20 @@ async fn failure_windows_count_and_restart(store: Arc<Store>) {
     // Cleared: the next attempt, even inside the same window, counts from one again.
     let w = store.record_sign_in_attempt(p, "f@example.com", later, later - window).await.unwrap();
     assert_eq!(w.failures, 1, "the count was cleared");
+
+    // An attempt given back (its password was never checked) is uncounted, in its own window
+    // only: a unit from the window that restarted is not taken from the new one.
+    let w = store.record_sign_in_attempt(p, "f@example.com", later, later - window).await.unwrap();
+    assert_eq!(w.failures, 2);
+    store.release_sign_in_attempt(p, "f@example.com", w.window_started_at).await.unwrap();
+    store.release_sign_in_attempt(p, "f@example.com", t0).await.unwrap();
+    let w = store.record_sign_in_attempt(p, "f@example.com", later, later - window).await.unwrap();
+    assert_eq!(w.failures, 2, "one given back, the stale window's release ignored");
+    for _ in 0..3 {
+        store.release_sign_in_attempt(p, "f@example.com", later).await.unwrap();
+    }
+    let w = store.record_sign_in_attempt(p, "f@example.com", later, later - window).await.unwrap();
+    assert_eq!(w.failures, 1, "never below zero");
 }
 
 async fn a_password_session_needs_the_verified_hash_to_be_current(store: Arc<Store>) {
