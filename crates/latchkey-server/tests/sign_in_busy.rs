@@ -24,6 +24,7 @@ async fn busy_refusals_do_not_count_toward_the_lockout() {
     let options = Options {
         hash_cost: HashCost { memory_kib: 256, iterations: 1, parallelism: 1 },
         pool: PoolSize { threads: 1, queue: 1 },
+        ..Options::default()
     };
     let app = Arc::new(TestApp::spawn_with(options).await);
     app.sign_up("victim@example.com").await;

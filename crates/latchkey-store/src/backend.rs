@@ -544,14 +544,12 @@ macro_rules! impl_core_store {
                     // lock before the read (other processes wait on it too); PostgreSQL takes a
                     // transaction-scoped advisory lock, and READ COMMITTED's next statement then
                     // sees whatever the previous holder committed.
-                    let mut tx = self.writer.begin_with(<$store>::BOOTSTRAP_BEGIN).await.map_err(map_err)?;
-                    if let Some(lock) = <$store>::BOOTSTRAP_LOCK {
-                        sqlx::query(lock).execute(&mut *tx).await.map_err(map_err)?;
-                    }
+                    let mut tx = self.begin_bootstrap().await.map_err(map_err)?;
                     let any: Option<(i64,)> =
                         sqlx::query_as(sql::ANY_PROJECT).fetch_optional(&mut *tx).await.map_err(map_err)?;
                     if any.is_some() {
-                        tx.rollback().await.map_err(map_err)?;
+                        // Nothing written: ending it releases the lock.
+                        tx.commit().await.map_err(map_err)?;
                         return Ok(false);
                     }
                     sqlx::query(sql::INSERT_PROJECT)

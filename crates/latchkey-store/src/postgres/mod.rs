@@ -153,9 +153,13 @@ impl PgStore {
 }
 
 impl PgStore {
-    /// First-start bootstrap: serialised by an advisory lock (see `create_first_project`).
-    const BOOTSTRAP_BEGIN: &'static str = "BEGIN";
-    const BOOTSTRAP_LOCK: Option<&'static str> = Some(crate::sql::LOCK_BOOTSTRAP_PG);
+    /// First-start bootstrap (`create_first_project`): a transaction holding the bootstrap
+    /// advisory lock, so racing processes take turns.
+    async fn begin_bootstrap(&self) -> Result<pooled::PgTx, sqlx::Error> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(crate::sql::LOCK_BOOTSTRAP_PG).execute(&mut *tx).await?;
+        Ok(tx)
+    }
 }
 
 crate::impl_core_store!(PgStore, crate::postgres::rows);

@@ -117,8 +117,9 @@ impl SqliteStore {
 
 impl SqliteStore {
     /// First-start bootstrap: take the write lock before reading (see `create_first_project`).
-    const BOOTSTRAP_BEGIN: &'static str = "BEGIN IMMEDIATE";
-    const BOOTSTRAP_LOCK: Option<&'static str> = None;
+    async fn begin_bootstrap(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
 }
 
 crate::impl_core_store!(SqliteStore, crate::sqlite::rows);
