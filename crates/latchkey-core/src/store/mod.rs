@@ -8,6 +8,9 @@
 //! trait in their own file and list it as a supertrait of [`Store`]).
 
 mod external;
+/// A store without a database, for tests (the `memory-store` feature).
+#[cfg(feature = "memory-store")]
+pub mod memory;
 
 pub use external::{
     ExternalKeyRecord, ExternalSecretRecord, ExternalSettings, ExternalSignIn, ExternalSignInOutcome, ExternalStore,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use latchkey_core::store::Store;
+use latchkey_core::store::memory::MemoryStore;
 use latchkey_store::testing::TempDatabase;
 
 pub struct TempSqlite(#[allow(dead_code)] tempfile::TempDir);
@@ -22,4 +23,9 @@ pub async fn postgres() -> (TempDatabase, Arc<dyn Store>) {
     let db = TempDatabase::create().await;
     let store = latchkey_store::PgStore::open_with_pool_size(db.url(), TEST_POOL).await.expect("open postgres");
     (db, Arc::new(store))
+}
+
+/// The core's in-memory store: nothing to clean up.
+pub async fn memory() -> ((), Arc<dyn Store>) {
+    ((), Arc::new(MemoryStore::new()))
 }

@@ -1,5 +1,6 @@
-//! The storage contract, checked directly against each backend: a real SQLite file and a
-//! fresh database on the real PostgreSQL server. Each case is written once and run on both.
+//! The storage contract, checked directly against each backend: a real SQLite file, a fresh
+//! database on the real PostgreSQL server, and the core's in-memory store. Each case is
+//! written once and run on all three.
 //! Tenancy scoping, exact round trips, uniqueness mapping, the conditional rotation, the
 //! failure window, the external-user store (`external.rs`) and the email store (`mail.rs`).
 //! `shared_postgres.rs` races two PostgreSQL stores (two processes' pools) on one database.
@@ -33,7 +34,7 @@ use mail::{
 /// Every area of the storage contract, as the server uses it.
 type Store = dyn latchkey_core::store::Store;
 
-/// Runs each case against SQLite and PostgreSQL as two separate tests.
+/// Runs each case against SQLite, PostgreSQL and the in-memory store as separate tests.
 macro_rules! on_every_backend {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -47,6 +48,13 @@ macro_rules! on_every_backend {
             $(#[tokio::test]
             async fn $case() {
                 let (_guard, store) = super::backends::postgres().await;
+                super::$case(store).await;
+            })*
+        }
+        mod memory {
+            $(#[tokio::test]
+            async fn $case() {
+                let (_guard, store) = super::backends::memory().await;
                 super::$case(store).await;
             })*
         }
