@@ -1,12 +1,16 @@
 //! Secrets: random tokens from the OS RNG, SHA-256 digests for secrets that are only compared,
 //! and AES-256-GCM under the master key for secrets that must be used again.
 
+use std::sync::Arc;
+
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hkdf::Hkdf;
+use secrecy::{ExposeSecret, SecretBox};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::{CoreError, Result};
@@ -29,6 +33,15 @@ pub fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// Whether two digests of secrets are equal, in a time that does not depend on where they
+/// first differ (`==` on strings stops at the first differing byte).
+pub fn digests_match(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// A 32-byte key: redacted in `Debug`, wiped when dropped.
+pub type SecretKey = SecretBox<[u8; 32]>;
+
 const NONCE_LEN: usize = 12;
 
 /// The key that protects secrets at rest. Without it, a copy of the database yields no usable
@@ -38,15 +51,11 @@ const NONCE_LEN: usize = 12;
 /// project's SMTP password, ...) gets its own AES-256-GCM subkey derived with HKDF-SHA256, so
 /// the random-nonce budget of GCM (2^32 messages per key) applies per context rather than to
 /// the whole deployment, and a ciphertext cannot be moved between contexts.
-#[derive(Clone)]
+///
+/// Clones share one copy of the key (secrecy does not clone key arrays).
+#[derive(Clone, Debug)]
 pub struct MasterKey {
-    root: Zeroizing<[u8; 32]>,
-}
-
-impl std::fmt::Debug for MasterKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MasterKey(..)")
-    }
+    root: Arc<SecretKey>,
 }
 
 impl MasterKey {
@@ -56,7 +65,7 @@ impl MasterKey {
         let root: [u8; 32] = bytes
             .try_into()
             .map_err(|_| CoreError::Internal(format!("master key must be {} bytes, got {}", Self::LEN, bytes.len())))?;
-        Ok(Self { root: Zeroizing::new(root) })
+        Ok(Self { root: Arc::new(SecretBox::new(Box::new(root))) })
     }
 
     /// Parses the standard base64 text form used in `LATCHKEY_MASTER_KEY` and key files.
@@ -77,21 +86,22 @@ impl MasterKey {
 
     /// A 32-byte key for `purpose`, derived from the master key (HKDF-SHA256). Stable for a
     /// given master key, so nothing derived this way needs to be stored.
-    pub fn derive_key(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+    pub fn derive_key(&self, purpose: &str) -> SecretKey {
         self.subkey(&format!("latchkey/derived/{purpose}"))
     }
 
-    fn subkey(&self, info: &str) -> Zeroizing<[u8; 32]> {
-        let mut okm = Zeroizing::new([0u8; 32]);
-        Hkdf::<Sha256>::new(None, &*self.root)
-            .expand(info.as_bytes(), &mut *okm)
-            .expect("32 bytes is a valid HKDF-SHA256 output length");
-        okm
+    /// Written in place on the heap, so no copy of the key is left on the stack.
+    fn subkey(&self, info: &str) -> SecretKey {
+        SecretBox::init_with_mut(|okm: &mut [u8; 32]| {
+            Hkdf::<Sha256>::new(None, self.root.expose_secret())
+                .expand(info.as_bytes(), okm)
+                .expect("32 bytes is a valid HKDF-SHA256 output length");
+        })
     }
 
     fn cipher(&self, context: &str) -> Aes256Gcm {
         let key = self.subkey(&format!("latchkey/seal/{context}"));
-        Aes256Gcm::new(&(*key).into())
+        Aes256Gcm::new(key.expose_secret().into())
     }
 
     /// `nonce || ciphertext` under the subkey of `context`; `context` is also bound as
@@ -139,9 +149,24 @@ mod tests {
     fn derived_keys_are_stable_and_distinct() {
         let (key, text) = MasterKey::generate();
         let same = MasterKey::from_base64(&text).unwrap();
-        assert_eq!(*key.derive_key("a"), *same.derive_key("a"));
-        assert_ne!(*key.derive_key("a"), *key.derive_key("b"));
-        assert_ne!(*key.derive_key("a"), *MasterKey::generate().0.derive_key("a"));
+        let derived = |key: &MasterKey, purpose: &str| *key.derive_key(purpose).expose_secret();
+        assert_eq!(derived(&key, "a"), derived(&same, "a"));
+        assert_ne!(derived(&key, "a"), derived(&key, "b"));
+        assert_ne!(derived(&key, "a"), derived(&MasterKey::generate().0, "a"));
+    }
+
+    #[test]
+    fn keys_never_show_in_debug_output() {
+        let (key, _) = MasterKey::generate();
+        assert_eq!(format!("{key:?}"), "MasterKey { root: SecretBox<[u8; 32]>([REDACTED]) }");
+        assert_eq!(format!("{:?}", key.derive_key("a")), "SecretBox<[u8; 32]>([REDACTED])");
+    }
+
+    #[test]
+    fn digests_match_only_when_equal() {
+        assert!(digests_match(&digest("a"), &digest("a")));
+        assert!(!digests_match(&digest("a"), &digest("b")));
+        assert!(!digests_match(&digest("a"), &digest("a")[..63]), "a prefix is not a match");
     }
 
     #[test]

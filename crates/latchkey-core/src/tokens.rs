@@ -8,16 +8,18 @@
 //! to check `aud` (which also differs: `latchkey:refresh:{projectId}`). Only Latchkey can
 //! verify them, and it also checks them against the session row on every use.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
 
-use crate::crypto::{MasterKey, random_bytes};
+use crate::crypto::{MasterKey, SecretKey, random_bytes};
 use crate::domain::{ProjectId, Role, SessionId, UserId};
 use crate::{CoreError, Result};
 
@@ -116,16 +118,10 @@ fn thumbprint(public_key: &[u8; 32]) -> String {
 
 /// The keys of one project: the newest signing key signs access tokens, all verify; the
 /// refresh secret signs and verifies refresh tokens.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct KeyRing {
     keys: Vec<SigningKey>,
-    refresh_secret: Zeroizing<[u8; 32]>,
-}
-
-impl std::fmt::Debug for KeyRing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyRing").field("keys", &self.keys).finish_non_exhaustive()
-    }
+    refresh_secret: Arc<SecretKey>,
 }
 
 impl KeyRing {
@@ -134,7 +130,7 @@ impl KeyRing {
         if keys.is_empty() {
             return Err(CoreError::Internal("project has no signing key".into()));
         }
-        Ok(Self { keys, refresh_secret: master.derive_key(&format!("refresh-token/{project}")) })
+        Ok(Self { keys, refresh_secret: Arc::new(master.derive_key(&format!("refresh-token/{project}"))) })
     }
 
     pub fn active(&self) -> &SigningKey {
@@ -236,7 +232,7 @@ pub fn mint_pair(ring: &KeyRing, spec: &PairSpec<'_>) -> Result<TokenPair> {
     let refresh_token = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &refresh,
-        &EncodingKey::from_secret(&*ring.refresh_secret),
+        &EncodingKey::from_secret(ring.refresh_secret.expose_secret()),
     )
     .map_err(|e| CoreError::Internal(format!("signing failed: {e}")))?;
     Ok(TokenPair { access_token: ring.active().sign(&access)?, refresh_token })
@@ -259,7 +255,7 @@ pub fn verify_refresh(token: &str, project: ProjectId, ring: &KeyRing, now: Date
     validation.validate_exp = false; // checked below against the injectable clock
     validation.required_spec_claims.clear();
     validation.set_audience(&[refresh_audience(project)]);
-    let key = DecodingKey::from_secret(&*ring.refresh_secret);
+    let key = DecodingKey::from_secret(ring.refresh_secret.expose_secret());
     let claims = jsonwebtoken::decode::<RefreshClaims>(token, &key, &validation)
         .map_err(|_| CoreError::RefreshTokenInvalid)?
         .claims;
@@ -334,6 +330,14 @@ mod tests {
         // An access token is not a refresh token, and the reverse.
         assert!(verify_refresh(&pair.access_token, project, &ring, now).is_err());
         assert!(verify_access(&pair.refresh_token, "http://issuer", project, &ring, now).is_err());
+    }
+
+    #[test]
+    fn a_key_ring_shows_its_kids_only() {
+        let (_, ring, _) = setup();
+        let shown = format!("{ring:?}");
+        assert!(shown.contains(&ring.active().kid), "{shown}");
+        assert!(shown.contains("refresh_secret: SecretBox<[u8; 32]>([REDACTED])"), "{shown}");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use chrono::Duration;
 
 use super::{AuthService, Credentials};
-use crate::crypto::digest;
+use crate::crypto::{digest, digests_match};
 use crate::domain::{ProjectId, SessionId};
 use crate::store::{Rotation, SessionRecord};
 use crate::tokens::{PairSpec, TokenPair, mint_pair, verify_refresh};
@@ -36,7 +36,7 @@ impl AuthService {
                 .filter(|u| u.is_active)
                 .ok_or(CoreError::RefreshTokenInvalid)?;
 
-            if claims.generation == session.generation && presented == session.current_digest {
+            if claims.generation == session.generation && digests_match(&presented, &session.current_digest) {
                 let spec = PairSpec {
                     issuer: &self.policy.issuer,
                     project,
@@ -66,7 +66,7 @@ impl AuthService {
             }
 
             let is_previous = claims.generation + 1 == session.generation
-                && session.previous_digest.as_deref() == Some(presented.as_str());
+                && session.previous_digest.as_deref().is_some_and(|previous| digests_match(previous, &presented));
             if is_previous && now - session.rotated_at <= Duration::seconds(self.policy.refresh_grace_secs) {
                 let tokens = self.unseal_pair(&session)?;
                 return Ok(Credentials { user, tokens });
