@@ -63,31 +63,31 @@ impl CoreStore for MemoryStore {
     }
 
     async fn create_project(&self, project: &Project, signing_key: &StoredSigningKey) -> StoreResult<()> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         tables.check_project_insert(project, signing_key, None)?;
         tables.insert_project(project, signing_key);
         Ok(())
     }
 
     async fn get_project(&self, id: ProjectId) -> StoreResult<Option<Project>> {
-        Ok(self.lock().projects.get(&id).cloned())
+        Ok(self.lock().await.projects.get(&id).cloned())
     }
 
     async fn list_projects(&self) -> StoreResult<Vec<Project>> {
-        let mut projects: Vec<Project> = self.lock().projects.values().cloned().collect();
+        let mut projects: Vec<Project> = self.lock().await.projects.values().cloned().collect();
         projects.sort_by_key(|p| (p.created_at, p.id));
         Ok(projects)
     }
 
     async fn update_project_settings(&self, id: ProjectId, settings: &ProjectSettings) -> StoreResult<()> {
-        if let Some(project) = self.lock().projects.get_mut(&id) {
+        if let Some(project) = self.lock().await.projects.get_mut(&id) {
             project.settings = settings.clone();
         }
         Ok(())
     }
 
     async fn signing_keys(&self, project: ProjectId) -> StoreResult<Vec<StoredSigningKey>> {
-        let tables = self.lock();
+        let tables = self.lock().await;
         let mut keys: Vec<StoredSigningKey> =
             tables.signing_keys.values().filter(|k| k.project_id == project).cloned().collect();
         keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
@@ -95,7 +95,7 @@ impl CoreStore for MemoryStore {
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         tables.check_api_key_insert(key)?;
         tables.require_project(key.project_id)?;
         tables.insert_api_key(key);
@@ -103,7 +103,7 @@ impl CoreStore for MemoryStore {
     }
 
     async fn list_api_keys(&self, project: ProjectId) -> StoreResult<Vec<ApiKeyRecord>> {
-        let tables = self.lock();
+        let tables = self.lock().await;
         let mut keys: Vec<ApiKeyRecord> =
             tables.api_keys.values().filter(|k| k.project_id == project).cloned().collect();
         keys.sort_by_key(|k| (k.created_at, k.id));
@@ -111,18 +111,18 @@ impl CoreStore for MemoryStore {
     }
 
     async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId, now: DateTime<Utc>) -> StoreResult<bool> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let live = tables.api_keys.get_mut(&id).filter(|k| k.project_id == project && k.revoked_at.is_none());
         Ok(live.map(|key| key.revoked_at = Some(ms(now))).is_some())
     }
 
     async fn project_for_api_key(&self, digest: &str) -> StoreResult<Option<ProjectId>> {
-        let tables = self.lock();
+        let tables = self.lock().await;
         Ok(tables.api_keys.values().find(|k| k.digest == digest && k.revoked_at.is_none()).map(|k| k.project_id))
     }
 
     async fn create_user_with_session(&self, user: &User, session: &SessionRecord) -> StoreResult<()> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         tables.check_user_insert(user)?;
         tables.check_session_insert(session, Some(user))?;
         tables.insert_user(user);
@@ -131,16 +131,16 @@ impl CoreStore for MemoryStore {
     }
 
     async fn find_user_by_email(&self, project: ProjectId, email: &str) -> StoreResult<Option<User>> {
-        let tables = self.lock();
+        let tables = self.lock().await;
         Ok(tables.users.values().find(|u| u.project_id == project && u.email.as_deref() == Some(email)).cloned())
     }
 
     async fn get_user(&self, project: ProjectId, id: UserId) -> StoreResult<Option<User>> {
-        Ok(self.lock().user_in(project, id).cloned())
+        Ok(self.lock().await.user_in(project, id).cloned())
     }
 
     async fn username_taken(&self, project: ProjectId, username: &str) -> StoreResult<bool> {
-        let tables = self.lock();
+        let tables = self.lock().await;
         Ok(tables.users.values().any(|u| u.project_id == project && u.username.as_deref() == Some(username)))
     }
 
@@ -152,7 +152,7 @@ impl CoreStore for MemoryStore {
         new: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let Some(user) = tables.user_in_mut(project, user).filter(|u| u.password_hash.as_deref() == Some(old)) else {
             return Ok(false);
         };
@@ -167,7 +167,7 @@ impl CoreStore for MemoryStore {
         verified_hash: &str,
         last_active: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let still_verified = tables
             .user_in(session.project_id, session.user_id)
             .is_some_and(|u| u.is_active && u.password_hash.as_deref() == Some(verified_hash));
@@ -183,11 +183,11 @@ impl CoreStore for MemoryStore {
     }
 
     async fn get_session(&self, project: ProjectId, id: SessionId) -> StoreResult<Option<SessionRecord>> {
-        Ok(self.lock().sessions.get(&id).filter(|s| s.project_id == project).cloned())
+        Ok(self.lock().await.sessions.get(&id).filter(|s| s.project_id == project).cloned())
     }
 
     async fn rotate_session(&self, rotation: &Rotation) -> StoreResult<bool> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let Some(session) = tables.sessions.get_mut(&rotation.session_id).filter(|s| {
             s.project_id == rotation.project_id && s.generation == rotation.from_generation && s.revoked_at.is_none()
         }) else {
@@ -203,7 +203,7 @@ impl CoreStore for MemoryStore {
     }
 
     async fn revoke_session(&self, project: ProjectId, id: SessionId, now: DateTime<Utc>) -> StoreResult<()> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let live = tables.sessions.get_mut(&id).filter(|s| s.project_id == project && s.revoked_at.is_none());
         if let Some(session) = live {
             session.revoked_at = Some(ms(now));
@@ -218,7 +218,7 @@ impl CoreStore for MemoryStore {
         now: DateTime<Utc>,
         window_start_after: DateTime<Utc>,
     ) -> StoreResult<FailureWindow> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         tables.require_project(project)?;
         let (now, restart_at_or_before) = (ms(now), ms(window_start_after));
         let window = tables.sign_in_failures.entry((project, email.to_owned())).or_insert((0, now));
@@ -230,7 +230,7 @@ impl CoreStore for MemoryStore {
     }
 
     async fn clear_sign_in_failures(&self, project: ProjectId, email: &str) -> StoreResult<()> {
-        self.lock().sign_in_failures.remove(&(project, email.to_owned()));
+        self.lock().await.sign_in_failures.remove(&(project, email.to_owned()));
         Ok(())
     }
 
@@ -240,7 +240,7 @@ impl CoreStore for MemoryStore {
         email: &str,
         window_started_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let counted = tables.sign_in_failures.get_mut(&(project, email.to_owned()));
         if let Some(window) = counted.filter(|w| w.1 == ms(window_started_at) && w.0 > 0) {
             window.0 -= 1;
@@ -249,7 +249,7 @@ impl CoreStore for MemoryStore {
     }
 
     async fn purge_sign_in_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let count_before = tables.sign_in_failures.len();
         tables.sign_in_failures.retain(|_, window| window.1 >= ms(before));
         Ok((count_before - tables.sign_in_failures.len()) as u64)
@@ -261,7 +261,7 @@ impl CoreStore for MemoryStore {
         signing_key: &StoredSigningKey,
         api_key: &ApiKeyRecord,
     ) -> StoreResult<bool> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         if !tables.projects.is_empty() {
             return Ok(false);
         }

@@ -41,7 +41,7 @@ impl Tables {
 #[async_trait]
 impl ExternalStore for MemoryStore {
     async fn external_settings(&self, project: ProjectId) -> StoreResult<Option<ExternalSettings>> {
-        Ok(self.lock().external_settings.get(&project).cloned())
+        Ok(self.lock().await.external_settings.get(&project).cloned())
     }
 
     async fn put_external_settings(
@@ -50,14 +50,14 @@ impl ExternalStore for MemoryStore {
         settings: &ExternalSettings,
         _now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         tables.require_project(project)?;
         tables.external_settings.insert(project, settings.clone());
         Ok(())
     }
 
     async fn external_secrets(&self, project: ProjectId) -> StoreResult<Vec<ExternalSecretRecord>> {
-        let tables = self.lock();
+        let tables = self.lock().await;
         let mut secrets: Vec<ExternalSecretRecord> =
             tables.external_secrets.values().filter(|s| s.project_id == project).cloned().collect();
         // Newest first, ties by id.
@@ -70,7 +70,7 @@ impl ExternalStore for MemoryStore {
         secret: &ExternalSecretRecord,
         expire_live_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         if tables.external_secrets.contains_key(&(secret.project_id, secret.id.clone())) {
             return Err(duplicate());
         }
@@ -93,13 +93,13 @@ impl ExternalStore for MemoryStore {
     }
 
     async fn revoke_external_secret(&self, project: ProjectId, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let live = tables.external_secrets.get_mut(&(project, id.to_owned())).filter(|s| s.revoked_at.is_none());
         Ok(live.map(|secret| secret.revoked_at = Some(ms(now))).is_some())
     }
 
     async fn external_keys(&self, project: ProjectId) -> StoreResult<Vec<ExternalKeyRecord>> {
-        let tables = self.lock();
+        let tables = self.lock().await;
         let mut keys: Vec<ExternalKeyRecord> =
             tables.external_keys.values().filter(|k| k.project_id == project).cloned().collect();
         keys.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
@@ -107,7 +107,7 @@ impl ExternalStore for MemoryStore {
     }
 
     async fn insert_external_key(&self, key: &ExternalKeyRecord) -> StoreResult<()> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let id = (key.project_id, key.kid.clone());
         if tables.external_keys.contains_key(&id) {
             return Err(duplicate());
@@ -118,18 +118,18 @@ impl ExternalStore for MemoryStore {
     }
 
     async fn remove_external_key(&self, project: ProjectId, kid: &str) -> StoreResult<bool> {
-        Ok(self.lock().external_keys.remove(&(project, kid.to_owned())).is_some())
+        Ok(self.lock().await.external_keys.remove(&(project, kid.to_owned())).is_some())
     }
 
     async fn find_user_by_foreign_id(&self, project: ProjectId, foreign_id: &str) -> StoreResult<Option<User>> {
-        let tables = self.lock();
+        let tables = self.lock().await;
         let found =
             tables.users.values().find(|u| u.project_id == project && u.foreign_id.as_deref() == Some(foreign_id));
         Ok(found.cloned())
     }
 
     async fn apply_external_sign_in(&self, sign_in: &ExternalSignIn) -> StoreResult<ExternalSignInOutcome> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let now = ms(sign_in.now);
         if sign_in.jti.is_some() {
             // Housekeeping: ids no accepted token can carry any more.

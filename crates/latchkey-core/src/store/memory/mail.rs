@@ -121,7 +121,7 @@ fn release_claim(row: &mut OutboxRow, now: DateTime<Utc>) {
 #[async_trait]
 impl MailStore for MemoryStore {
     async fn mail_settings(&self, project: ProjectId) -> StoreResult<MailSettings> {
-        Ok(self.lock().mail_settings.get(&project).cloned().unwrap_or_default())
+        Ok(self.lock().await.mail_settings.get(&project).cloned().unwrap_or_default())
     }
 
     async fn put_mail_settings(
@@ -130,7 +130,7 @@ impl MailStore for MemoryStore {
         settings: &MailSettings,
         _now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         tables.require_project(project)?;
         let mut stored = settings.clone();
         // Stored as URL and sealed password; whether there is a password is read from the latter.
@@ -142,7 +142,7 @@ impl MailStore for MemoryStore {
     }
 
     async fn enqueue_reset_request(&self, row: &NewOutbox, since: DateTime<Utc>, max: u32) -> StoreResult<bool> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         // Like SQL's `rate_key = $5`: a row without a key is never counted.
         let recent = row.rate_key.as_ref().map_or(0, |key| {
             let same_key = tables.outbox_rate_keys.iter().filter(|(_, k)| *k == key);
@@ -158,7 +158,7 @@ impl MailStore for MemoryStore {
     }
 
     async fn insert_link_with_mail(&self, token: &LinkToken, mail: &NewOutbox) -> StoreResult<()> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         tables.check_token_insert(token)?;
         tables.check_outbox_insert(mail)?;
         tables.insert_token(token);
@@ -174,7 +174,7 @@ impl MailStore for MemoryStore {
         payload_sealed: &[u8],
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         if tables.claimed_row(outbox, claim).is_none() {
             return Ok(false);
         }
@@ -189,7 +189,7 @@ impl MailStore for MemoryStore {
     }
 
     async fn link_token(&self, project: ProjectId, digest: &str) -> StoreResult<Option<LinkToken>> {
-        Ok(self.lock().link_tokens.get(digest).filter(|t| t.project_id == project).cloned())
+        Ok(self.lock().await.link_tokens.get(digest).filter(|t| t.project_id == project).cloned())
     }
 
     async fn complete_password_reset(
@@ -199,7 +199,7 @@ impl MailStore for MemoryStore {
         password_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserId>> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let Some(id) = tables.consume_token(project, digest, LinkPurpose::PasswordReset, now) else {
             return Ok(None);
         };
@@ -220,7 +220,7 @@ impl MailStore for MemoryStore {
         digest: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserId>> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let Some(id) = tables.consume_token(project, digest, LinkPurpose::VerifyEmail, now) else {
             return Ok(None);
         };
@@ -232,7 +232,7 @@ impl MailStore for MemoryStore {
     }
 
     async fn claim_outbox(&self, claim: &Claim) -> StoreResult<Option<OutboxRow>> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let now = ms(claim.now);
         let oldest_due = tables.outbox.values().filter(|r| is_due(r, now)).min_by_key(|r| (r.created_at, r.id));
         let Some(id) = oldest_due.map(|r| r.id) else { return Ok(None) };
@@ -245,7 +245,7 @@ impl MailStore for MemoryStore {
     }
 
     async fn outbox_sent(&self, id: OutboxId, claim: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let Some(row) = tables.claimed_row(id, claim) else { return Ok(false) };
         row.state = OutboxState::Sent;
         row.payload_sealed = None;
@@ -264,7 +264,7 @@ impl MailStore for MemoryStore {
         error: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         if let Some(row) = tables.claimed_row(id, claim) {
             row.state = OutboxState::Pending;
             row.attempts += 1;
@@ -283,7 +283,7 @@ impl MailStore for MemoryStore {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         if let Some(row) = tables.claimed_row(id, claim) {
             row.state = state;
             row.last_error = error.map(str::to_owned);
@@ -299,7 +299,7 @@ impl MailStore for MemoryStore {
     }
 
     async fn list_outbox(&self, state: Option<OutboxState>, limit: u32) -> StoreResult<Vec<OutboxRow>> {
-        let tables = self.lock();
+        let tables = self.lock().await;
         let mut rows: Vec<OutboxRow> =
             tables.outbox.values().filter(|r| state.is_none_or(|s| r.state == s)).cloned().collect();
         rows.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
@@ -308,7 +308,7 @@ impl MailStore for MemoryStore {
     }
 
     async fn requeue_outbox(&self, id: Option<OutboxId>, now: DateTime<Utc>) -> StoreResult<u64> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let mut requeued = 0;
         let failed =
             tables.outbox.values_mut().filter(|r| r.state == OutboxState::Failed && r.payload_sealed.is_some());
@@ -323,7 +323,7 @@ impl MailStore for MemoryStore {
     }
 
     async fn purge_mail(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let mut tables = self.lock();
+        let mut tables = self.lock().await;
         let before = ms(before);
         let (rows, tokens) = (tables.outbox.len(), tables.link_tokens.len());
         let finished = |r: &OutboxRow| matches!(r.state, OutboxState::Sent | OutboxState::Dropped);

@@ -4,7 +4,8 @@
 //!
 //! One mutex guards every table; each trait method takes it once and never across an
 //! `.await`, so every call is one serialisable transaction, as the SQL backends make their
-//! multi-row calls. A call that can fail checks everything first and only then writes, so a
+//! multi-row calls. Each call yields once before it runs, so concurrent callers interleave
+//! between calls as they do over a database. A call that can fail checks everything first and only then writes, so a
 //! refused call changes nothing (the SQL backends roll back).
 //!
 //! The SQL backends' constraints are mirrored: primary keys and unique indexes (reported as
@@ -61,9 +62,13 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// The tables, for one call. A panic while they were held (a bug in this module) leaves
-    /// them as the panicking call found them, since calls write only after every check.
-    fn lock(&self) -> MutexGuard<'_, Tables> {
+    /// The tables, for one call. It first yields to the scheduler, as a database round trip
+    /// would, so that concurrent callers interleave between their calls (a refresh's read and
+    /// its conditional update, say) and races in the code above the store can happen here too.
+    /// A panic while the tables were held (a bug in this module) leaves them as the panicking
+    /// call found them, since calls write only after every check.
+    async fn lock(&self) -> MutexGuard<'_, Tables> {
+        tokio::task::yield_now().await;
         self.tables.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
