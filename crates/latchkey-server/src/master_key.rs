@@ -20,7 +20,9 @@ pub fn from_environment() -> Option<String> {
 pub fn resolve(text: Option<String>, key_file: Option<&Path>, sqlite_db: Option<&Path>) -> anyhow::Result<MasterKey> {
     match (text, key_file, sqlite_db) {
         (Some(text), _, _) => MasterKey::from_base64(&text).map_err(|_| {
-            anyhow::anyhow!("LATCHKEY_MASTER_KEY must be the base64 of 32 random bytes (e.g. `openssl rand -base64 32`)")
+            anyhow::anyhow!(
+                "LATCHKEY_MASTER_KEY must be the base64 of 32 random bytes (e.g. `openssl rand -base64 32`)"
+            )
         }),
         (None, Some(path), _) => read_key_file(path),
         (None, None, Some(db)) => embedded(db),

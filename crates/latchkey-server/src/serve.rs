@@ -82,9 +82,9 @@ impl Application {
 
         let metrics = (config.metrics != MetricsExposure::Off).then(Metrics::new);
         let metrics_listener = match config.metrics {
-            MetricsExposure::Separate(addr) if metrics.is_some() => Some(
-                TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (metrics)"))?,
-            ),
+            MetricsExposure::Separate(addr) if metrics.is_some() => {
+                Some(TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (metrics)"))?)
+            }
             _ => None,
         };
         let router_options = RouterOptions {

@@ -286,7 +286,9 @@ where
             && matches!(matches.value_source(key), Some(ValueSource::CommandLine | ValueSource::EnvVariable))
     };
     let explicit: serde_json::Map<String, serde_json::Value> = match serde_json::to_value(parsed)? {
-        serde_json::Value::Object(map) => map.into_iter().filter(|(key, value)| !value.is_null() && given(key)).collect(),
+        serde_json::Value::Object(map) => {
+            map.into_iter().filter(|(key, value)| !value.is_null() && given(key)).collect()
+        }
         _ => serde_json::Map::new(),
     };
     let defaults: serde_json::Map<String, serde_json::Value> = match serde_json::to_value(T::default())? {

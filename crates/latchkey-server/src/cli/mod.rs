@@ -48,19 +48,17 @@ pub fn command() -> clap::Command {
 
 /// `text` broken into lines of at most 90 characters.
 fn textwrap(text: &str) -> String {
-    let mut lines: Vec<String> = vec![String::new()];
+    let (mut wrapped, mut width) = (String::new(), 0);
     for word in text.split_whitespace() {
-        let line = lines.last_mut().map(|l| (l.len(), l));
-        match line {
-            Some((len, line)) if len == 0 => line.push_str(word),
-            Some((len, line)) if len + 1 + word.len() <= 90 => {
-                line.push(' ');
-                line.push_str(word);
-            }
-            _ => lines.push(word.to_owned()),
+        if width > 0 {
+            let fits = width + 1 + word.len() <= 90;
+            wrapped.push(if fits { ' ' } else { '\n' });
+            width = if fits { width + 1 } else { 0 };
         }
+        wrapped.push_str(word);
+        width += word.len();
     }
-    lines.join("\n")
+    wrapped
 }
 
 /// A parsed command line, with the matches that tell which settings were given as flags or

@@ -167,7 +167,8 @@ impl TestApp {
             ..Default::default()
         };
         let storage = StorageConfig::resolve(&global, Some(MasterKey::generate().1)).expect("storage settings");
-        let settings = ServeSettings { bind: "127.0.0.1:0".into(), public_url: Some(ISSUER.into()), ..Default::default() };
+        let settings =
+            ServeSettings { bind: "127.0.0.1:0".into(), public_url: Some(ISSUER.into()), ..Default::default() };
         let mut config = ServeConfig::resolve(&settings).expect("serve config");
         // Cheap hashing keeps the suite fast; the production floor is pinned by its own tests.
         config.hash_cost = options.hash_cost;
