@@ -4,11 +4,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::http::{Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use latchkey_core::auth::AuthService;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -76,4 +78,20 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
         Some(metrics) => app.layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::track)),
         None => app,
     }
+}
+
+/// The hosted HTML pages' fixed security headers: no framing, no referrer, no caching, no
+/// content sniffing, no shared opener. (Each page adds its own nonce-bearing
+/// Content-Security-Policy.)
+pub fn with_page_headers(pages: Router<AppState>) -> Router<AppState> {
+    let fixed: [(HeaderName, &'static str); 5] = [
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+    ];
+    fixed.into_iter().fold(pages, |pages, (name, value)| {
+        pages.layer(SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value)))
+    })
 }

@@ -1,126 +1,46 @@
-//! Configuration: flags and `LATCHKEY_*` variables (clap), over an optional TOML file, over
-//! defaults. Everything is resolved and checked before the server binds, so a bad setting
-//! fails at start-up with a message naming it, never at the first request.
+//! Configuration: the layered [`settings`](crate::settings) checked and turned into typed
+//! values before the server binds, so a bad setting fails at start-up with a message naming
+//! its variable, never at the first request.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::hashing::{HashCost, PoolSize};
-use serde::Deserialize;
 
 use crate::connections::ConnectionLimits;
 use crate::mail::{SmtpSecurity, SmtpUrl};
-
-/// The optional TOML file (`--config` / `LATCHKEY_CONFIG`). Unknown keys are an error.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub bind: Option<String>,
-    pub public_url: Option<String>,
-    pub database_url: Option<String>,
-    pub database_pool_size: Option<u32>,
-    // PostgreSQL availability and poolers.
-    pub database_pooler: Option<String>,
-    pub database_migration_url: Option<String>,
-    pub database_connect_timeout_ms: Option<u64>,
-    pub database_acquire_timeout_ms: Option<u64>,
-    pub database_statement_timeout_ms: Option<u64>,
-    pub data_dir: Option<PathBuf>,
-    pub master_key_file: Option<PathBuf>,
-    pub log_format: Option<String>,
-    pub hash_threads: Option<usize>,
-    pub hash_queue: Option<usize>,
-    pub hash_memory_kib: Option<u32>,
-    pub hash_iterations: Option<u32>,
-    pub body_limit_bytes: Option<usize>,
-    pub refresh_grace_secs: Option<i64>,
-    pub smtp_url: Option<String>,
-    pub mail_from: Option<String>,
-    pub mail_templates_dir: Option<PathBuf>,
-    pub smtp_timeout_secs: Option<u64>,
-    pub smtp_ca_file: Option<PathBuf>,
-    pub metrics: Option<bool>,
-    pub metrics_bind: Option<String>,
-    // Connections (see `connections.rs`).
-    pub header_timeout_secs: Option<i64>,
-    pub body_timeout_secs: Option<i64>,
-    pub idle_timeout_secs: Option<i64>,
-    pub max_connections: Option<usize>,
-}
-
-impl FileConfig {
-    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
-        let Some(path) = path else { return Ok(Self::default()) };
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
-    }
-}
-
-pub const DEFAULT_DATA_DIR: &str = "./latchkey-data";
-pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
+pub use crate::settings::{
+    DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_MAIL_FROM, GlobalSettings, SecretUrl, ServeSettings, parse_duration_ms,
+    parse_duration_secs,
+};
 
 /// Where the data lives and how secrets at rest are unlocked (shared by serve and admin).
 /// Its `Debug` hides the database password (a `postgres://` URL may carry one).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct StorageConfig {
-    pub database_url: String,
+    pub database_url: SecretUrl,
     /// PostgreSQL connections per process (ignored by SQLite).
     pub database_pool_size: u32,
-    /// PostgreSQL timeouts, pooler mode and migration URL (see [`DatabaseOptions`]).
+    /// PostgreSQL timeouts, pooler mode and migration URL.
     pub database: DatabaseSettings,
     pub data_dir: PathBuf,
     pub master_key: MasterKey,
-}
-
-impl std::fmt::Debug for StorageConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StorageConfig")
-            .field("database_url", &redact_password(&self.database_url))
-            .field("database_pool_size", &self.database_pool_size)
-            .field("database", &self.database)
-            .field("data_dir", &self.data_dir)
-            .field("master_key", &self.master_key)
-            .finish()
-    }
-}
-
-/// `url` with its password (if any) replaced by `***`; text that is not a URL is left alone.
-fn redact_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
 }
 
 /// Upper bound on `LATCHKEY_DATABASE_POOL_SIZE`: far beyond any useful pool, well below
 /// anything that would exhaust a server's connection slots by a typo.
 pub const MAX_DATABASE_POOL_SIZE: u32 = 500;
 
-/// PostgreSQL availability and pooler settings as given by flags or variables, before the
-/// file, defaults and checks.
-#[derive(Default, Clone)]
-pub struct DatabaseOptions {
-    pub pooler: Option<String>,
-    pub migration_url: Option<String>,
-    pub connect_timeout_ms: Option<u64>,
-    pub acquire_timeout_ms: Option<u64>,
-    pub statement_timeout_ms: Option<u64>,
-}
-
 /// PostgreSQL availability and pooler settings, resolved and checked.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatabaseSettings {
     /// `LATCHKEY_DATABASE_POOLER`: none, session or transaction.
     pub pooler: latchkey_store::PgPooler,
     /// `LATCHKEY_DATABASE_MIGRATION_URL`: direct URL for migrations (required in transaction mode).
-    pub migration_url: Option<String>,
+    pub migration_url: Option<SecretUrl>,
     /// `LATCHKEY_DATABASE_CONNECT_TIMEOUT`: how long start-up waits for the database.
     pub connect_timeout: Duration,
     /// `LATCHKEY_DATABASE_ACQUIRE_TIMEOUT`: how long a request waits for a connection.
@@ -129,39 +49,25 @@ pub struct DatabaseSettings {
     pub statement_timeout: Duration,
 }
 
-impl std::fmt::Debug for DatabaseSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DatabaseSettings")
-            .field("pooler", &self.pooler)
-            .field("migration_url", &self.migration_url.as_deref().map(redact_password))
-            .field("connect_timeout", &self.connect_timeout)
-            .field("acquire_timeout", &self.acquire_timeout)
-            .field("statement_timeout", &self.statement_timeout)
-            .finish()
-    }
-}
-
 /// Upper bound on the connect and acquire timeouts (a typo must not mean "wait forever").
 pub const MAX_DATABASE_WAIT_MS: u64 = 600_000;
 /// Upper bound on the statement timeout.
 pub const MAX_DATABASE_STATEMENT_TIMEOUT_MS: u64 = 3_600_000;
 
 impl DatabaseSettings {
-    fn resolve(options: DatabaseOptions, file: &FileConfig, postgres: bool) -> anyhow::Result<Self> {
-        use latchkey_store::{PgPooler, PgStore};
-        let pooler_text = options.pooler.or_else(|| file.database_pooler.clone());
-        let pooler = match pooler_text.as_deref().map(str::trim) {
-            None | Some("") => PgPooler::None,
-            Some(text) => PgPooler::parse(text).ok_or_else(|| {
+    fn resolve(settings: &GlobalSettings, postgres: bool) -> anyhow::Result<Self> {
+        use latchkey_store::PgPooler;
+        let pooler = match settings.database_pooler.trim() {
+            "" => PgPooler::None,
+            text => PgPooler::parse(text).ok_or_else(|| {
                 anyhow::anyhow!("LATCHKEY_DATABASE_POOLER must be none, session or transaction, got {text:?}")
             })?,
         };
-        let migration_url =
-            options.migration_url.or_else(|| file.database_migration_url.clone()).filter(|u| !u.trim().is_empty());
+        let migration_url = settings.database_migration_url.clone().filter(|u| !u.expose().trim().is_empty());
         if !postgres && (pooler != PgPooler::None || migration_url.is_some()) {
             bail!("LATCHKEY_DATABASE_POOLER and LATCHKEY_DATABASE_MIGRATION_URL apply to PostgreSQL only");
         }
-        if let Some(url) = &migration_url
+        if let Some(url) = migration_url.as_ref().map(SecretUrl::expose)
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
             bail!("LATCHKEY_DATABASE_MIGRATION_URL must be a postgres:// URL, got {:?}", scheme(url));
@@ -174,15 +80,9 @@ impl DatabaseSettings {
                  LATCHKEY_DATABASE_POOLER=session)"
             );
         }
-        let ms = |flag: Option<u64>, key: Option<u64>, default: Duration| {
-            flag.or(key).map(Duration::from_millis).unwrap_or(default)
-        };
-        let connect_timeout =
-            ms(options.connect_timeout_ms, file.database_connect_timeout_ms, PgStore::DEFAULT_CONNECT_TIMEOUT);
-        let acquire_timeout =
-            ms(options.acquire_timeout_ms, file.database_acquire_timeout_ms, PgStore::DEFAULT_ACQUIRE_TIMEOUT);
-        let statement_timeout =
-            ms(options.statement_timeout_ms, file.database_statement_timeout_ms, PgStore::DEFAULT_STATEMENT_TIMEOUT);
+        let connect_timeout = Duration::from_millis(settings.database_connect_timeout_ms);
+        let acquire_timeout = Duration::from_millis(settings.database_acquire_timeout_ms);
+        let statement_timeout = Duration::from_millis(settings.database_statement_timeout_ms);
         for (name, value) in [
             ("LATCHKEY_DATABASE_CONNECT_TIMEOUT", connect_timeout),
             ("LATCHKEY_DATABASE_ACQUIRE_TIMEOUT", acquire_timeout),
@@ -202,43 +102,29 @@ impl DatabaseSettings {
 }
 
 impl StorageConfig {
-    pub fn resolve(
-        database_url: Option<String>,
-        database_pool_size: Option<u32>,
-        database: DatabaseOptions,
-        data_dir: Option<PathBuf>,
-        master_key: Option<String>,
-        file: &FileConfig,
-    ) -> anyhow::Result<Self> {
-        let data_dir = data_dir.or_else(|| file.data_dir.clone()).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database_url = database_url
-            .or_else(|| file.database_url.clone())
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("latchkey.db").display()));
-        let sqlite_path = sqlite_path(&database_url);
-        if sqlite_path.is_none() && !database_url.starts_with("postgres") {
-            bail!("LATCHKEY_DATABASE_URL must start with sqlite:// or postgres://, got {:?}", scheme(&database_url));
+    /// Checks `settings`; `master_key` is `LATCHKEY_MASTER_KEY` (see [`crate::master_key`]).
+    pub fn resolve(settings: &GlobalSettings, master_key: Option<String>) -> anyhow::Result<Self> {
+        let data_dir = settings.data_dir.clone();
+        let database_url = settings
+            .database_url
+            .clone()
+            .unwrap_or_else(|| SecretUrl::new(format!("sqlite://{}", data_dir.join("latchkey.db").display())));
+        let sqlite_path = sqlite_path(database_url.expose());
+        if sqlite_path.is_none() && !database_url.expose().starts_with("postgres") {
+            bail!(
+                "LATCHKEY_DATABASE_URL must start with sqlite:// or postgres://, got {:?}",
+                scheme(database_url.expose())
+            );
         }
-        let database_pool_size = database_pool_size
-            .or(file.database_pool_size)
-            .unwrap_or(latchkey_store::OpenOptions::default().pg_pool_size);
+        let database_pool_size = settings.database_pool_size;
         if database_pool_size == 0 || database_pool_size > MAX_DATABASE_POOL_SIZE {
             bail!(
                 "LATCHKEY_DATABASE_POOL_SIZE must be between 1 and {MAX_DATABASE_POOL_SIZE}, got {database_pool_size}"
             );
         }
-        let database = DatabaseSettings::resolve(database, file, sqlite_path.is_none())?;
-        let master_key = match (master_key, &file.master_key_file, sqlite_path) {
-            (Some(text), _, _) => MasterKey::from_base64(&text).map_err(|_| {
-                anyhow::anyhow!(
-                    "LATCHKEY_MASTER_KEY must be the base64 of 32 random bytes (e.g. `openssl rand -base64 32`)"
-                )
-            })?,
-            (None, Some(path), _) => read_key_file(path)?,
-            (None, None, Some(db)) => embedded_master_key(&db)?,
-            (None, None, None) => {
-                bail!("LATCHKEY_MASTER_KEY is required with a server database (it encrypts signing keys at rest)")
-            }
-        };
+        let database = DatabaseSettings::resolve(settings, sqlite_path.is_none())?;
+        let master_key =
+            crate::master_key::resolve(master_key, settings.master_key_file.as_deref(), sqlite_path.as_deref())?;
         Ok(Self { database_url, database_pool_size, database, data_dir, master_key })
     }
 
@@ -247,12 +133,12 @@ impl StorageConfig {
         let options = latchkey_store::OpenOptions {
             pg_pool_size: self.database_pool_size,
             pg_pooler: self.database.pooler,
-            pg_migration_url: self.database.migration_url.clone(),
+            pg_migration_url: self.database.migration_url.as_ref().map(|u| u.expose().to_owned()),
             pg_connect_timeout: self.database.connect_timeout,
             pg_acquire_timeout: self.database.acquire_timeout,
             pg_statement_timeout: self.database.statement_timeout,
         };
-        latchkey_store::open_with(&self.database_url, &options).await.context("cannot open the database")
+        latchkey_store::open_with(self.database_url.expose(), &options).await.context("cannot open the database")
     }
 }
 
@@ -261,50 +147,8 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
     url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).map(PathBuf::from)
 }
 
-/// Embedded mode: the master key lives in `master.key` beside the database file, readable by
-/// the owner only. It is generated only for a database that does not exist yet: a missing
-/// key beside an existing database is an error, never silently replaced.
-fn embedded_master_key(database: &Path) -> anyhow::Result<MasterKey> {
-    let dir = database.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let key_path = dir.join("master.key");
-    if key_path.exists() {
-        return read_key_file(&key_path);
-    }
-    if database.exists() {
-        bail!(
-            "the database {} exists but its master key file {} is missing: restore it, or set LATCHKEY_MASTER_KEY",
-            database.display(),
-            key_path.display()
-        );
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
-    let (key, text) = MasterKey::generate();
-    write_private_file(&key_path, &text)
-        .with_context(|| format!("cannot write master key file {}", key_path.display()))?;
-    tracing::info!(path = %key_path.display(), "generated a new master key");
-    Ok(key)
-}
-
 fn scheme(url: &str) -> &str {
     url.split("://").next().unwrap_or("")
-}
-
-fn read_key_file(path: &Path) -> anyhow::Result<MasterKey> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read master key file {}", path.display()))?;
-    MasterKey::from_base64(&text)
-        .map_err(|_| anyhow::anyhow!("master key file {} is not base64 of 32 bytes", path.display()))
-}
-
-fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,19 +191,17 @@ pub struct MailConfig {
     pub from: String,
     /// `LATCHKEY_MAIL_TEMPLATES`: optional directory of template overrides.
     pub templates_dir: Option<PathBuf>,
-    pub smtp_timeout: std::time::Duration,
+    pub smtp_timeout: Duration,
     /// `LATCHKEY_SMTP_CA_FILE`: PEM CA certificate(s) trusted in addition to the Mozilla roots.
     pub smtp_ca_pem: Option<Vec<u8>>,
 }
 
-pub const DEFAULT_MAIL_FROM: &str = "Latchkey <no-reply@localhost>";
-
 impl MailConfig {
-    pub fn resolve(options: &ServeOptions, file: &FileConfig) -> anyhow::Result<Self> {
-        let smtp = match options.smtp_url.clone().or_else(|| file.smtp_url.clone()).filter(|u| !u.trim().is_empty()) {
+    pub fn resolve(settings: &ServeSettings) -> anyhow::Result<Self> {
+        let smtp = match settings.smtp_url.as_ref().map(SecretUrl::expose).filter(|u| !u.trim().is_empty()) {
             None => None,
             Some(text) => {
-                let url = SmtpUrl::parse(&text).map_err(|e| {
+                let url = SmtpUrl::parse(text).map_err(|e| {
                     anyhow::anyhow!(
                         "LATCHKEY_SMTP_URL is invalid: {e} (examples: smtp://user:pass@host:587, smtps://host, \
                          smtp://127.0.0.1:2525?tls=none)"
@@ -371,24 +213,24 @@ impl MailConfig {
                 Some(url)
             }
         };
-        let from = options.mail_from.clone().or_else(|| file.mail_from.clone()).unwrap_or(DEFAULT_MAIL_FROM.into());
+        let from = settings.mail_from.clone();
         from.parse::<lettre::message::Mailbox>().map_err(|e| {
             anyhow::anyhow!("LATCHKEY_MAIL_FROM must be an address like 'Acme <no-reply@acme.example>': {e}")
         })?;
-        let templates_dir = options.mail_templates_dir.clone().or_else(|| file.mail_templates_dir.clone());
+        let templates_dir = settings.mail_templates_dir.clone();
         if let Some(dir) = &templates_dir
             && !dir.is_dir()
         {
             bail!("LATCHKEY_MAIL_TEMPLATES must be an existing directory, got {}", dir.display());
         }
-        let timeout = options.smtp_timeout_secs.or(file.smtp_timeout_secs).unwrap_or(30);
+        let timeout = settings.smtp_timeout_secs;
         if !(1..=300).contains(&timeout) {
             bail!("LATCHKEY_SMTP_TIMEOUT must be between 1 and 300 seconds");
         }
-        let smtp_ca_pem = match options.smtp_ca_file.clone().or_else(|| file.smtp_ca_file.clone()) {
+        let smtp_ca_pem = match &settings.smtp_ca_file {
             None => None,
             Some(path) => {
-                let pem = std::fs::read(&path)
+                let pem = std::fs::read(path)
                     .with_context(|| format!("LATCHKEY_SMTP_CA_FILE: cannot read {}", path.display()))?;
                 lettre::transport::smtp::client::Certificate::from_pem(&pem).map_err(|e| {
                     anyhow::anyhow!("LATCHKEY_SMTP_CA_FILE {} is not a PEM certificate: {e}", path.display())
@@ -396,7 +238,7 @@ impl MailConfig {
                 Some(pem)
             }
         };
-        Ok(Self { smtp, from, templates_dir, smtp_timeout: std::time::Duration::from_secs(timeout), smtp_ca_pem })
+        Ok(Self { smtp, from, templates_dir, smtp_timeout: Duration::from_secs(timeout), smtp_ca_pem })
     }
 }
 
@@ -404,66 +246,22 @@ fn is_loopback(host: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Raw serve options (from flags/env), before defaults and checks.
-#[derive(Debug, Default, Clone)]
-pub struct ServeOptions {
-    pub bind: Option<String>,
-    pub public_url: Option<String>,
-    pub hash_threads: Option<usize>,
-    pub hash_queue: Option<usize>,
-    pub hash_memory_kib: Option<u32>,
-    pub hash_iterations: Option<u32>,
-    pub body_limit: Option<usize>,
-    pub refresh_grace_secs: Option<i64>,
-    pub smtp_url: Option<String>,
-    pub mail_from: Option<String>,
-    pub mail_templates_dir: Option<PathBuf>,
-    pub smtp_timeout_secs: Option<u64>,
-    pub smtp_ca_file: Option<PathBuf>,
-    pub metrics: Option<bool>,
-    pub metrics_bind: Option<String>,
-    // Connections.
-    pub header_timeout_secs: Option<i64>,
-    pub body_timeout_secs: Option<i64>,
-    pub idle_timeout_secs: Option<i64>,
-    pub max_connections: Option<usize>,
-}
-
 /// Upper bound on `LATCHKEY_MAX_CONNECTIONS` (a typo guard; the open-file limit decides).
 pub const MAX_MAX_CONNECTIONS: usize = 1_000_000;
 
 impl ConnectionLimits {
-    /// The connection settings from flags/variables over the file over the defaults.
-    pub fn resolve(options: &ServeOptions, file: &FileConfig) -> anyhow::Result<Self> {
-        let secs = |flag: Option<i64>, key: Option<i64>, default: std::time::Duration, name: &str, max: i64| {
-            let value = flag.or(key).unwrap_or(default.as_secs() as i64);
+    /// The connection settings, checked.
+    pub fn resolve(settings: &ServeSettings) -> anyhow::Result<Self> {
+        let secs = |value: i64, name: &str, max: i64| {
             if !(1..=max).contains(&value) {
                 bail!("{name} must be between 1 and {max} seconds, got {value}");
             }
-            Ok(std::time::Duration::from_secs(value as u64))
+            Ok(Duration::from_secs(value.unsigned_abs()))
         };
-        let header_timeout = secs(
-            options.header_timeout_secs,
-            file.header_timeout_secs,
-            Self::DEFAULT_HEADER_TIMEOUT,
-            "LATCHKEY_HEADER_TIMEOUT",
-            300,
-        )?;
-        let body_timeout = secs(
-            options.body_timeout_secs,
-            file.body_timeout_secs,
-            Self::DEFAULT_BODY_TIMEOUT,
-            "LATCHKEY_BODY_TIMEOUT",
-            600,
-        )?;
-        let idle_timeout = secs(
-            options.idle_timeout_secs,
-            file.idle_timeout_secs,
-            Self::DEFAULT_IDLE_TIMEOUT,
-            "LATCHKEY_IDLE_TIMEOUT",
-            3600,
-        )?;
-        let max_connections = options.max_connections.or(file.max_connections).unwrap_or(Self::DEFAULT_MAX_CONNECTIONS);
+        let header_timeout = secs(settings.header_timeout_secs, "LATCHKEY_HEADER_TIMEOUT", 300)?;
+        let body_timeout = secs(settings.body_timeout_secs, "LATCHKEY_BODY_TIMEOUT", 600)?;
+        let idle_timeout = secs(settings.idle_timeout_secs, "LATCHKEY_IDLE_TIMEOUT", 3600)?;
+        let max_connections = settings.max_connections;
         if !(1..=MAX_MAX_CONNECTIONS).contains(&max_connections) {
             bail!("LATCHKEY_MAX_CONNECTIONS must be between 1 and {MAX_MAX_CONNECTIONS}, got {max_connections}");
         }
@@ -472,15 +270,14 @@ impl ConnectionLimits {
 }
 
 impl ServeConfig {
-    pub fn resolve(options: ServeOptions, file: &FileConfig) -> anyhow::Result<Self> {
-        let mail = MailConfig::resolve(&options, file)?;
-        let connections = ConnectionLimits::resolve(&options, file)?;
-        let bind_text = options.bind.or_else(|| file.bind.clone()).unwrap_or_else(|| DEFAULT_BIND.to_owned());
+    pub fn resolve(settings: &ServeSettings) -> anyhow::Result<Self> {
+        let mail = MailConfig::resolve(settings)?;
+        let connections = ConnectionLimits::resolve(settings)?;
+        let bind_text = &settings.bind;
         let bind: SocketAddr = bind_text
             .parse()
             .with_context(|| format!("LATCHKEY_BIND must be an address like 127.0.0.1:8787, got {bind_text:?}"))?;
-        let public_url =
-            options.public_url.or_else(|| file.public_url.clone()).unwrap_or_else(|| format!("http://{bind}"));
+        let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{bind}"));
         let parsed = url::Url::parse(&public_url)
             .with_context(|| format!("LATCHKEY_PUBLIC_URL is not a URL: {public_url:?}"))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
@@ -488,35 +285,28 @@ impl ServeConfig {
         }
         let public_url = public_url.trim_end_matches('/').to_owned();
 
-        let defaults = HashCost::default();
-        let hash_cost = HashCost {
-            memory_kib: options.hash_memory_kib.or(file.hash_memory_kib).unwrap_or(defaults.memory_kib),
-            iterations: options.hash_iterations.or(file.hash_iterations).unwrap_or(defaults.iterations),
-            parallelism: 1,
-        };
-        if hash_cost.memory_kib < defaults.memory_kib || hash_cost.iterations < defaults.iterations {
+        let floor = HashCost::default();
+        let hash_cost =
+            HashCost { memory_kib: settings.hash_memory_kib, iterations: settings.hash_iterations, parallelism: 1 };
+        if hash_cost.memory_kib < floor.memory_kib || hash_cost.iterations < floor.iterations {
             bail!("Argon2id cost below OWASP's floor (19456 KiB, 2 iterations) is refused");
         }
-        let pool_defaults = PoolSize::default();
         let hash_pool = PoolSize {
-            threads: options.hash_threads.or(file.hash_threads).unwrap_or(pool_defaults.threads),
-            queue: options.hash_queue.or(file.hash_queue).unwrap_or(pool_defaults.queue),
+            threads: settings.hash_threads.unwrap_or_else(|| PoolSize::default().threads),
+            queue: settings.hash_queue,
         };
         if hash_pool.threads == 0 || hash_pool.threads > 256 || hash_pool.queue == 0 {
             bail!("LATCHKEY_HASH_THREADS must be 1-256 and LATCHKEY_HASH_QUEUE at least 1");
         }
-        let body_limit = options.body_limit.or(file.body_limit_bytes).unwrap_or(crate::app::DEFAULT_BODY_LIMIT);
+        let body_limit = settings.body_limit_bytes;
         if !(1024..=16 * 1024 * 1024).contains(&body_limit) {
             bail!("LATCHKEY_BODY_LIMIT must be between 1 KiB and 16 MiB");
         }
-        let refresh_grace_secs = options.refresh_grace_secs.or(file.refresh_grace_secs).unwrap_or(30);
+        let refresh_grace_secs = settings.refresh_grace_secs;
         if !(0..=300).contains(&refresh_grace_secs) {
             bail!("LATCHKEY_REFRESH_GRACE must be between 0 and 300 seconds");
         }
-        let metrics = match (
-            options.metrics.or(file.metrics).unwrap_or(true),
-            options.metrics_bind.or_else(|| file.metrics_bind.clone()).filter(|b| !b.trim().is_empty()),
-        ) {
+        let metrics = match (settings.metrics, settings.metrics_bind.as_deref().filter(|b| !b.trim().is_empty())) {
             (false, _) => MetricsExposure::Off,
             (true, None) => MetricsExposure::Main,
             (true, Some(text)) => {
@@ -535,74 +325,82 @@ impl ServeConfig {
     }
 }
 
-pub fn parse_log_format(text: Option<&str>) -> anyhow::Result<LogFormat> {
-    match text.unwrap_or("text") {
+pub fn parse_log_format(text: &str) -> anyhow::Result<LogFormat> {
+    match text {
         "text" => Ok(LogFormat::Text),
         "json" => Ok(LogFormat::Json),
         other => bail!("LATCHKEY_LOG_FORMAT must be text or json, got {other:?}"),
     }
 }
 
-/// `90`, `90s`, `30m`, `12h`, `30d` (humantime syntax) as whole seconds.
-pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
-    let trimmed = text.trim();
-    if let Ok(secs) = trimmed.parse::<i64>() {
-        return Ok(secs);
-    }
-    humantime::parse_duration(trimmed)
-        .map_err(|e| format!("{e} (examples: 90s, 30m, 12h, 30d)"))
-        .and_then(|d| i64::try_from(d.as_secs()).map_err(|e| e.to_string()))
-}
-
-/// `1500`, `1500ms`, `2s`, `1m` (humantime syntax; a bare number is milliseconds) as
-/// milliseconds.
-pub fn parse_duration_ms(text: &str) -> Result<u64, String> {
-    let trimmed = text.trim();
-    if let Ok(ms) = trimmed.parse::<u64>() {
-        return Ok(ms);
-    }
-    humantime::parse_duration(trimmed)
-        .map_err(|e| format!("{e} (examples: 500ms, 2s, 1m)"))
-        .and_then(|d| u64::try_from(d.as_millis()).map_err(|e| e.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
     use super::*;
+    use crate::settings::{ConfigFile, layered};
+
+    /// Settings as `latchkey <args> serve <serve_args>` over a TOML file of `toml` resolves them.
+    fn settings(args: &[&str], toml: &str) -> (GlobalSettings, ServeSettings) {
+        serve_settings(args, &[], toml)
+    }
+
+    fn serve_settings(args: &[&str], serve_args: &[&str], toml: &str) -> (GlobalSettings, ServeSettings) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.toml");
+        std::fs::write(&path, toml).unwrap();
+        let file = ConfigFile::load(Some(&path)).unwrap();
+        let line = ["latchkey"].iter().chain(args).chain(&["serve"]).chain(serve_args);
+        let matches = crate::cli::Cli::command().try_get_matches_from(line).unwrap();
+        let global = GlobalSettings::from_matches(&matches);
+        let serve_matches = matches.subcommand_matches("serve").unwrap();
+        let serve = ServeSettings::from_matches(serve_matches);
+        (layered(&global, &matches, &file).unwrap(), layered(&serve, serve_matches, &file).unwrap())
+    }
+
+    trait FromMatches: clap::FromArgMatches {
+        fn from_matches(matches: &clap::ArgMatches) -> Self {
+            Self::from_arg_matches(matches).unwrap()
+        }
+    }
+    impl FromMatches for GlobalSettings {}
+    impl FromMatches for ServeSettings {}
+
+    fn storage(global: &GlobalSettings) -> anyhow::Result<StorageConfig> {
+        let (_, key) = MasterKey::generate();
+        StorageConfig::resolve(global, Some(key))
+    }
+
+    fn pg(url: &str) -> GlobalSettings {
+        GlobalSettings { database_url: Some(SecretUrl::new(url)), ..Default::default() }
+    }
 
     #[test]
     fn storage_config_debug_hides_the_database_password() {
-        let (_, key) = MasterKey::generate();
         let url = "postgres://latchkey:hunter2-pw@db.internal:5432/latchkey";
-        let storage = StorageConfig::resolve(
-            Some(url.into()),
-            Some(4),
-            DatabaseOptions::default(),
-            None,
-            Some(key),
-            &FileConfig::default(),
-        )
-        .unwrap();
+        let storage = storage(&GlobalSettings { database_pool_size: 4, ..pg(url) }).unwrap();
         let debug = format!("{storage:?}");
         assert!(!debug.contains("hunter2-pw"), "{debug}");
         assert!(debug.contains("latchkey:***@db.internal"), "{debug}");
         assert_eq!(storage.database_pool_size, 4);
-        assert_eq!(redact_password("sqlite://./data/latchkey.db"), "sqlite://./data/latchkey.db");
+        assert_eq!(SecretUrl::new("sqlite://./data/latchkey.db").redacted(), "sqlite://./data/latchkey.db");
     }
 
     #[test]
     fn database_pool_size_comes_from_flag_file_or_default_and_is_bounded() {
-        let (_, key) = MasterKey::generate();
-        let url = || Some("postgres://postgres@127.0.0.1/latchkey".to_owned());
-        let file = FileConfig { database_pool_size: Some(32), ..Default::default() };
-        let resolve = |size, file: &FileConfig| {
-            StorageConfig::resolve(url(), size, DatabaseOptions::default(), None, Some(key.clone()), file)
-        };
-        assert_eq!(resolve(None, &FileConfig::default()).unwrap().database_pool_size, 16);
-        assert_eq!(resolve(None, &file).unwrap().database_pool_size, 32);
-        assert_eq!(resolve(Some(8), &file).unwrap().database_pool_size, 8, "the flag wins over the file");
+        let url = "--database-url=postgres://postgres@127.0.0.1/latchkey";
+        let resolve = |args: &[&str], toml: &str| storage(&settings(args, toml).0);
+        assert_eq!(resolve(&[url], "").unwrap().database_pool_size, 16);
+        assert_eq!(resolve(&[url], "database_pool_size = 32").unwrap().database_pool_size, 32);
+        assert_eq!(
+            resolve(&[url, "--database-pool-size=8"], "database_pool_size = 32").unwrap().database_pool_size,
+            8,
+            "the flag wins over the file"
+        );
         for bad in [0, MAX_DATABASE_POOL_SIZE + 1] {
-            let err = resolve(Some(bad), &file).unwrap_err().to_string();
+            let err = storage(&GlobalSettings { database_pool_size: bad, ..pg("postgres://postgres@127.0.0.1/x") })
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("LATCHKEY_DATABASE_POOL_SIZE"), "{err}");
         }
     }
@@ -610,46 +408,40 @@ mod tests {
     #[test]
     fn database_timeouts_and_pooler_are_resolved_and_checked() {
         use latchkey_store::PgPooler;
-        let (_, key) = MasterKey::generate();
-        let pg = || Some("postgres://postgres@127.0.0.1:6432/latchkey".to_owned());
-        let resolve = |url: Option<String>, options: DatabaseOptions, file: &FileConfig| {
-            StorageConfig::resolve(url, None, options, None, Some(key.clone()), file).map(|s| s.database)
-        };
-        let defaults = resolve(pg(), DatabaseOptions::default(), &FileConfig::default()).unwrap();
+        let pg_url = "postgres://postgres@127.0.0.1:6432/latchkey";
+        let resolve = |settings: GlobalSettings| storage(&settings).map(|s| s.database);
+        let defaults = resolve(pg(pg_url)).unwrap();
         assert_eq!(defaults.pooler, PgPooler::None);
         assert_eq!(defaults.connect_timeout, Duration::from_secs(5));
         assert_eq!(defaults.acquire_timeout, Duration::from_secs(1));
         assert_eq!(defaults.statement_timeout, Duration::from_secs(5));
 
-        let file = FileConfig {
-            database_pooler: Some("transaction".into()),
-            database_migration_url: Some("postgres://postgres@127.0.0.1:5432/latchkey".into()),
-            database_acquire_timeout_ms: Some(2500),
-            database_statement_timeout_ms: Some(0),
-            ..Default::default()
-        };
-        let flags = DatabaseOptions { acquire_timeout_ms: Some(700), ..Default::default() };
-        let settings = resolve(pg(), flags, &file).unwrap();
+        let file = "database_pooler = \"transaction\"\n\
+                    database_migration_url = \"postgres://postgres@127.0.0.1:5432/latchkey\"\n\
+                    database_acquire_timeout_ms = 2500\n\
+                    database_statement_timeout_ms = 0\n";
+        let flags = ["--database-url", pg_url, "--database-acquire-timeout", "700"];
+        let settings = resolve(settings(&flags, file).0).unwrap();
         assert_eq!(settings.pooler, PgPooler::Transaction);
         assert_eq!(settings.acquire_timeout, Duration::from_millis(700), "the flag wins over the file");
         assert_eq!(settings.statement_timeout, Duration::ZERO, "0 turns the statement timeout off");
 
-        let no_migration_url = DatabaseOptions { pooler: Some("transaction".into()), ..Default::default() };
-        let err = resolve(pg(), no_migration_url, &FileConfig::default()).unwrap_err().to_string();
+        let no_migration_url = GlobalSettings { database_pooler: "transaction".into(), ..pg(pg_url) };
+        let err = resolve(no_migration_url).unwrap_err().to_string();
         assert!(err.contains("LATCHKEY_DATABASE_MIGRATION_URL") && err.contains("session"), "{err}");
         let bad = [
-            DatabaseOptions { pooler: Some("statement".into()), ..Default::default() },
-            DatabaseOptions { acquire_timeout_ms: Some(0), ..Default::default() },
-            DatabaseOptions { connect_timeout_ms: Some(MAX_DATABASE_WAIT_MS + 1), ..Default::default() },
-            DatabaseOptions { statement_timeout_ms: Some(MAX_DATABASE_STATEMENT_TIMEOUT_MS + 1), ..Default::default() },
-            DatabaseOptions { migration_url: Some("mysql://x".into()), ..Default::default() },
+            GlobalSettings { database_pooler: "statement".into(), ..pg(pg_url) },
+            GlobalSettings { database_acquire_timeout_ms: 0, ..pg(pg_url) },
+            GlobalSettings { database_connect_timeout_ms: MAX_DATABASE_WAIT_MS + 1, ..pg(pg_url) },
+            GlobalSettings { database_statement_timeout_ms: MAX_DATABASE_STATEMENT_TIMEOUT_MS + 1, ..pg(pg_url) },
+            GlobalSettings { database_migration_url: Some(SecretUrl::new("mysql://x")), ..pg(pg_url) },
         ];
-        for options in bad {
-            assert!(resolve(pg(), options, &FileConfig::default()).is_err());
+        for settings in bad {
+            assert!(resolve(settings).is_err());
         }
-        let sqlite = Some("sqlite:///tmp/latchkey-config-test/none.db".to_owned());
-        let session = DatabaseOptions { pooler: Some("session".into()), ..Default::default() };
-        assert!(resolve(sqlite, session, &FileConfig::default()).unwrap_err().to_string().contains("PostgreSQL only"));
+        let session =
+            GlobalSettings { database_pooler: "session".into(), ..pg("sqlite:///tmp/latchkey-config-test/none.db") };
+        assert!(resolve(session).unwrap_err().to_string().contains("PostgreSQL only"));
 
         assert_eq!(parse_duration_ms("1500"), Ok(1500));
         assert_eq!(parse_duration_ms("2s"), Ok(2000));
@@ -659,72 +451,68 @@ mod tests {
 
     #[test]
     fn serve_config_rejects_bad_values() {
-        let file = FileConfig::default();
-        let bad_bind = ServeOptions { bind: Some("nowhere".into()), ..Default::default() };
-        assert!(ServeConfig::resolve(bad_bind, &file).is_err());
-        let bad_url = ServeOptions { public_url: Some("ftp://x".into()), ..Default::default() };
-        assert!(ServeConfig::resolve(bad_url, &file).is_err());
-        let weak = ServeOptions { hash_memory_kib: Some(1024), ..Default::default() };
-        assert!(ServeConfig::resolve(weak, &file).is_err());
-        let ok = ServeConfig::resolve(ServeOptions::default(), &file).unwrap();
+        let bad_bind = ServeSettings { bind: "nowhere".into(), ..Default::default() };
+        assert!(ServeConfig::resolve(&bad_bind).is_err());
+        let bad_url = ServeSettings { public_url: Some("ftp://x".into()), ..Default::default() };
+        assert!(ServeConfig::resolve(&bad_url).is_err());
+        let weak = ServeSettings { hash_memory_kib: 1024, ..Default::default() };
+        assert!(ServeConfig::resolve(&weak).is_err());
+        let ok = ServeConfig::resolve(&ServeSettings::default()).unwrap();
         assert_eq!(ok.public_url, "http://127.0.0.1:8787");
         assert_eq!(ok.metrics, MetricsExposure::Main);
     }
 
     #[test]
     fn metrics_exposure() {
-        let file = FileConfig::default();
-        let off =
-            ServeOptions { metrics: Some(false), metrics_bind: Some("127.0.0.1:9090".into()), ..Default::default() };
-        assert_eq!(ServeConfig::resolve(off, &file).unwrap().metrics, MetricsExposure::Off);
-        let separate = ServeOptions { metrics_bind: Some("127.0.0.1:9090".into()), ..Default::default() };
+        let off = ServeSettings { metrics: false, metrics_bind: Some("127.0.0.1:9090".into()), ..Default::default() };
+        assert_eq!(ServeConfig::resolve(&off).unwrap().metrics, MetricsExposure::Off);
+        let separate = ServeSettings { metrics_bind: Some("127.0.0.1:9090".into()), ..Default::default() };
         let addr = "127.0.0.1:9090".parse().unwrap();
-        assert_eq!(ServeConfig::resolve(separate, &file).unwrap().metrics, MetricsExposure::Separate(addr));
-        let bad = ServeOptions { metrics_bind: Some("private".into()), ..Default::default() };
-        assert!(ServeConfig::resolve(bad, &file).unwrap_err().to_string().contains("LATCHKEY_METRICS_BIND"));
-        let same = ServeOptions { metrics_bind: Some(DEFAULT_BIND.into()), ..Default::default() };
-        assert!(ServeConfig::resolve(same, &file).is_err());
-        let from_file = FileConfig { metrics: Some(false), ..Default::default() };
-        assert_eq!(ServeConfig::resolve(ServeOptions::default(), &from_file).unwrap().metrics, MetricsExposure::Off);
+        assert_eq!(ServeConfig::resolve(&separate).unwrap().metrics, MetricsExposure::Separate(addr));
+        let bad = ServeSettings { metrics_bind: Some("private".into()), ..Default::default() };
+        assert!(ServeConfig::resolve(&bad).unwrap_err().to_string().contains("LATCHKEY_METRICS_BIND"));
+        let same = ServeSettings { metrics_bind: Some(DEFAULT_BIND.into()), ..Default::default() };
+        assert!(ServeConfig::resolve(&same).is_err());
+        let from_file = settings(&[], "metrics = false").1;
+        assert_eq!(ServeConfig::resolve(&from_file).unwrap().metrics, MetricsExposure::Off);
     }
 
     #[test]
     fn mail_settings_are_checked_at_start_up() {
-        let file = FileConfig::default();
-        let bad = ServeOptions { smtp_url: Some("http://mail".into()), ..Default::default() };
-        assert!(ServeConfig::resolve(bad, &file).unwrap_err().to_string().contains("LATCHKEY_SMTP_URL"));
-        let bad_from = ServeOptions { mail_from: Some("not an address".into()), ..Default::default() };
-        assert!(ServeConfig::resolve(bad_from, &file).unwrap_err().to_string().contains("LATCHKEY_MAIL_FROM"));
-        let ok = ServeOptions { smtp_url: Some("smtp://u:p@mail.example:587".into()), ..Default::default() };
-        let mail = ServeConfig::resolve(ok, &file).unwrap().mail;
+        let smtp = |url: &str| ServeSettings { smtp_url: Some(SecretUrl::new(url)), ..Default::default() };
+        assert!(ServeConfig::resolve(&smtp("http://mail")).unwrap_err().to_string().contains("LATCHKEY_SMTP_URL"));
+        let bad_from = ServeSettings { mail_from: "not an address".into(), ..Default::default() };
+        assert!(ServeConfig::resolve(&bad_from).unwrap_err().to_string().contains("LATCHKEY_MAIL_FROM"));
+        let mail = ServeConfig::resolve(&smtp("smtp://u:p@mail.example:587")).unwrap().mail;
         assert_eq!(mail.smtp.unwrap().security, SmtpSecurity::StartTls);
-        assert!(ServeConfig::resolve(ServeOptions::default(), &file).unwrap().mail.smtp.is_none());
+        assert!(ServeConfig::resolve(&ServeSettings::default()).unwrap().mail.smtp.is_none());
     }
 
     #[test]
     fn connection_limits_default_and_are_bounded() {
-        let file = FileConfig::default();
-        let limits = ServeConfig::resolve(ServeOptions::default(), &file).unwrap().connections;
+        let limits = ServeConfig::resolve(&ServeSettings::default()).unwrap().connections;
         assert_eq!(limits, ConnectionLimits::default());
         assert_eq!(limits.header_timeout.as_secs(), 10);
         assert_eq!(limits.body_timeout.as_secs(), 30);
         assert_eq!(limits.idle_timeout.as_secs(), 75);
-        let from_file = FileConfig { idle_timeout_secs: Some(120), max_connections: Some(50), ..Default::default() };
-        let flag = ServeOptions { max_connections: Some(10), ..Default::default() };
-        let limits = ServeConfig::resolve(flag, &from_file).unwrap().connections;
+        let from_file = "idle_timeout_secs = 120\nmax_connections = 50\n";
+        let limits = ServeConfig::resolve(&settings(&[], from_file).1).unwrap().connections;
+        assert_eq!((limits.idle_timeout.as_secs(), limits.max_connections), (120, 50));
+        let flag = serve_settings(&[], &["--max-connections", "10"], from_file).1;
+        let limits = ServeConfig::resolve(&flag).unwrap().connections;
         assert_eq!((limits.idle_timeout.as_secs(), limits.max_connections), (120, 10), "the flag wins over the file");
-        let bad: [(ServeOptions, &str); 5] = [
-            (ServeOptions { header_timeout_secs: Some(0), ..Default::default() }, "LATCHKEY_HEADER_TIMEOUT"),
-            (ServeOptions { body_timeout_secs: Some(601), ..Default::default() }, "LATCHKEY_BODY_TIMEOUT"),
-            (ServeOptions { idle_timeout_secs: Some(-1), ..Default::default() }, "LATCHKEY_IDLE_TIMEOUT"),
-            (ServeOptions { max_connections: Some(0), ..Default::default() }, "LATCHKEY_MAX_CONNECTIONS"),
+        let bad: [(ServeSettings, &str); 5] = [
+            (ServeSettings { header_timeout_secs: 0, ..Default::default() }, "LATCHKEY_HEADER_TIMEOUT"),
+            (ServeSettings { body_timeout_secs: 601, ..Default::default() }, "LATCHKEY_BODY_TIMEOUT"),
+            (ServeSettings { idle_timeout_secs: -1, ..Default::default() }, "LATCHKEY_IDLE_TIMEOUT"),
+            (ServeSettings { max_connections: 0, ..Default::default() }, "LATCHKEY_MAX_CONNECTIONS"),
             (
-                ServeOptions { max_connections: Some(MAX_MAX_CONNECTIONS + 1), ..Default::default() },
+                ServeSettings { max_connections: MAX_MAX_CONNECTIONS + 1, ..Default::default() },
                 "LATCHKEY_MAX_CONNECTIONS",
             ),
         ];
-        for (options, name) in bad {
-            let err = ServeConfig::resolve(options, &file).unwrap_err().to_string();
+        for (settings, name) in bad {
+            let err = ServeConfig::resolve(&settings).unwrap_err().to_string();
             assert!(err.contains(name), "{err}");
         }
     }
@@ -739,6 +527,9 @@ mod tests {
 
     #[test]
     fn file_config_rejects_unknown_keys() {
-        assert!(toml::from_str::<FileConfig>("bind = \"127.0.0.1:1\"\nbnid = 3").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.toml");
+        std::fs::write(&path, "bind = \"127.0.0.1:1\"\nbnid = 3").unwrap();
+        assert!(ConfigFile::load(Some(&path)).is_err());
     }
 }

@@ -1,7 +1,10 @@
 //! The Latchkey server: HTTP routes (axum), configuration, and the admin CLI.
 //!
-//! - [`config`]: settings from `LATCHKEY_*`, flags and an optional TOML file, validated up front.
+//! - [`settings`]: every setting declared once (flag, `LATCHKEY_*` variable, TOML key, default),
+//!   layered flags > variables > file > defaults.
+//! - [`config`]: the settings checked and typed up front; [`master_key`]: the key at rest.
 //! - [`app`]: shared state and the router.
+//! - [`serve`]: [`serve::Application`], the one start-up path of `serve` and the tests.
 //! - [`connections`]: the HTTP server loop: timeouts, the connection cap, graceful shutdown.
 //! - [`routes`]: one module per API area; handlers translate HTTP to core calls and back.
 //! - [`error`]: the single mapping from core errors to status + JSON `code`.
@@ -20,9 +23,11 @@ pub mod error;
 pub mod extract;
 pub mod jwks_fetch;
 pub mod mail;
+pub mod master_key;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod serve;
+pub mod settings;
 
 pub use app::{AppState, RouterOptions, router, router_with};

@@ -1,7 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use latchkey_server::cli::{self, Cli};
+use latchkey_server::cli::Invocation;
 use latchkey_server::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
@@ -13,9 +12,10 @@ fn main() -> ExitCode {
     unsafe {
         libc::umask(0o077);
     }
-    let cli = Cli::parse();
-    let format = match cli::log_format(&cli) {
-        Ok(format) => format,
+    // Settings errors found before logging starts exit 2, as clap's usage errors do.
+    let loaded = Invocation::parse().load().and_then(|loaded| Ok((loaded.log_format()?, loaded)));
+    let (format, loaded) = match loaded {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("error: {e:#}");
             return ExitCode::from(2);
@@ -29,7 +29,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(cli)) {
+    match runtime.block_on(loaded.run()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

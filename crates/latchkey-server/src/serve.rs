@@ -1,17 +1,22 @@
-//! `latchkey serve`: open the store, check the master key, bootstrap an empty database,
-//! start the hashing pool and the email outbox worker, and serve until SIGINT/SIGTERM,
-//! draining in-flight requests and then stopping the worker.
+//! The one start-up path: [`Application::build`] opens the store, checks the master key,
+//! bootstraps an empty database, starts the hashing pool and assembles the service and the
+//! router; [`Application::run_until_stopped`] starts the background work (maintenance, the
+//! email outbox worker, a separate metrics listener) and serves until `shutdown`, draining
+//! in-flight requests and then stopping the worker. `latchkey serve` and the test harness
+//! both go through it; tests change only what [`StartOptions`] offers.
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
-
-use anyhow::Context;
-use latchkey_core::auth::{Admin, AuthPolicy, AuthService};
-use latchkey_core::clock::SystemClock;
-use latchkey_core::hashing::HasherPool;
-use latchkey_core::store::Store;
-
 use std::time::Duration;
 
+use anyhow::Context;
+use axum::Router;
+use latchkey_core::auth::{Admin, AuthPolicy, AuthService};
+use latchkey_core::clock::{Clock, SystemClock};
+use latchkey_core::hashing::HasherPool;
+use latchkey_core::store::Store;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::app::{AppState, RouterOptions, router_with};
@@ -19,66 +24,144 @@ use crate::config::{MetricsExposure, ServeConfig, StorageConfig};
 use crate::mail::{Mailer, MailerConfig, OutboxWorker, Templates, WorkerOptions};
 use crate::metrics::{Exposition, Metrics};
 
+/// `latchkey serve`: fit the connection cap to the open-file limit, build, serve until
+/// SIGINT/SIGTERM.
 pub async fn run(storage: StorageConfig, mut config: ServeConfig) -> anyhow::Result<()> {
     config.connections.max_connections = fit_open_file_limit(config.connections.max_connections, &storage)?;
-    let store = storage.open_store().await?;
-    let clock = Arc::new(SystemClock);
-    let admin = Admin::new(Arc::clone(&store), storage.master_key.clone(), clock.clone());
-    admin.verify_master_key().await?;
-    bootstrap_if_empty(&admin, &store, &config.public_url).await?;
+    let app = Application::build(&storage, config, StartOptions::production()).await?;
+    app.run_until_stopped(shutdown_signal()).await
+}
 
-    let hasher = Arc::new(HasherPool::start(config.hash_cost, config.hash_pool)?);
-    let mut policy = AuthPolicy::new(config.public_url.clone());
-    policy.refresh_grace_secs = config.refresh_grace_secs;
-    let auth = Arc::new(AuthService::new(Arc::clone(&store), hasher, storage.master_key.clone(), clock, policy));
-    auth.install_jwks_fetcher(Arc::new(crate::jwks_fetch::HttpJwksFetcher::new()?));
-    spawn_maintenance(Arc::clone(&auth));
+/// What `serve` takes from the process and a test replaces. Everything else comes from the
+/// configuration, as in production.
+pub struct StartOptions {
+    pub clock: Arc<dyn Clock>,
+    /// On an empty database, create a project and an API key and print them once.
+    pub bootstrap: bool,
+    /// Run the email outbox worker (the tests drive their own, with fast retries).
+    pub outbox_worker: bool,
+    /// Wraps the finished router (the tests record responses the OpenAPI document lacks).
+    pub wrap_router: Option<Box<dyn FnOnce(Router) -> Router + Send>>,
+}
 
-    let metrics = (config.metrics != MetricsExposure::Off).then(Metrics::new);
-    let (stop_worker, worker) = start_outbox_worker(&auth, &config, &storage, metrics.clone());
-    if let (MetricsExposure::Separate(addr), Some(metrics)) = (config.metrics, &metrics) {
-        let exposition = Exposition { metrics: Arc::clone(metrics), auth: Arc::clone(&auth) };
-        let listener =
-            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (metrics)"))?;
-        tracing::info!(address = %addr, "metrics listening");
-        tokio::spawn(async move {
-            let router = crate::metrics::router(exposition);
-            let limits = config.connections;
-            if let Err(e) = crate::connections::serve(listener, router, limits, std::future::pending()).await {
-                tracing::error!(error = %e, "metrics listener stopped");
+impl StartOptions {
+    pub fn production() -> Self {
+        Self { clock: Arc::new(SystemClock), bootstrap: true, outbox_worker: true, wrap_router: None }
+    }
+}
+
+/// A built server: bound, wired, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    /// `/metrics` on its own listener (`LATCHKEY_METRICS_BIND`), bound at build.
+    metrics_listener: Option<TcpListener>,
+    router: Router,
+    auth: Arc<AuthService>,
+    store: Arc<dyn Store>,
+    metrics: Option<Arc<Metrics>>,
+    storage: StorageConfig,
+    config: ServeConfig,
+    outbox_worker: bool,
+}
+
+impl Application {
+    pub async fn build(storage: &StorageConfig, config: ServeConfig, options: StartOptions) -> anyhow::Result<Self> {
+        let store = storage.open_store().await?;
+        let clock = options.clock;
+        let admin = Admin::new(Arc::clone(&store), storage.master_key.clone(), Arc::clone(&clock));
+        admin.verify_master_key().await?;
+        if options.bootstrap {
+            bootstrap_if_empty(&admin, &store, &config.public_url).await?;
+        }
+
+        let hasher = Arc::new(HasherPool::start(config.hash_cost, config.hash_pool)?);
+        let mut policy = AuthPolicy::new(config.public_url.clone());
+        policy.refresh_grace_secs = config.refresh_grace_secs;
+        let auth = Arc::new(AuthService::new(Arc::clone(&store), hasher, storage.master_key.clone(), clock, policy));
+        auth.install_jwks_fetcher(Arc::new(crate::jwks_fetch::HttpJwksFetcher::new()?));
+
+        let metrics = (config.metrics != MetricsExposure::Off).then(Metrics::new);
+        let metrics_listener = match config.metrics {
+            MetricsExposure::Separate(addr) if metrics.is_some() => {
+                Some(TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (metrics)"))?)
             }
-        });
+            _ => None,
+        };
+        let router_options = RouterOptions {
+            body_limit: config.body_limit,
+            expose_metrics: config.metrics == MetricsExposure::Main,
+            metrics: metrics.clone(),
+        };
+        let mut router = router_with(AppState { auth: Arc::clone(&auth) }, router_options);
+        if let Some(wrap) = options.wrap_router {
+            router = wrap(router);
+        }
+        let listener =
+            TcpListener::bind(config.bind).await.with_context(|| format!("cannot listen on {}", config.bind))?;
+        Ok(Self {
+            listener,
+            metrics_listener,
+            router,
+            auth,
+            store,
+            metrics,
+            storage: storage.clone(),
+            config,
+            outbox_worker: options.outbox_worker,
+        })
     }
-    let options = RouterOptions {
-        body_limit: config.body_limit,
-        expose_metrics: config.metrics == MetricsExposure::Main,
-        metrics,
-    };
-    let app = router_with(AppState { auth }, options);
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let local = listener.local_addr()?;
-    let shutdown = shutdown_signal();
-    tracing::info!(
-        address = %local,
-        public_url = %config.public_url,
-        max_connections = config.connections.max_connections,
-        header_timeout_secs = config.connections.header_timeout.as_secs(),
-        body_timeout_secs = config.connections.body_timeout.as_secs(),
-        idle_timeout_secs = config.connections.idle_timeout.as_secs(),
-        "latchkey listening"
-    );
-    let served = crate::connections::serve(listener, app, config.connections, shutdown).await;
-    // Requests have drained; let the worker finish the message in hand (bounded by the SMTP
-    // timeout). Anything unsent stays in the outbox for the next start.
-    let _ = stop_worker.send(true);
-    if tokio::time::timeout(config.mail.smtp_timeout + Duration::from_secs(5), worker).await.is_err() {
-        tracing::warn!("outbox worker did not stop in time");
+
+    /// The address the API listens on (the real port when the configuration said 0).
+    pub fn address(&self) -> anyhow::Result<SocketAddr> {
+        self.listener.local_addr().context("cannot read the listening address")
     }
-    served?;
-    tracing::info!("latchkey stopped");
-    Ok(())
+
+    pub fn auth(&self) -> &Arc<AuthService> {
+        &self.auth
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Serves until `shutdown` resolves, then drains requests and stops the outbox worker.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self { listener, metrics_listener, router, auth, metrics, storage, config, outbox_worker, .. } = self;
+        spawn_maintenance(Arc::clone(&auth));
+        let worker = outbox_worker.then(|| start_outbox_worker(&auth, &config, &storage, metrics.clone()));
+        if let (Some(listener), Some(metrics)) = (metrics_listener, metrics) {
+            let exposition = Exposition { metrics, auth: Arc::clone(&auth) };
+            let limits = config.connections;
+            tracing::info!(address = %listener.local_addr()?, "metrics listening");
+            tokio::spawn(async move {
+                let router = crate::metrics::router(exposition);
+                if let Err(e) = crate::connections::serve(listener, router, limits, std::future::pending()).await {
+                    tracing::error!(error = %e, "metrics listener stopped");
+                }
+            });
+        }
+        tracing::info!(
+            address = %listener.local_addr()?,
+            public_url = %config.public_url,
+            max_connections = config.connections.max_connections,
+            header_timeout_secs = config.connections.header_timeout.as_secs(),
+            body_timeout_secs = config.connections.body_timeout.as_secs(),
+            idle_timeout_secs = config.connections.idle_timeout.as_secs(),
+            "latchkey listening"
+        );
+        let served = crate::connections::serve(listener, router, config.connections, shutdown).await;
+        // Requests have drained; let the worker finish the message in hand (bounded by the SMTP
+        // timeout). Anything unsent stays in the outbox for the next start.
+        if let Some((stop_worker, worker)) = worker {
+            let _ = stop_worker.send(true);
+            if tokio::time::timeout(config.mail.smtp_timeout + Duration::from_secs(5), worker).await.is_err() {
+                tracing::warn!("outbox worker did not stop in time");
+            }
+        }
+        served?;
+        tracing::info!("latchkey stopped");
+        Ok(())
+    }
 }
 
 /// Raises the soft open-file limit to the hard one (logged), and returns how many connections

@@ -293,3 +293,52 @@ fn data_files_are_private_and_the_master_key_is_never_replaced() {
     let listed = run_json(&dir, &["project", "list", "--json"]);
     assert_eq!(listed.as_array().unwrap().len(), 1, "only the bootstrap project exists");
 }
+
+#[test]
+fn a_setting_resolves_flag_over_variable_over_file_over_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("latchkey.toml");
+    std::fs::write(&config, "bind = \"from-file\"\n").unwrap();
+    // An unusable bind address fails at start-up naming the value that won.
+    let refused = |command: &mut Command| {
+        let output = command.output().unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let serve = || {
+        let mut command = latchkey(dir.path());
+        command.arg("serve").arg("--config").arg(&config);
+        command
+    };
+    assert!(refused(&mut serve()).contains("\"from-file\""), "the file over the default");
+    let with_env = refused(serve().env("LATCHKEY_BIND", "from-env"));
+    assert!(with_env.contains("\"from-env\""), "the variable over the file: {with_env}");
+    let with_flag = refused(serve().env("LATCHKEY_BIND", "from-env").args(["--bind", "from-flag"]));
+    assert!(with_flag.contains("\"from-flag\""), "the flag over the variable: {with_flag}");
+    // A global setting given after a nested subcommand still wins over the file.
+    std::fs::write(&config, format!("data_dir = {:?}\n", dir.path().join("from-file").display().to_string())).unwrap();
+    let flag_dir = dir.path().join("from-flag");
+    let listed = latchkey(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["project", "list", "--json", "--data-dir"])
+        .arg(&flag_dir)
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    assert!(flag_dir.join("master.key").exists() && !dir.path().join("from-file").exists());
+}
+
+#[test]
+fn help_shows_the_defaults() {
+    let serve = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let text = String::from_utf8(serve.stdout).unwrap();
+    for needle in ["[default: 127.0.0.1:8787]", "[default: 64]", "[default: 19456]", "[default: 4096]"] {
+        assert!(text.contains(needle), "serve --help shows {needle}:\n{text}");
+    }
+    let top = Command::new(BIN).arg("--help").output().unwrap();
+    let text = String::from_utf8(top.stdout).unwrap();
+    for needle in ["[default: ./latchkey-data]", "[default: 16]", "body_limit_bytes", "master_key_file"] {
+        assert!(text.contains(needle), "--help shows {needle}:\n{text}");
+    }
+}

@@ -25,9 +25,10 @@ use serde::Deserialize;
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    let pages = Router::new()
         .route("/reset-password-page", get(reset_page).post(reset_submit))
-        .route("/verify-email-link", get(verify_page).post(verify_submit))
+        .route("/verify-email-link", get(verify_page).post(verify_submit));
+    crate::app::with_page_headers(pages)
 }
 
 const CSRF_COOKIE: &str = "latchkey_csrf";
@@ -109,17 +110,9 @@ impl Page {
         let csp = format!(
             "default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         );
-        let fixed: [(header::HeaderName, &str); 6] = [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::X_FRAME_OPTIONS, "DENY"),
-            (header::REFERRER_POLICY, "no-referrer"),
-            (header::CACHE_CONTROL, "no-store"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
-        ];
-        for (name, value) in fixed {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
+        // The fixed security headers come from `app::with_page_headers`; the policy carries
+        // this page's nonce.
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
         if let Ok(value) = HeaderValue::from_str(&csp) {
             headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }

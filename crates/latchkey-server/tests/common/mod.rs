@@ -1,5 +1,5 @@
-//! Test harness: a real router on a real port-0 listener, over a fresh database, with a
-//! manual clock. Each test gets its own app; nothing is shared between tests.
+//! Test harness: the app `latchkey serve` builds, on a real port-0 listener, over a fresh
+//! database, with a manual clock. Each test gets its own app; nothing is shared between tests.
 //!
 //! The database is a SQLite file in a temporary directory, or, with
 //! `LATCHKEY_TEST_BACKEND=postgres`, a database created for this app on the PostgreSQL server
@@ -13,14 +13,15 @@ pub mod webdriver;
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use latchkey_core::auth::{Admin, AuthPolicy, AuthService};
+use latchkey_core::auth::{Admin, AuthService};
 use latchkey_core::clock::{Clock, ManualClock};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domain::{ProjectId, ProjectSettings};
-use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
+use latchkey_core::hashing::{HashCost, PoolSize};
 use latchkey_core::store::Store;
-use latchkey_server::app::{AppState, DEFAULT_BODY_LIMIT, router};
+use latchkey_server::config::{GlobalSettings, SecretUrl, ServeConfig, ServeSettings, StorageConfig};
 use latchkey_server::connections::ConnectionLimits;
+use latchkey_server::serve::{Application, StartOptions};
 use latchkey_store::testing::TempDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -68,20 +69,14 @@ impl Backend {
 /// parallel tests stay far below the server's `max_connections`.
 const TEST_PG_POOL: u32 = 8;
 
-/// A fresh, migrated store on `backend`; the guard (if any) drops the PostgreSQL database.
-pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> (Arc<dyn Store>, Option<TempDatabase>) {
+/// A fresh database on `backend`: its URL, and the guard (if any) that drops the PostgreSQL
+/// database. The app opens and migrates it as `latchkey serve` does.
+pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<TempDatabase>) {
     match backend {
-        Backend::Sqlite => {
-            let store =
-                latchkey_store::open(&format!("sqlite://{}", dir.join("test.db").display())).await.expect("open store");
-            (store, None)
-        }
+        Backend::Sqlite => (format!("sqlite://{}", dir.join("test.db").display()), None),
         Backend::Postgres => {
             let db = TempDatabase::create().await;
-            let store = latchkey_store::PgStore::open_with_pool_size(db.url(), TEST_PG_POOL)
-                .await
-                .expect("open postgres store");
-            (Arc::new(store), Some(db))
+            (db.url().to_owned(), Some(db))
         }
     }
 }
@@ -96,9 +91,14 @@ impl Undocumented {
         self.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
     }
 
-    /// A layer that records each response whose status is undocumented for its route.
-    pub fn layer(&self, router: axum::Router) -> axum::Router {
+    /// Wraps a router in a layer that records each response whose status is undocumented for
+    /// its route.
+    pub fn layer(&self) -> impl FnOnce(axum::Router) -> axum::Router + Send + 'static {
         let seen = Arc::clone(&self.0);
+        move |router| Self::record_into(seen, router)
+    }
+
+    fn record_into(seen: Arc<std::sync::Mutex<Vec<String>>>, router: axum::Router) -> axum::Router {
         let doc = Arc::new(latchkey_server::openapi::document());
         router.layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
             let seen = Arc::clone(&seen);
@@ -155,26 +155,41 @@ impl TestApp {
         Self::spawn_with(Options::default()).await
     }
 
+    /// Builds the app through [`Application::build`], the start-up path of `latchkey serve`,
+    /// with a manual clock, port 0, no bootstrap and no outbox worker (tests run their own).
     pub async fn spawn_with(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (store, postgres) = fresh_store(Backend::from_env(), dir.path()).await;
-        let (master, _) = MasterKey::generate();
+        let (database_url, postgres) = fresh_database(Backend::from_env(), dir.path()).await;
+        let global = GlobalSettings {
+            database_url: Some(SecretUrl::new(database_url)),
+            database_pool_size: TEST_PG_POOL,
+            data_dir: dir.path().to_owned(),
+            ..Default::default()
+        };
+        let storage = StorageConfig::resolve(&global, Some(MasterKey::generate().1)).expect("storage settings");
+        let settings =
+            ServeSettings { bind: "127.0.0.1:0".into(), public_url: Some(ISSUER.into()), ..Default::default() };
+        let mut config = ServeConfig::resolve(&settings).expect("serve config");
+        // Cheap hashing keeps the suite fast; the production floor is pinned by its own tests.
+        config.hash_cost = options.hash_cost;
+        config.hash_pool = options.pool;
+        config.connections = options.connections;
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()));
         let clock_dyn: Arc<dyn Clock> = clock.clone();
-        let admin = Admin::new(Arc::clone(&store), master.clone(), clock_dyn.clone());
+        let undocumented = Undocumented::default();
+        let start = StartOptions {
+            clock: clock_dyn.clone(),
+            bootstrap: false,
+            outbox_worker: false,
+            wrap_router: Some(Box::new(undocumented.layer())),
+        };
+        let app = Application::build(&storage, config, start).await.expect("build the app");
+        let addr = format!("http://{}", app.address().expect("addr"));
+        let (auth, store) = (Arc::clone(app.auth()), Arc::clone(app.store()));
+        tokio::spawn(async move { app.run_until_stopped(std::future::pending()).await.expect("serve") });
+        let admin = Admin::new(Arc::clone(&store), storage.master_key.clone(), clock_dyn);
         let project = admin.create_project("Test project", ProjectSettings::default()).await.expect("project");
         let key = admin.create_api_key(project.id, "test").await.expect("key");
-        let hasher = Arc::new(HasherPool::start(options.hash_cost, options.pool).expect("hasher"));
-        let auth = Arc::new(AuthService::new(Arc::clone(&store), hasher, master, clock_dyn, AuthPolicy::new(ISSUER)));
-        let undocumented = Undocumented::default();
-        let app = undocumented.layer(router(AppState { auth: Arc::clone(&auth) }, DEFAULT_BODY_LIMIT));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = format!("http://{}", listener.local_addr().expect("addr"));
-        // The production server loop (timeouts, connection cap), as `latchkey serve` runs it.
-        let limits = options.connections;
-        tokio::spawn(async move {
-            latchkey_server::connections::serve(listener, app, limits, std::future::pending()).await.expect("serve");
-        });
         Self {
             addr,
             project: project.id,
