@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use crate::app::AppState;
 use crate::connections::BodyTimeout;
 use crate::error::ApiError;
+use latchkey_proto::ErrorCode as Code;
 
 pub struct ApiJson<T>(pub T);
 
@@ -24,11 +25,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection: BytesRejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "auth/invalid-body", "request body is too large")
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, Code::InvalidBody, "request body is too large")
             } else if is_body_timeout(&rejection) {
                 ApiError::new(
                     StatusCode::REQUEST_TIMEOUT,
-                    "request/body-timeout",
+                    Code::BodyTimeout,
                     "the request body was not received in time",
                 )
             } else {

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::domain::{Email, Location, ProfileInput, User, Username};
+use crate::domain::{Email, Profile, ProfileInput, User, Username};
 use crate::{CoreError, Result};
 
 /// `userData` as received.
@@ -12,11 +12,8 @@ use crate::{CoreError, Result};
 struct RawUserData {
     email: Option<String>,
     username: Option<String>,
-    name: Option<String>,
-    avatar: Option<String>,
-    bio: Option<String>,
-    birthdate: Option<String>,
-    location: Option<Location>,
+    #[serde(flatten)]
+    profile: Profile,
     metadata: Option<Map<String, Value>>,
     secure_metadata: Option<Map<String, Value>>,
 }
@@ -42,16 +39,9 @@ impl ExternalProfile {
             .filter(|u| !u.is_empty())
             .map(|u| Username::parse_for("username", u))
             .transpose()?;
-        let profile = ProfileInput {
-            name: raw.name,
-            avatar: raw.avatar,
-            bio: raw.bio,
-            birthdate: raw.birthdate,
-            location: raw.location,
-            metadata: raw.metadata,
-            secure_metadata: raw.secure_metadata,
-        }
-        .validate()?;
+        let profile =
+            ProfileInput { profile: raw.profile, metadata: raw.metadata, secure_metadata: raw.secure_metadata }
+                .validate()?;
         Ok(Self { email, username, profile })
     }
 
@@ -73,11 +63,12 @@ impl ExternalProfile {
             user.is_verified = false;
         }
         set(&mut user.username, &self.username.as_ref().map(|u| u.as_str().to_owned()), &mut changed);
-        set(&mut user.name, &self.profile.name, &mut changed);
-        set(&mut user.avatar, &self.profile.avatar, &mut changed);
-        set(&mut user.bio, &self.profile.bio, &mut changed);
-        set(&mut user.birthdate, &self.profile.birthdate, &mut changed);
-        set(&mut user.location, &self.profile.location, &mut changed);
+        let (stored, asserted) = (&mut user.profile, &self.profile.profile);
+        set(&mut stored.name, &asserted.name, &mut changed);
+        set(&mut stored.avatar, &asserted.avatar, &mut changed);
+        set(&mut stored.bio, &asserted.bio, &mut changed);
+        set(&mut stored.birthdate, &asserted.birthdate, &mut changed);
+        set(&mut stored.location, &asserted.location, &mut changed);
         if let Some(m) = &self.profile.metadata
             && *m != user.metadata
         {
