@@ -3,14 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use latchkey_proto::{ErrorBody, ServiceVerified};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, Error};
 use crate::jwks::JwksCache;
-use latchkey_proto::{ErrorBody, ServiceVerified};
-
 use crate::types::*;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -130,6 +130,9 @@ pub struct Credentials {
     /// JWT (EdDSA), verifiable against the project's JWKS.
     pub access_token: String,
     pub refresh_token: String,
+    /// Always `true`; a client does not require it.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub success: bool,
     pub user: AuthUser,
 }
@@ -160,5 +163,7 @@ impl SuccessResponse {
 pub struct ServiceVerified {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid", required = true))]
     pub project_id: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub success: bool,
 }

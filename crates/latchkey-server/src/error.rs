@@ -23,7 +23,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// `code` is an [`ErrorCode`] (its text is the contract).
+    /// `code` is a wire `ErrorCode` (its text is the contract); a literal works too.
     pub fn new(status: StatusCode, code: impl Into<&'static str>, message: impl Into<String>) -> Self {
         Self { status, code: code.into(), message: message.into(), field: None, retry_after_secs: None }
     }

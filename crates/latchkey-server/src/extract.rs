@@ -10,12 +10,12 @@ use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use latchkey_core::domain::ProjectId;
+use latchkey_proto::ErrorCode as Code;
 use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
 use crate::connections::BodyTimeout;
 use crate::error::ApiError;
-use latchkey_proto::ErrorCode as Code;
 
 pub struct ApiJson<T>(pub T);
 

@@ -1,8 +1,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
+use latchkey_proto::{AuthMethod, AuthUser};
 use serde::Serialize;
 use serde_json::{Map, Value};
-
-use latchkey_proto::{AuthMethod, AuthUser};
 
 use super::{Location, Profile, ProjectId, UserId};
 
