@@ -3,7 +3,7 @@
 
 mod ids;
 mod mail;
-mod profile;
+pub(crate) mod profile;
 mod project;
 mod user;
 mod validated;

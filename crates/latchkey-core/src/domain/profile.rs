@@ -57,6 +57,29 @@ pub struct Profile {
     pub location: Option<Location>,
 }
 
+impl Profile {
+    /// Takes every field `asserted` has, leaving the others alone; true when anything changed.
+    pub fn overlay(&mut self, asserted: &Profile) -> bool {
+        let mut changed = false;
+        set(&mut self.name, &asserted.name, &mut changed);
+        set(&mut self.avatar, &asserted.avatar, &mut changed);
+        set(&mut self.bio, &asserted.bio, &mut changed);
+        set(&mut self.birthdate, &asserted.birthdate, &mut changed);
+        set(&mut self.location, &asserted.location, &mut changed);
+        changed
+    }
+}
+
+/// Sets `slot` to `value` when there is one and it differs, noting the change.
+pub(crate) fn set<T: PartialEq + Clone>(slot: &mut Option<T>, value: &Option<T>, changed: &mut bool) {
+    if let Some(v) = value
+        && slot.as_ref() != Some(v)
+    {
+        *slot = Some(v.clone());
+        *changed = true;
+    }
+}
+
 /// Profile fields as received, with the metadata objects; `validate` turns them into stored values.
 #[derive(Debug, Clone, Default)]
 pub struct ProfileInput {

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::domain::profile::set;
 use crate::domain::{Email, Profile, ProfileInput, User, Username};
 use crate::{CoreError, Result};
 
@@ -48,14 +49,6 @@ impl ExternalProfile {
     /// Applies the asserted fields to `user`; true when anything changed.
     pub fn apply_to(&self, user: &mut User) -> bool {
         let mut changed = false;
-        fn set<T: PartialEq + Clone>(slot: &mut Option<T>, value: &Option<T>, changed: &mut bool) {
-            if let Some(v) = value
-                && slot.as_ref() != Some(v)
-            {
-                *slot = Some(v.clone());
-                *changed = true;
-            }
-        }
         let email_before = user.email.clone();
         set(&mut user.email, &self.email.as_ref().map(|e| e.as_str().to_owned()), &mut changed);
         if user.email != email_before {
@@ -63,12 +56,7 @@ impl ExternalProfile {
             user.is_verified = false;
         }
         set(&mut user.username, &self.username.as_ref().map(|u| u.as_str().to_owned()), &mut changed);
-        let (stored, asserted) = (&mut user.profile, &self.profile.profile);
-        set(&mut stored.name, &asserted.name, &mut changed);
-        set(&mut stored.avatar, &asserted.avatar, &mut changed);
-        set(&mut stored.bio, &asserted.bio, &mut changed);
-        set(&mut stored.birthdate, &asserted.birthdate, &mut changed);
-        set(&mut stored.location, &asserted.location, &mut changed);
+        changed |= user.profile.overlay(&self.profile.profile);
         if let Some(m) = &self.profile.metadata
             && *m != user.metadata
         {
