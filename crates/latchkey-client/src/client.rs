@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use latchkey_proto::{ErrorBody, ServiceVerified};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -169,17 +170,12 @@ impl Client {
     /// Checks the API key and project id against the server. A wrong key is
     /// `Error::Api` with status 401 and code `auth/invalid-api-key`.
     pub async fn verify_api_key(&self) -> Result<(), Error> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Verified {
-            project_id: Option<String>,
-        }
         let url = format!("{}/internal/service/verify", self.inner.base_url);
-        let verified: Verified = self.send(self.inner.http.get(url)).await?;
+        let verified: ServiceVerified = self.send(self.inner.http.get(url)).await?;
         match verified.project_id {
             Some(p) if p != self.inner.project_id => Err(Error::Api(ApiError {
                 status: 401,
-                code: "auth/invalid-api-key".into(),
+                code: ErrorCode::InvalidApiKey.to_string(),
                 message: format!("the API key belongs to project {p}, not {}", self.inner.project_id),
                 field: None,
                 retry_after: None,
@@ -236,13 +232,7 @@ impl Client {
                 detail: format!("cannot read the body: {e}"),
             });
         }
-        #[derive(serde::Deserialize)]
-        struct Body {
-            error: String,
-            code: String,
-            field: Option<String>,
-        }
-        match serde_json::from_slice::<Body>(&bytes) {
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(body) => Err(Error::Api(ApiError {
                 status: status.as_u16(),
                 code: body.code,
@@ -258,15 +248,6 @@ impl Client {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct CredentialsBody {
-    user: AuthUser,
-    #[serde(rename = "accessToken")]
-    access_token: String,
-    #[serde(rename = "refreshToken")]
-    refresh_token: String,
-}
-
 /// The seed's `auth` module.
 #[derive(Debug, Clone, Copy)]
 pub struct Auth<'a> {
@@ -274,20 +255,15 @@ pub struct Auth<'a> {
 }
 
 impl Auth<'_> {
-    async fn credentials<B: Serialize>(&self, route: &str, body: &B) -> Result<Credentials, Error> {
-        let body: CredentialsBody = self.client.post(route, body).await?;
-        Ok(Credentials { user: body.user, access_token: body.access_token, refresh_token: body.refresh_token })
-    }
-
     /// Creates a user. Errors: 409 `DUPLICATE_EMAIL`/`DUPLICATE_USERNAME` (with field),
     /// 400 `auth/weak-password`, 400 `auth/invalid-body`.
     pub async fn sign_up(&self, request: SignUp) -> Result<Credentials, Error> {
-        self.credentials("sign-up", &request).await
+        self.client.post("sign-up", &request).await
     }
 
     /// Errors: 401 `auth/invalid-credentials` (unknown email or wrong password), 429 `auth/too-many-attempts`.
     pub async fn sign_in(&self, request: SignIn) -> Result<Credentials, Error> {
-        self.credentials("sign-in", &request).await
+        self.client.post("sign-in", &request).await
     }
 
     /// Ends the session of the refresh token; succeeds for unknown or expired tokens too.
@@ -300,13 +276,12 @@ impl Auth<'_> {
         &self,
         request: RequestNewAccessToken,
     ) -> Result<RefreshedCredentials, Error> {
-        let body: CredentialsBody = self.client.post("request-new-access-token", &request).await?;
-        Ok(RefreshedCredentials { access_token: body.access_token, refresh_token: body.refresh_token, user: body.user })
+        self.client.post("request-new-access-token", &request).await
     }
 
     /// Signs in (creating on first sight) a user vouched for by your own auth system.
     pub async fn verify_external_user(&self, request: VerifyExternalUser) -> Result<Credentials, Error> {
-        self.credentials("verify-external-user", &request).await
+        self.client.post("verify-external-user", &request).await
     }
 
     /// Emails a reset link if the account exists; answers the same either way.

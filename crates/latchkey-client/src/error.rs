@@ -1,5 +1,7 @@
 //! The SDK's one error type.
 
+use latchkey_proto::ErrorCode;
+
 /// An error answered by the Latchkey API: `{"error", "code", "field"?}` with its HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -13,6 +15,13 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Seconds from `Retry-After` (429, 503).
     pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// The code as a known [`ErrorCode`]; `None` for a code this client version does not know.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        self.code.parse().ok()
+    }
 }
 
 impl std::fmt::Display for ApiError {

@@ -5,7 +5,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::CoreError;
 use latchkey_core::store::StoreError;
-use serde::Serialize;
+use latchkey_proto::ErrorCode as Code;
+// The body every error leaves as (routes name it in their OpenAPI annotations).
+pub use latchkey_proto::ErrorBody;
 
 /// `Retry-After` of `server/storage-full`: freeing disk space takes an operator, so clients
 /// should not retry every second.
@@ -20,24 +22,10 @@ pub struct ApiError {
     pub retry_after_secs: Option<u64>,
 }
 
-/// The body of every error response (also the `ErrorBody` schema of the OpenAPI document).
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorBody<'a> {
-    /// Human-readable message; never internal detail.
-    #[schema(example = "invalid email or password")]
-    pub error: &'a str,
-    /// Stable machine-readable code, `area/kebab-case` (or `DUPLICATE_EMAIL`/`DUPLICATE_USERNAME`).
-    #[schema(example = "auth/invalid-credentials")]
-    pub code: &'a str,
-    /// The request field at fault, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "email")]
-    pub field: Option<&'a str>,
-}
-
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None, retry_after_secs: None }
+    /// `code` is a wire `ErrorCode` (its text is the contract); a literal works too.
+    pub fn new(status: StatusCode, code: impl Into<&'static str>, message: impl Into<String>) -> Self {
+        Self { status, code: code.into(), message: message.into(), field: None, retry_after_secs: None }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -46,24 +34,24 @@ impl ApiError {
     }
 
     pub fn invalid_body(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "auth/invalid-body", message)
+        Self::new(StatusCode::BAD_REQUEST, Code::InvalidBody, message)
     }
 
     pub fn invalid_api_key() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "auth/invalid-api-key", "invalid API key")
+        Self::new(StatusCode::UNAUTHORIZED, Code::InvalidApiKey, "invalid API key")
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "route/not-found", "no such route")
+        Self::new(StatusCode::NOT_FOUND, Code::RouteNotFound, "no such route")
     }
 
     fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server/internal", "internal server error")
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, "internal server error")
     }
 
     fn unavailable() -> Self {
         let mut e =
-            Self::new(StatusCode::SERVICE_UNAVAILABLE, "server/unavailable", "the service is temporarily unavailable");
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, "the service is temporarily unavailable");
         e.retry_after_secs = Some(1);
         e
     }
@@ -82,43 +70,43 @@ impl From<CoreError> for ApiError {
         match err {
             CoreError::InvalidInput { field, .. } => ApiError::invalid_body(message).with_field(field),
             CoreError::WeakPassword(_) => {
-                ApiError::new(S::BAD_REQUEST, "auth/weak-password", message).with_field("password")
+                ApiError::new(S::BAD_REQUEST, Code::WeakPassword, message).with_field("password")
             }
-            CoreError::DuplicateEmail => ApiError::new(S::CONFLICT, "DUPLICATE_EMAIL", message).with_field("email"),
+            CoreError::DuplicateEmail => ApiError::new(S::CONFLICT, Code::DuplicateEmail, message).with_field("email"),
             CoreError::DuplicateUsername => {
-                ApiError::new(S::CONFLICT, "DUPLICATE_USERNAME", message).with_field("username")
+                ApiError::new(S::CONFLICT, Code::DuplicateUsername, message).with_field("username")
             }
-            CoreError::InvalidCredentials => ApiError::new(S::UNAUTHORIZED, "auth/invalid-credentials", message),
+            CoreError::InvalidCredentials => ApiError::new(S::UNAUTHORIZED, Code::InvalidCredentials, message),
             CoreError::TooManyAttempts { retry_after_secs } => {
-                let mut e = ApiError::new(S::TOO_MANY_REQUESTS, "auth/too-many-attempts", message);
+                let mut e = ApiError::new(S::TOO_MANY_REQUESTS, Code::TooManyAttempts, message);
                 e.retry_after_secs = Some(retry_after_secs);
                 e
             }
-            CoreError::RefreshTokenMalformed => ApiError::new(S::FORBIDDEN, "auth/refresh-token-malformed", message),
-            CoreError::RefreshTokenInvalid => ApiError::new(S::FORBIDDEN, "auth/refresh-token-invalid", message),
+            CoreError::RefreshTokenMalformed => ApiError::new(S::FORBIDDEN, Code::RefreshTokenMalformed, message),
+            CoreError::RefreshTokenInvalid => ApiError::new(S::FORBIDDEN, Code::RefreshTokenInvalid, message),
             CoreError::RefreshTokenProjectMismatch => {
-                ApiError::new(S::FORBIDDEN, "auth/refresh-token-project-mismatch", message)
+                ApiError::new(S::FORBIDDEN, Code::RefreshTokenProjectMismatch, message)
             }
-            CoreError::TokenReuseDetected => ApiError::new(S::UNAUTHORIZED, "auth/token-reuse-detected", message),
+            CoreError::TokenReuseDetected => ApiError::new(S::UNAUTHORIZED, Code::TokenReuseDetected, message),
             CoreError::InvalidApiKey => ApiError::invalid_api_key(),
-            CoreError::ProjectNotFound => ApiError::new(S::NOT_FOUND, "project/not-found", message),
+            CoreError::ProjectNotFound => ApiError::new(S::NOT_FOUND, Code::ProjectNotFound, message),
             CoreError::InvalidUsernameQuery(_) => {
-                ApiError::new(S::BAD_REQUEST, "username/invalid-query", message).with_field("username")
+                ApiError::new(S::BAD_REQUEST, Code::InvalidUsernameQuery, message).with_field("username")
             }
-            CoreError::MissingJwt => ApiError::new(S::BAD_REQUEST, "auth/missing-jwt", message).with_field("userJwt"),
-            CoreError::InvalidExternalToken(_) => ApiError::new(S::FORBIDDEN, "auth/invalid-token", message),
-            CoreError::ExternalProjectMismatch => ApiError::new(S::FORBIDDEN, "auth/project-mismatch", message),
-            CoreError::MissingExternalKeys => ApiError::new(S::FORBIDDEN, "auth/missing-keys", message),
+            CoreError::MissingJwt => ApiError::new(S::BAD_REQUEST, Code::MissingJwt, message).with_field("userJwt"),
+            CoreError::InvalidExternalToken(_) => ApiError::new(S::FORBIDDEN, Code::InvalidToken, message),
+            CoreError::ExternalProjectMismatch => ApiError::new(S::FORBIDDEN, Code::ProjectMismatch, message),
+            CoreError::MissingExternalKeys => ApiError::new(S::FORBIDDEN, Code::MissingKeys, message),
             CoreError::ForeignIdConflict => {
-                ApiError::new(S::CONFLICT, "auth/foreign-id-conflict", message).with_field("email")
+                ApiError::new(S::CONFLICT, Code::ForeignIdConflict, message).with_field("email")
             }
-            CoreError::AccountDisabled => ApiError::new(S::FORBIDDEN, "auth/account-disabled", message),
-            CoreError::InvalidResetToken => ApiError::new(S::BAD_REQUEST, "auth/invalid-reset-token", message),
-            CoreError::InvalidOrExpiredToken => ApiError::new(S::BAD_REQUEST, "auth/invalid-or-expired-token", message),
-            CoreError::UserNotFound => ApiError::new(S::NOT_FOUND, "user/not-found", message),
-            CoreError::AlreadyVerified => ApiError::new(S::CONFLICT, "auth/already-verified", message),
+            CoreError::AccountDisabled => ApiError::new(S::FORBIDDEN, Code::AccountDisabled, message),
+            CoreError::InvalidResetToken => ApiError::new(S::BAD_REQUEST, Code::InvalidResetToken, message),
+            CoreError::InvalidOrExpiredToken => ApiError::new(S::BAD_REQUEST, Code::InvalidOrExpiredToken, message),
+            CoreError::UserNotFound => ApiError::new(S::NOT_FOUND, Code::UserNotFound, message),
+            CoreError::AlreadyVerified => ApiError::new(S::CONFLICT, Code::AlreadyVerified, message),
             CoreError::Busy => {
-                let mut e = ApiError::new(S::SERVICE_UNAVAILABLE, "server/busy", message);
+                let mut e = ApiError::new(S::SERVICE_UNAVAILABLE, Code::Busy, message);
                 e.retry_after_secs = Some(1);
                 e
             }
@@ -130,7 +118,7 @@ impl From<CoreError> for ApiError {
                 tracing::error!(%detail, "database storage full");
                 let mut e = ApiError::new(
                     S::SERVICE_UNAVAILABLE,
-                    "server/storage-full",
+                    Code::StorageFull,
                     "the service cannot store data right now (storage full)",
                 );
                 e.retry_after_secs = Some(STORAGE_RETRY_AFTER_SECS);
@@ -150,7 +138,7 @@ impl From<CoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: &self.message, code: self.code, field: self.field.as_deref() };
+        let body = ErrorBody { error: self.message, code: self.code.to_owned(), field: self.field };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs
             && let Ok(value) = HeaderValue::from_str(&secs.to_string())

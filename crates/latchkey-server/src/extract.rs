@@ -10,6 +10,7 @@ use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use latchkey_core::domain::ProjectId;
+use latchkey_proto::ErrorCode as Code;
 use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
@@ -24,11 +25,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection: BytesRejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "auth/invalid-body", "request body is too large")
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, Code::InvalidBody, "request body is too large")
             } else if is_body_timeout(&rejection) {
                 ApiError::new(
                     StatusCode::REQUEST_TIMEOUT,
-                    "request/body-timeout",
+                    Code::BodyTimeout,
                     "the request body was not received in time",
                 )
             } else {

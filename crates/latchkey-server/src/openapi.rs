@@ -13,7 +13,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::ErrorBody;
+use latchkey_proto::{AuthUser, ErrorBody};
+
 use crate::routes;
 
 /// Name of the bearer API-key security scheme.
@@ -43,7 +44,7 @@ pub const API_KEY_SCHEME: &str = "apiKey";
         routes::health::healthz,
         routes::health::readyz,
     ),
-    components(schemas(ErrorBody, latchkey_core::domain::AuthUser)),
+    components(schemas(ErrorBody, AuthUser)),
     modifiers(&Shared),
     tags(
         (name = "service", description = "Server-to-server checks"),

@@ -287,7 +287,7 @@ async fn refusals_give_the_listed_code_and_change_nothing() {
     }
     assert!(n >= 40);
     let after_refusals = user_by_foreign_id(&app, "victim").await.unwrap();
-    assert_eq!(after_refusals.name.as_deref(), Some("Original"), "no refusal renamed the victim");
+    assert_eq!(after_refusals.profile.name.as_deref(), Some("Original"), "no refusal renamed the victim");
     assert_eq!(after_refusals.updated_at, before.updated_at, "no refusal changed the victim");
     assert_eq!(after_refusals.last_active, before.last_active, "no refusal signed the victim in");
     assert!(user_by_foreign_id(&app, "newcomer").await.is_none(), "no refusal created a user");
@@ -309,7 +309,7 @@ async fn refusals_give_the_listed_code_and_change_nothing() {
     assert_error(&replay_changed, StatusCode::FORBIDDEN, "auth/invalid-token");
 
     let after = user_by_foreign_id(&app, "victim").await.unwrap();
-    assert_eq!(after.bio.as_deref(), Some("first use"));
+    assert_eq!(after.profile.bio.as_deref(), Some("first use"));
     assert_eq!(after.updated_at, after_first.updated_at, "the replay changed nothing");
     assert_eq!(after.last_active, after_first.last_active, "the replay changed nothing");
 }
@@ -468,7 +468,7 @@ async fn a_user_linked_to_another_foreign_id_is_never_relinked() {
     assert_error(&refused, StatusCode::CONFLICT, "auth/foreign-id-conflict");
     let bob = user_by_foreign_id(&app, "ext-1").await.unwrap();
     assert_eq!(bob.email.as_deref(), Some("bob@example.com"));
-    assert_eq!(bob.name, None, "unchanged");
+    assert_eq!(bob.profile.name, None, "unchanged");
     assert!(user_by_foreign_id(&app, "ext-2").await.is_none(), "no second user");
 }
 

@@ -20,7 +20,7 @@ macro_rules! row_mappers {
     ($db:ty, $row:ty) => {
         use std::str::FromStr;
 
-        use latchkey_core::domain::{ApiKeyRecord, Location, Project, ProjectSettings, Role, User};
+        use latchkey_core::domain::{ApiKeyRecord, Location, Profile, Project, ProjectSettings, Role, User};
         use latchkey_core::store::{SessionRecord, StoreError, StoreResult};
         use latchkey_core::tokens::StoredSigningKey;
         use sqlx::Row;
@@ -102,12 +102,14 @@ macro_rules! row_mappers {
                 foreign_id: get(row, "foreign_id")?,
                 role: Role::parse(&role).ok_or_else(|| StoreError::Other(format!("bad role {role:?}")))?,
                 email: get(row, "email")?,
-                name: get(row, "name")?,
                 username: get(row, "username")?,
-                avatar: get(row, "avatar")?,
-                bio: get(row, "bio")?,
-                birthdate: get(row, "birthdate")?,
-                location: latitude.zip(longitude).map(|(latitude, longitude)| Location { latitude, longitude }),
+                profile: Profile {
+                    name: get(row, "name")?,
+                    avatar: get(row, "avatar")?,
+                    bio: get(row, "bio")?,
+                    birthdate: get(row, "birthdate")?,
+                    location: latitude.zip(longitude).map(|(latitude, longitude)| Location { latitude, longitude }),
+                },
                 metadata: json_object(row, "metadata")?,
                 secure_metadata: json_object(row, "secure_metadata")?,
                 reputation: get(row, "reputation")?,
@@ -145,13 +147,13 @@ macro_rules! row_mappers {
                 .bind(&user.foreign_id)
                 .bind(user.role.as_str())
                 .bind(&user.email)
-                .bind(&user.name)
+                .bind(&user.profile.name)
                 .bind(&user.username)
-                .bind(&user.avatar)
-                .bind(&user.bio)
-                .bind(&user.birthdate)
-                .bind(user.location.map(|l| l.latitude))
-                .bind(user.location.map(|l| l.longitude))
+                .bind(&user.profile.avatar)
+                .bind(&user.profile.bio)
+                .bind(&user.profile.birthdate)
+                .bind(user.profile.location.map(|l| l.latitude))
+                .bind(user.profile.location.map(|l| l.longitude))
                 .bind(metadata)
                 .bind(secure)
                 .bind(user.reputation)

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use super::external_admin::{ExternalAdmin, secret_context};
 use super::{AuthService, Credentials};
 use crate::crypto::digest;
-use crate::domain::{ProjectId, Role, User, UserId};
+use crate::domain::{ProjectId, User};
 use crate::external::token::{self, Selection};
 use crate::external::{ExternalProfile, JwksFetcher, VerifiedClaims, VerifierKey};
 use crate::store::{ExternalSignIn, ExternalSignInOutcome, StoreError, UniqueField, UserChange};
@@ -165,28 +165,7 @@ impl AuthService {
             }
             return Ok(UserChange::Link(user));
         }
-        let mut user = User {
-            id: UserId::generate(),
-            project_id: project,
-            foreign_id: Some(foreign_id.to_owned()),
-            role: Role::Visitor,
-            email: None,
-            name: None,
-            username: None,
-            avatar: None,
-            bio: None,
-            birthdate: None,
-            location: None,
-            metadata: Default::default(),
-            secure_metadata: Default::default(),
-            reputation: 0,
-            is_verified: false,
-            is_active: true,
-            password_hash: None,
-            last_active: Some(now),
-            created_at: now,
-            updated_at: now,
-        };
+        let mut user = User { foreign_id: Some(foreign_id.to_owned()), ..User::new_visitor(project, now) };
         profile.apply_to(&mut user);
         Ok(UserChange::Create(user))
     }

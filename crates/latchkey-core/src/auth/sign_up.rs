@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{AuthService, Credentials};
-use crate::domain::{Email, Password, ProfileInput, ProjectId, Role, User, UserId, Username};
+use crate::domain::{Email, Password, ProfileInput, ProjectId, User, Username};
 use crate::store::{SessionRecord, StoreError, UniqueField};
 use crate::tokens::{PairSpec, TokenPair, mint_pair};
 use crate::{CoreError, Result};
@@ -41,26 +41,13 @@ impl AuthService {
         let password_hash = self.hasher.hash(password).await?;
         let now = self.clock.now();
         let user = User {
-            id: UserId::generate(),
-            project_id: project,
-            foreign_id: None,
-            role: Role::Visitor,
             email: Some(email.as_str().to_owned()),
-            name: profile.name,
             username: username.map(|u| u.as_str().to_owned()),
-            avatar: profile.avatar,
-            bio: profile.bio,
-            birthdate: profile.birthdate,
-            location: profile.location,
+            profile: profile.profile,
             metadata: profile.metadata.unwrap_or_default(),
             secure_metadata: profile.secure_metadata.unwrap_or_default(),
-            reputation: 0,
-            is_verified: false,
-            is_active: true,
             password_hash: Some(password_hash),
-            last_active: Some(now),
-            created_at: now,
-            updated_at: now,
+            ..User::new_visitor(project, now)
         };
         let (session, tokens) = self.new_session(&context.keys, &context.project.settings, &user, now)?;
         self.store.create_user_with_session(&user, &session).await.map_err(|e| match e {

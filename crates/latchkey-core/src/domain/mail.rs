@@ -3,8 +3,9 @@
 use serde::Serialize;
 
 /// What a link token is for. Stored as text; a token of one purpose never works for the other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum LinkPurpose {
     PasswordReset,
     VerifyEmail,
@@ -12,18 +13,11 @@ pub enum LinkPurpose {
 
 impl LinkPurpose {
     pub fn as_str(self) -> &'static str {
-        match self {
-            LinkPurpose::PasswordReset => "password-reset",
-            LinkPurpose::VerifyEmail => "verify-email",
-        }
+        self.into()
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "password-reset" => Some(LinkPurpose::PasswordReset),
-            "verify-email" => Some(LinkPurpose::VerifyEmail),
-            _ => None,
-        }
+        text.parse().ok()
     }
 }
 

@@ -3,16 +3,14 @@
 
 mod ids;
 mod mail;
-mod profile;
+pub(crate) mod profile;
 mod project;
 mod user;
 mod validated;
 
 pub use ids::{ApiKeyId, OutboxId, ProjectId, SessionId, UserId};
 pub use mail::{LinkPurpose, MailSettings, SmtpOverride, smtp_password_context};
-#[cfg(feature = "openapi")]
-pub use profile::GeoPoint;
-pub use profile::{Location, ProfileInput};
+pub use profile::{Location, Profile, ProfileInput};
 pub use project::{ApiKeyRecord, Project, ProjectSettings};
-pub use user::{AuthMethod, AuthUser, Role, User};
+pub use user::{Role, User};
 pub use validated::{Email, Password, Username};

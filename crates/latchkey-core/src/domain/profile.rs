@@ -1,6 +1,7 @@
-//! Optional profile fields a user carries (sign-up today, external sign-in later).
+//! Optional profile fields a user carries (from sign-up or an external user's `userData`).
 
 use chrono::{DateTime, NaiveDate};
+use latchkey_proto::GeoPoint;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -8,7 +9,6 @@ use crate::{CoreError, Result};
 
 /// A point, stored as latitude/longitude, shown in the API as GeoJSON.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Location {
     pub latitude: f64,
     pub longitude: f64,
@@ -28,33 +28,62 @@ impl Location {
     }
 
     /// GeoJSON order is `[lng, lat]`.
-    pub fn to_geojson(self) -> Value {
-        serde_json::json!({ "type": "Point", "coordinates": [self.longitude, self.latitude] })
+    pub fn to_geojson(self) -> GeoPoint {
+        GeoPoint::new(self.into())
     }
 }
 
-/// The GeoJSON shape of [`Location::to_geojson`], described for the OpenAPI document only.
-#[cfg(feature = "openapi")]
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct GeoPoint {
-    /// Always `"Point"`.
-    #[schema(rename = "type", value_type = String, pattern = "^Point$", example = "Point")]
-    kind: String,
-    /// `[longitude, latitude]`.
-    #[schema(min_items = 2, max_items = 2)]
-    coordinates: Vec<f64>,
+impl From<Location> for latchkey_proto::Location {
+    fn from(Location { latitude, longitude }: Location) -> Self {
+        Self { latitude, longitude }
+    }
 }
 
-/// Profile fields as received; `validate` turns them into stored values.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProfileInput {
+impl From<latchkey_proto::Location> for Location {
+    fn from(latchkey_proto::Location { latitude, longitude }: latchkey_proto::Location) -> Self {
+        Self { latitude, longitude }
+    }
+}
+
+/// The optional profile fields of a user, declared once: stored in [`super::User`], received
+/// on sign-up and in an external user's `userData`, returned (spelled out) in `AuthUser`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Profile {
     pub name: Option<String>,
     pub avatar: Option<String>,
     pub bio: Option<String>,
+    /// `YYYY-MM-DD` once validated.
     pub birthdate: Option<String>,
     pub location: Option<Location>,
+}
+
+impl Profile {
+    /// Takes every field `asserted` has, leaving the others alone; true when anything changed.
+    pub fn overlay(&mut self, asserted: &Profile) -> bool {
+        let mut changed = false;
+        set(&mut self.name, &asserted.name, &mut changed);
+        set(&mut self.avatar, &asserted.avatar, &mut changed);
+        set(&mut self.bio, &asserted.bio, &mut changed);
+        set(&mut self.birthdate, &asserted.birthdate, &mut changed);
+        set(&mut self.location, &asserted.location, &mut changed);
+        changed
+    }
+}
+
+/// Sets `slot` to `value` when there is one and it differs, noting the change.
+pub(crate) fn set<T: PartialEq + Clone>(slot: &mut Option<T>, value: &Option<T>, changed: &mut bool) {
+    if let Some(v) = value
+        && slot.as_ref() != Some(v)
+    {
+        *slot = Some(v.clone());
+        *changed = true;
+    }
+}
+
+/// Profile fields as received, with the metadata objects; `validate` turns them into stored values.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileInput {
+    pub profile: Profile,
     pub metadata: Option<Map<String, Value>>,
     pub secure_metadata: Option<Map<String, Value>>,
 }
@@ -68,14 +97,15 @@ impl ProfileInput {
     /// Checks bounds and normalises (trimmed strings, empty strings become `None`,
     /// the birthdate to `YYYY-MM-DD`).
     pub fn validate(mut self) -> Result<Self> {
-        self.name = bounded_text("name", self.name, MAX_NAME_CHARS)?;
-        self.bio = bounded_text("bio", self.bio, MAX_BIO_CHARS)?;
-        self.avatar = bounded_text("avatar", self.avatar, MAX_AVATAR_BYTES)?;
-        self.birthdate = match self.birthdate.as_deref().map(str::trim) {
+        let p = &mut self.profile;
+        p.name = bounded_text("name", p.name.take(), MAX_NAME_CHARS)?;
+        p.bio = bounded_text("bio", p.bio.take(), MAX_BIO_CHARS)?;
+        p.avatar = bounded_text("avatar", p.avatar.take(), MAX_AVATAR_BYTES)?;
+        p.birthdate = match p.birthdate.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => Some(parse_birthdate(text)?),
         };
-        self.location = self.location.map(Location::validate).transpose()?;
+        p.location = p.location.map(Location::validate).transpose()?;
         check_metadata_size("metadata", self.metadata.as_ref())?;
         check_metadata_size("secureMetadata", self.secure_metadata.as_ref())?;
         Ok(self)
@@ -118,9 +148,13 @@ mod tests {
 
     #[test]
     fn birthdates_normalise_and_bad_ones_are_refused() {
-        let p = ProfileInput { birthdate: Some("1990-04-01T10:00:00Z".into()), ..Default::default() };
-        assert_eq!(p.validate().unwrap().birthdate.as_deref(), Some("1990-04-01"));
-        let p = ProfileInput { birthdate: Some("April 1".into()), ..Default::default() };
+        let input = |birthdate: &str| ProfileInput {
+            profile: Profile { birthdate: Some(birthdate.into()), ..Default::default() },
+            ..Default::default()
+        };
+        let p = input("1990-04-01T10:00:00Z");
+        assert_eq!(p.validate().unwrap().profile.birthdate.as_deref(), Some("1990-04-01"));
+        let p = input("April 1");
         assert!(matches!(p.validate(), Err(CoreError::InvalidInput { field: "birthdate", .. })));
     }
 
@@ -128,6 +162,6 @@ mod tests {
     fn location_bounds() {
         assert!(Location { latitude: 91.0, longitude: 0.0 }.validate().is_err());
         let geo = Location { latitude: 1.5, longitude: 2.5 }.to_geojson();
-        assert_eq!(geo["coordinates"], serde_json::json!([2.5, 1.5]));
+        assert_eq!(geo.coordinates, [2.5, 1.5]);
     }
 }

@@ -1,12 +1,14 @@
 use chrono::{DateTime, SecondsFormat, Utc};
+use latchkey_proto::{AuthMethod, AuthUser};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Location, ProjectId, UserId};
+use super::{Location, Profile, ProjectId, UserId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// A user's role; stored and put in access tokens as its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Role {
     Visitor,
     Moderator,
@@ -15,29 +17,22 @@ pub enum Role {
 
 impl Role {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Visitor => "visitor",
-            Role::Moderator => "moderator",
-            Role::Admin => "admin",
-        }
+        self.into()
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "visitor" => Some(Role::Visitor),
-            "moderator" => Some(Role::Moderator),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
+        text.parse().ok()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum AuthMethod {
-    Password,
-    External,
+impl From<Role> for latchkey_proto::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Visitor => Self::Visitor,
+            Role::Moderator => Self::Moderator,
+            Role::Admin => Self::Admin,
+        }
+    }
 }
 
 /// A user as stored. `password_hash` and `secure_metadata` never leave the server:
@@ -49,12 +44,8 @@ pub struct User {
     pub foreign_id: Option<String>,
     pub role: Role,
     pub email: Option<String>,
-    pub name: Option<String>,
     pub username: Option<String>,
-    pub avatar: Option<String>,
-    pub bio: Option<String>,
-    pub birthdate: Option<String>,
-    pub location: Option<Location>,
+    pub profile: Profile,
     pub metadata: Map<String, Value>,
     pub secure_metadata: Map<String, Value>,
     pub reputation: i64,
@@ -79,6 +70,29 @@ impl std::fmt::Debug for User {
 }
 
 impl User {
+    /// A new active, unverified visitor of `project` with no credentials and an empty profile,
+    /// first seen `now`: the base every way of creating a user fills in.
+    pub fn new_visitor(project_id: ProjectId, now: DateTime<Utc>) -> Self {
+        Self {
+            id: UserId::generate(),
+            project_id,
+            foreign_id: None,
+            role: Role::Visitor,
+            email: None,
+            username: None,
+            profile: Profile::default(),
+            metadata: Map::new(),
+            secure_metadata: Map::new(),
+            reputation: 0,
+            is_verified: false,
+            is_active: true,
+            password_hash: None,
+            last_active: Some(now),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn auth_methods(&self) -> Vec<AuthMethod> {
         let mut methods = Vec::with_capacity(2);
         if self.password_hash.is_some() {
@@ -90,19 +104,21 @@ impl User {
         methods
     }
 
+    /// The outward view: the API's `user` object.
     pub fn to_auth_user(&self) -> AuthUser {
+        let profile = &self.profile;
         AuthUser {
-            id: self.id,
-            project_id: self.project_id,
+            id: self.id.to_string(),
+            project_id: self.project_id.to_string(),
             foreign_id: self.foreign_id.clone(),
-            role: self.role,
+            role: self.role.into(),
             email: self.email.clone(),
-            name: self.name.clone(),
+            name: profile.name.clone(),
             username: self.username.clone(),
-            avatar: self.avatar.clone(),
-            bio: self.bio.clone(),
-            birthdate: self.birthdate.clone(),
-            location: self.location.map(Location::to_geojson),
+            avatar: profile.avatar.clone(),
+            bio: profile.bio.clone(),
+            birthdate: profile.birthdate.clone(),
+            location: profile.location.map(Location::to_geojson),
             metadata: self.metadata.clone(),
             reputation: self.reputation,
             is_verified: self.is_verified,
@@ -118,47 +134,4 @@ impl User {
 
 fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// The `user` object of API.md, exactly these fields. Every field is always present (`null`
-/// where unset), so the OpenAPI schema marks the optional ones required and nullable.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct AuthUser {
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
-    pub id: UserId,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
-    pub project_id: ProjectId,
-    #[cfg_attr(feature = "openapi", schema(required = true))]
-    pub foreign_id: Option<String>,
-    pub role: Role,
-    #[cfg_attr(feature = "openapi", schema(required = true))]
-    pub email: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(required = true))]
-    pub name: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(required = true))]
-    pub username: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(required = true))]
-    pub avatar: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(required = true))]
-    pub bio: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(required = true))]
-    pub birthdate: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(required = true, value_type = Option<super::GeoPoint>))]
-    pub location: Option<Value>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub metadata: Map<String, Value>,
-    pub reputation: i64,
-    pub is_verified: bool,
-    pub is_active: bool,
-    #[cfg_attr(feature = "openapi", schema(required = true, format = DateTime))]
-    pub last_active: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
-    pub created_at: String,
-    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
-    pub updated_at: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
-    pub suspensions: Vec<Value>,
-    pub auth_methods: Vec<AuthMethod>,
 }

@@ -1,5 +1,6 @@
 //! Validated, normalised inputs.
 
+use secrecy::{ExposeSecret, SecretString};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::{CoreError, Result};
@@ -95,21 +96,10 @@ impl Username {
     }
 }
 
-/// A plain-text password that met the policy. Deliberately has no `Debug` showing its content,
-/// and its memory is wiped when it is dropped.
-pub struct Password(String);
-
-impl Drop for Password {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.0);
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(..)")
-    }
-}
+/// A plain-text password that met the policy. `Debug` never shows its content, and its
+/// memory is wiped when it is dropped (both by `secrecy`).
+#[derive(Debug)]
+pub struct Password(SecretString);
 
 impl Password {
     pub const MIN_CHARS: usize = 8;
@@ -125,7 +115,7 @@ impl Password {
         if raw.chars().all(|c| c == raw.chars().next().unwrap_or(' ')) {
             return Err(CoreError::WeakPassword("password must not repeat a single character".into()));
         }
-        Ok(Self(raw))
+        Ok(Self(raw.into()))
     }
 
     /// For a sign-in attempt: only the upper bound applies (an old password may predate policy).
@@ -134,7 +124,7 @@ impl Password {
         if raw.is_empty() {
             return Err(CoreError::invalid("password", "password is required"));
         }
-        Ok(Self(raw))
+        Ok(Self(raw.into()))
     }
 
     fn check_max(field: &'static str, raw: &str) -> Result<()> {
@@ -145,7 +135,7 @@ impl Password {
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
 

@@ -3,7 +3,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::domain::{Email, Location, ProfileInput, User, Username};
+use crate::domain::profile::set;
+use crate::domain::{Email, Profile, ProfileInput, User, Username};
 use crate::{CoreError, Result};
 
 /// `userData` as received.
@@ -12,11 +13,8 @@ use crate::{CoreError, Result};
 struct RawUserData {
     email: Option<String>,
     username: Option<String>,
-    name: Option<String>,
-    avatar: Option<String>,
-    bio: Option<String>,
-    birthdate: Option<String>,
-    location: Option<Location>,
+    #[serde(flatten)]
+    profile: Profile,
     metadata: Option<Map<String, Value>>,
     secure_metadata: Option<Map<String, Value>>,
 }
@@ -42,30 +40,15 @@ impl ExternalProfile {
             .filter(|u| !u.is_empty())
             .map(|u| Username::parse_for("username", u))
             .transpose()?;
-        let profile = ProfileInput {
-            name: raw.name,
-            avatar: raw.avatar,
-            bio: raw.bio,
-            birthdate: raw.birthdate,
-            location: raw.location,
-            metadata: raw.metadata,
-            secure_metadata: raw.secure_metadata,
-        }
-        .validate()?;
+        let profile =
+            ProfileInput { profile: raw.profile, metadata: raw.metadata, secure_metadata: raw.secure_metadata }
+                .validate()?;
         Ok(Self { email, username, profile })
     }
 
     /// Applies the asserted fields to `user`; true when anything changed.
     pub fn apply_to(&self, user: &mut User) -> bool {
         let mut changed = false;
-        fn set<T: PartialEq + Clone>(slot: &mut Option<T>, value: &Option<T>, changed: &mut bool) {
-            if let Some(v) = value
-                && slot.as_ref() != Some(v)
-            {
-                *slot = Some(v.clone());
-                *changed = true;
-            }
-        }
         let email_before = user.email.clone();
         set(&mut user.email, &self.email.as_ref().map(|e| e.as_str().to_owned()), &mut changed);
         if user.email != email_before {
@@ -73,11 +56,7 @@ impl ExternalProfile {
             user.is_verified = false;
         }
         set(&mut user.username, &self.username.as_ref().map(|u| u.as_str().to_owned()), &mut changed);
-        set(&mut user.name, &self.profile.name, &mut changed);
-        set(&mut user.avatar, &self.profile.avatar, &mut changed);
-        set(&mut user.bio, &self.profile.bio, &mut changed);
-        set(&mut user.birthdate, &self.profile.birthdate, &mut changed);
-        set(&mut user.location, &self.profile.location, &mut changed);
+        changed |= user.profile.overlay(&self.profile.profile);
         if let Some(m) = &self.profile.metadata
             && *m != user.metadata
         {

@@ -6,13 +6,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use latchkey_core::auth::{Credentials, SignUp};
-use latchkey_core::domain::{Location, ProfileInput};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use latchkey_core::domain::{Profile, ProfileInput};
+use latchkey_proto::{
+    Credentials as CredentialsResponse, ErrorBody, RefreshBody, SignIn as SignInBody, SignUp as SignUpBody,
+};
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::error::ErrorBody;
 use crate::extract::{ApiJson, ProjectKey};
 
 pub fn router() -> Router<AppState> {
@@ -23,79 +23,29 @@ pub fn router() -> Router<AppState> {
         .route("/request-new-access-token", post(request_new_access_token))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SignUpBody {
-    email: String,
-    password: String,
-    username: Option<String>,
-    // Spelled out rather than `#[serde(flatten)]`, which would lose the failing field's name.
-    name: Option<String>,
-    avatar: Option<String>,
-    bio: Option<String>,
-    /// ISO 8601 date.
-    birthdate: Option<String>,
-    location: Option<Location>,
-    #[schema(value_type = Option<Object>)]
-    metadata: Option<Map<String, Value>>,
-    /// Stored, never returned by the auth routes.
-    #[schema(value_type = Option<Object>)]
-    secure_metadata: Option<Map<String, Value>>,
-}
-
-impl SignUpBody {
-    fn into_request(self) -> SignUp {
-        let profile = ProfileInput {
-            name: self.name,
-            avatar: self.avatar,
-            bio: self.bio,
-            birthdate: self.birthdate,
-            location: self.location,
-            metadata: self.metadata,
-            secure_metadata: self.secure_metadata,
-        };
-        SignUp { email: self.email, password: self.password, username: self.username, profile }
-    }
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub(crate) struct SignInBody {
-    email: String,
-    password: String,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RefreshBody {
-    refresh_token: String,
-}
-
-/// The OpenAPI description of [`credentials_json`]'s output (documentation only).
-#[derive(utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub(crate) struct CredentialsResponse {
-    success: bool,
-    user: latchkey_core::domain::AuthUser,
-    /// JWT (EdDSA), verifiable against the project's JWKS.
-    access_token: String,
-    refresh_token: String,
-}
-
-/// `{success, user, accessToken, refreshToken}`, the shape of every credential response.
-fn credentials_json(credentials: &Credentials) -> serde_json::Value {
-    json!({
-        "success": true,
-        "user": credentials.user.to_auth_user(),
-        "accessToken": credentials.tokens.access_token,
-        "refreshToken": credentials.tokens.refresh_token,
-    })
+/// The core's sign-up request from the wire body.
+fn sign_up_request(body: SignUpBody) -> SignUp {
+    let profile = Profile {
+        name: body.name,
+        avatar: body.avatar,
+        bio: body.bio,
+        birthdate: body.birthdate,
+        location: body.location.map(Into::into),
+    };
+    let profile = ProfileInput { profile, metadata: body.metadata, secure_metadata: body.secure_metadata };
+    SignUp { email: body.email, password: body.password, username: body.username, profile }
 }
 
 /// A response carrying tokens: never stored by a cache or proxy (RFC 6749 section 5.1).
 pub fn credentials_response(status: StatusCode, credentials: &Credentials) -> Response {
     let headers = [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")];
-    (status, headers, Json(credentials_json(credentials))).into_response()
+    let body = CredentialsResponse {
+        access_token: credentials.tokens.access_token.clone(),
+        refresh_token: credentials.tokens.refresh_token.clone(),
+        success: true,
+        user: credentials.user.to_auth_user(),
+    };
+    (status, headers, Json(body)).into_response()
 }
 
 #[utoipa::path(
@@ -113,7 +63,7 @@ pub(crate) async fn sign_up(
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<Response, ApiError> {
-    let credentials = state.auth.sign_up(project, body.into_request()).await?;
+    let credentials = state.auth.sign_up(project, sign_up_request(body)).await?;
     Ok(credentials_response(StatusCode::CREATED, &credentials))
 }
 

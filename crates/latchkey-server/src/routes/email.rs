@@ -6,12 +6,13 @@ use axum::routing::post;
 use axum::{Json, Router};
 use latchkey_core::CoreError;
 use latchkey_core::domain::UserId;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use latchkey_proto::{
+    ErrorBody, MessageResponse, RequestPasswordReset as EmailBody, ResetPassword as ResetBody,
+    SendVerificationEmail as UserBody, SuccessResponse, VerifyEmail as TokenBody,
+};
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::error::ErrorBody;
 use crate::extract::{ApiJson, ProjectKey};
 
 pub fn router() -> Router<AppState> {
@@ -24,44 +25,6 @@ pub fn router() -> Router<AppState> {
 
 /// The same words whether or not the address has an account (API.md).
 pub const RESET_REQUESTED: &str = "If an account with that email exists, a password reset link has been sent.";
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub(crate) struct EmailBody {
-    email: String,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ResetBody {
-    token: String,
-    new_password: String,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub(crate) struct TokenBody {
-    token: String,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct UserBody {
-    user_id: String,
-}
-
-/// `{"success": true, "message": …}` (documentation only).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct MessageResponse {
-    success: bool,
-    message: String,
-}
-
-/// `{"success": true}` (documentation only).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct SuccessResponse {
-    success: bool,
-}
 
 #[utoipa::path(
     post, path = "/v7/{project_id}/auth/request-password-reset", tag = "email", params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
@@ -76,9 +39,9 @@ pub(crate) async fn request_password_reset(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<EmailBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageResponse>, ApiError> {
     state.auth.request_password_reset(project, &body.email).await?;
-    Ok(Json(json!({ "success": true, "message": RESET_REQUESTED })))
+    Ok(Json(message(RESET_REQUESTED)))
 }
 
 #[utoipa::path(
@@ -94,12 +57,12 @@ pub(crate) async fn reset_password(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<ResetBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageResponse>, ApiError> {
     state.auth.reset_password(project, &body.token, body.new_password).await.map_err(|e| match e {
         CoreError::WeakPassword(_) => ApiError::from(e).with_field("newPassword"),
         other => other.into(),
     })?;
-    Ok(Json(json!({ "success": true, "message": "Password has been reset successfully." })))
+    Ok(Json(message("Password has been reset successfully.")))
 }
 
 #[utoipa::path(
@@ -115,9 +78,9 @@ pub(crate) async fn verify_email(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<TokenBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SuccessResponse>, ApiError> {
     state.auth.verify_email(project, &body.token).await?;
-    Ok(Json(json!({ "success": true })))
+    Ok(Json(SuccessResponse::YES))
 }
 
 #[utoipa::path(
@@ -135,9 +98,13 @@ pub(crate) async fn send_verification_email(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<UserBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SuccessResponse>, ApiError> {
     // A malformed id names no user.
     let user: UserId = body.user_id.trim().parse().map_err(|_| ApiError::from(CoreError::UserNotFound))?;
     state.auth.send_verification_email(project, user).await?;
-    Ok(Json(json!({ "success": true })))
+    Ok(Json(SuccessResponse::YES))
+}
+
+fn message(text: &str) -> MessageResponse {
+    MessageResponse { message: text.to_owned(), success: true }
 }

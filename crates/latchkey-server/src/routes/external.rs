@@ -6,24 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
-use serde::Deserialize;
+use latchkey_proto::{Credentials as CredentialsResponse, ErrorBody, VerifyExternalUser as VerifyExternalUserBody};
 
-use super::auth::CredentialsResponse;
 use super::auth::credentials_response;
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::error::ErrorBody;
 use crate::extract::{ApiJson, ProjectKey};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/verify-external-user", post(verify_external_user))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct VerifyExternalUserBody {
-    /// Optional here so that a missing token is `auth/missing-jwt`, not `auth/invalid-body`.
-    user_jwt: Option<String>,
 }
 
 #[utoipa::path(
@@ -42,7 +33,6 @@ pub(crate) async fn verify_external_user(
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<VerifyExternalUserBody>,
 ) -> Result<Response, ApiError> {
-    let jwt = body.user_jwt.unwrap_or_default();
-    let credentials = state.auth.verify_external_user(project, &jwt).await?;
+    let credentials = state.auth.verify_external_user(project, &body.user_jwt).await?;
     Ok(credentials_response(StatusCode::OK, &credentials))
 }

@@ -8,7 +8,9 @@ use axum::{Json, Router};
 use latchkey_core::domain::ProjectId;
 
 use crate::app::AppState;
-use crate::error::{ApiError, ErrorBody};
+use latchkey_proto::ErrorBody;
+
+use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/.well-known/jwks.json", get(jwks))

@@ -15,12 +15,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use latchkey_core::CoreError;
 use latchkey_core::auth::LinkStatus;
 use latchkey_core::crypto::random_token;
 use latchkey_core::domain::{LinkPurpose, ProjectId};
 use minijinja::{Environment, Value, context};
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
 
@@ -117,11 +119,13 @@ impl Page {
             headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }
         if let (Some(csrf), Some(project)) = (set_csrf, self.project) {
-            let secure = if self.secure_cookie { "; Secure" } else { "" };
-            let cookie = format!(
-                "{CSRF_COOKIE}={csrf}; Path=/v7/{project}/auth/; Max-Age=3600; HttpOnly; SameSite=Strict{secure}"
-            );
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
+            let cookie = Cookie::build((CSRF_COOKIE, csrf))
+                .path(format!("/v7/{project}/auth/"))
+                .max_age(cookie::time::Duration::hours(1))
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .secure(self.secure_cookie);
+            if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
                 headers.append(header::SET_COOKIE, value);
             }
         }
@@ -226,13 +230,14 @@ async fn reset_submit(
     State(state): State<AppState>,
     Path(project): Path<String>,
     headers: HeaderMap,
+    cookies: CookieJar,
     form: Result<Form<ResetForm>, FormRejection>,
 ) -> Response {
     let page = Page::load(&state, &project).await;
     let (Some(project), Ok(Form(form))) = (page.project, form) else {
         return page.unusable(LinkPurpose::PasswordReset, LinkStatus::Invalid);
     };
-    if !csrf_ok(&headers, &form.csrf, &state.auth.policy().issuer) {
+    if !csrf_ok(&headers, &cookies, &form.csrf, &state.auth.policy().issuer) {
         return page.forbidden();
     }
     let purpose = LinkPurpose::PasswordReset;
@@ -276,13 +281,14 @@ async fn verify_submit(
     State(state): State<AppState>,
     Path(project): Path<String>,
     headers: HeaderMap,
+    cookies: CookieJar,
     form: Result<Form<VerifyForm>, FormRejection>,
 ) -> Response {
     let page = Page::load(&state, &project).await;
     let (Some(project), Ok(Form(form))) = (page.project, form) else {
         return page.unusable(LinkPurpose::VerifyEmail, LinkStatus::Invalid);
     };
-    if !csrf_ok(&headers, &form.csrf, &state.auth.policy().issuer) {
+    if !csrf_ok(&headers, &cookies, &form.csrf, &state.auth.policy().issuer) {
         return page.forbidden();
     }
     match state.auth.verify_email(project, &form.token).await {
@@ -314,7 +320,7 @@ fn server_error(page: &Page, error: &CoreError) -> Response {
 /// SameSite=Strict, so another site cannot make the browser send it. An `Origin` naming
 /// another host is refused outright (`null`, sent under `no-referrer`, is left to the cookie).
 /// The Origin may name the public URL (behind a proxy that rewrites `Host`) or the `Host`.
-fn csrf_ok(headers: &HeaderMap, field: &str, public_url: &str) -> bool {
+fn csrf_ok(headers: &HeaderMap, cookies: &CookieJar, field: &str, public_url: &str) -> bool {
     if let Some(origin) = header_str(headers, header::ORIGIN)
         && origin != "null"
     {
@@ -325,26 +331,14 @@ fn csrf_ok(headers: &HeaderMap, field: &str, public_url: &str) -> bool {
             return false;
         }
     }
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == CSRF_COOKIE)
-        .map(|(_, value)| value);
-    match cookie {
-        Some(cookie) if cookie.len() >= 32 => constant_time_eq(cookie.as_bytes(), field.as_bytes()),
+    match cookies.get(CSRF_COOKIE).map(Cookie::value) {
+        Some(cookie) if cookie.len() >= 32 => cookie.as_bytes().ct_eq(field.as_bytes()).into(),
         _ => false,
     }
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn format_time(t: chrono::DateTime<chrono::Utc>) -> String {

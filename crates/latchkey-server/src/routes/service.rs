@@ -4,10 +4,10 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use latchkey_proto::{ErrorBody, ServiceVerified as ServiceVerifyResponse};
 
 use crate::app::AppState;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{bearer, header_project};
 
 pub fn router() -> Router<AppState> {
@@ -23,16 +23,6 @@ impl<S: Send + Sync> FromRequestParts<S> for KeyParts {
     }
 }
 
-/// `{"success": true, "projectId": …}` (documentation only).
-#[derive(utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub(crate) struct ServiceVerifyResponse {
-    success: bool,
-    #[schema(format = "uuid")]
-    project_id: String,
-}
-
 #[utoipa::path(
     get, path = "/internal/service/verify", tag = "service",
     params(("X-Replyke-Project-ID" = Option<String>, Header, format = "uuid",
@@ -44,12 +34,15 @@ pub(crate) struct ServiceVerifyResponse {
         (status = 503, description = "`server/unavailable`", body = ErrorBody),
     )
 )]
-pub(crate) async fn verify(State(state): State<AppState>, KeyParts(parts): KeyParts) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    KeyParts(parts): KeyParts,
+) -> Result<Json<ServiceVerifyResponse>, ApiError> {
     let key = bearer(&parts).ok_or_else(ApiError::invalid_api_key)?;
     let expected = header_project(&parts)?;
     let project = state.auth.project_of_key(key).await?;
     if expected.is_some_and(|p| p != project) {
         return Err(ApiError::invalid_api_key());
     }
-    Ok(Json(json!({ "success": true, "projectId": project })))
+    Ok(Json(ServiceVerifyResponse { project_id: Some(project.to_string()), success: true }))
 }

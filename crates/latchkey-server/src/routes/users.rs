@@ -3,12 +3,11 @@
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use latchkey_proto::{ErrorBody, ErrorCode, UsernameAvailability};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::error::ErrorBody;
 use crate::extract::ProjectKey;
 
 pub fn router() -> Router<AppState> {
@@ -20,13 +19,6 @@ pub fn router() -> Router<AppState> {
 pub(crate) struct UsernameQuery {
     /// Compared case-insensitively, after normalisation.
     username: Option<String>,
-}
-
-/// `{"available": bool}` (documentation only).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct UsernameAvailability {
-    available: bool,
 }
 
 #[utoipa::path(
@@ -43,15 +35,15 @@ pub(crate) async fn check_username(
     State(state): State<AppState>,
     ProjectKey(project): ProjectKey,
     query: Result<Query<UsernameQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UsernameAvailability>, ApiError> {
     let username = query.ok().and_then(|Query(q)| q.username).ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
-            "username/invalid-query",
+            ErrorCode::InvalidUsernameQuery,
             "the username query parameter is required",
         )
         .with_field("username")
     })?;
     let available = state.auth.username_available(project, &username).await?;
-    Ok(Json(json!({ "available": available })))
+    Ok(Json(UsernameAvailability { available }))
 }

@@ -195,11 +195,11 @@ pub async fn linking_applies_only_from_the_expected_foreign_id(store: Arc<Store>
     store.create_user_with_session(&local, &earlier).await.unwrap();
     let mut linked = local.clone();
     linked.foreign_id = Some("g1".into());
-    linked.name = Some("Linked".into());
+    linked.profile.name = Some("Linked".into());
     let link = sign_in(UserChange::Link(linked.clone()), None);
     assert_eq!(store.apply_external_sign_in(&link).await.unwrap(), ExternalSignInOutcome::Applied);
     let read = store.find_user_by_foreign_id(a, "g1").await.unwrap().unwrap();
-    assert_eq!((read.id, read.name.as_deref()), (local.id, Some("Linked")));
+    assert_eq!((read.id, read.profile.name.as_deref()), (local.id, Some("Linked")));
     assert_eq!(read.password_hash, None, "an unverified account's password does not survive a link");
     assert!(store.get_session(a, earlier.id).await.unwrap().unwrap().revoked_at.is_some());
     assert!(store.get_session(a, link.session.id).await.unwrap().unwrap().revoked_at.is_none());
@@ -226,8 +226,8 @@ pub async fn linking_applies_only_from_the_expected_foreign_id(store: Arc<Store>
 
     // An update applies while the row keeps its foreign id, and never to another foreign id.
     let mut update = linked.clone();
-    update.bio = Some("bio".into());
-    update.location = Some(latchkey_core::domain::Location { latitude: 0.5, longitude: 2.0 });
+    update.profile.bio = Some("bio".into());
+    update.profile.location = Some(latchkey_core::domain::Location { latitude: 0.5, longitude: 2.0 });
     update.metadata.insert("plan".into(), serde_json::json!("pro"));
     assert_eq!(
         store.apply_external_sign_in(&sign_in(UserChange::Update(update.clone()), None)).await.unwrap(),
@@ -235,8 +235,8 @@ pub async fn linking_applies_only_from_the_expected_foreign_id(store: Arc<Store>
     );
     let read = store.get_user(a, local.id).await.unwrap().unwrap();
     assert_eq!(
-        (read.bio, read.location, read.metadata),
-        (update.bio.clone(), update.location, update.metadata.clone())
+        (read.profile.bio, read.profile.location, read.metadata),
+        (update.profile.bio.clone(), update.profile.location, update.metadata.clone())
     );
     let mut moved = update.clone();
     moved.foreign_id = Some("elsewhere".into());

@@ -106,12 +106,8 @@ fn user(project: ProjectId, email: &str, username: Option<&str>) -> User {
         foreign_id: None,
         role: Role::Visitor,
         email: Some(email.into()),
-        name: None,
         username: username.map(Into::into),
-        avatar: None,
-        bio: None,
-        birthdate: None,
-        location: None,
+        profile: Default::default(),
         metadata: serde_json::Map::new(),
         secure_metadata: serde_json::Map::new(),
         reputation: 0,
@@ -175,15 +171,15 @@ async fn every_read_is_scoped_by_project(store: Arc<Store>) {
 async fn records_round_trip_exactly(store: Arc<Store>) {
     let p = project(&store).await;
     let mut u = user(p, "bob@example.com", None);
-    u.location = Some(latchkey_core::domain::Location { latitude: 1.25, longitude: -2.5 });
+    u.profile.location = Some(latchkey_core::domain::Location { latitude: 1.25, longitude: -2.5 });
     u.metadata.insert("k".into(), serde_json::json!({"nested": [1, 2]}));
-    u.birthdate = Some("1990-04-01".into());
+    u.profile.birthdate = Some("1990-04-01".into());
     let s = session(&u);
     store.create_user_with_session(&u, &s).await.unwrap();
     let read = store.get_user(p, u.id).await.unwrap().unwrap();
-    assert_eq!(read.location, u.location);
+    assert_eq!(read.profile.location, u.profile.location);
     assert_eq!(read.metadata, u.metadata);
-    assert_eq!(read.birthdate, u.birthdate);
+    assert_eq!(read.profile.birthdate, u.profile.birthdate);
     assert_eq!(read.created_at, u.created_at, "millisecond timestamps survive");
     assert_eq!(read.username, None);
     let read_session = store.get_session(p, s.id).await.unwrap().unwrap();
