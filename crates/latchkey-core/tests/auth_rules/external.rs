@@ -7,7 +7,7 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use latchkey_core::CoreError;
 use latchkey_core::auth::Credentials;
-use latchkey_core::domain::AuthMethod;
+use latchkey_proto::AuthMethod;
 use latchkey_core::store::{CoreStore, ExternalStore};
 use serde_json::{Value, json};
 
@@ -47,7 +47,7 @@ async fn a_new_foreign_id_creates_a_user_without_a_password() {
     let creds = issuer.sign_in(&w, "ext-1", json!({ "email": "New@Example.com", "name": "New" })).await.unwrap();
     let user = w.store.find_user_by_foreign_id(w.project, "ext-1").await.unwrap().expect("created");
     assert_eq!(user.id, creds.user.id);
-    assert_eq!((user.email.as_deref(), user.name.as_deref()), (Some("new@example.com"), Some("New")));
+    assert_eq!((user.email.as_deref(), user.profile.name.as_deref()), (Some("new@example.com"), Some("New")));
     assert_eq!((user.password_hash.as_deref(), user.is_verified), (None, false));
     assert_eq!(user.auth_methods(), [AuthMethod::External]);
     // The session is an ordinary one.
@@ -74,7 +74,7 @@ async fn a_returning_foreign_id_updates_only_the_asserted_fields() {
     let again = issuer.sign_in(&w, "ext-2", json!({ "name": "B" })).await.unwrap();
     assert_eq!(again.user.id, first.user.id, "the same user");
     let user = w.store.get_user(w.project, first.user.id).await.unwrap().unwrap();
-    assert_eq!((user.name.as_deref(), user.bio.as_deref()), (Some("B"), Some("b")), "absent fields are kept");
+    assert_eq!((user.profile.name.as_deref(), user.profile.bio.as_deref()), (Some("B"), Some("b")), "absent fields are kept");
     assert_eq!(user.email.as_deref(), Some("r@example.com"));
     assert_eq!(user.updated_at, w.now());
 }
@@ -141,7 +141,7 @@ async fn a_linked_user_is_never_relinked() {
     assert!(matches!(err, CoreError::ForeignIdConflict), "{err:?}");
     assert!(w.store.find_user_by_foreign_id(w.project, "ext-7").await.unwrap().is_none(), "nothing created");
     let user = w.store.get_user(w.project, first.user.id).await.unwrap().unwrap();
-    assert_eq!((user.foreign_id.as_deref(), user.name), (Some("ext-6"), None), "nothing changed");
+    assert_eq!((user.foreign_id.as_deref(), user.profile.name), (Some("ext-6"), None), "nothing changed");
 }
 
 #[tokio::test]
@@ -175,7 +175,7 @@ async fn a_jti_works_once() {
     let replay = issuer.token(&w, "ext-10", Some("jti-1"), json!({ "name": "Changed" }));
     assert!(w.auth.verify_external_user(w.project, &replay).await.is_err());
     let user = w.store.find_user_by_foreign_id(w.project, "ext-10").await.unwrap().unwrap();
-    assert_eq!(user.name.as_deref(), Some("Once"));
+    assert_eq!(user.profile.name.as_deref(), Some("Once"));
     let fresh = issuer.token(&w, "ext-10", Some("jti-2"), json!({}));
     w.auth.verify_external_user(w.project, &fresh).await.unwrap();
 }

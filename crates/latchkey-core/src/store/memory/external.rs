@@ -22,12 +22,8 @@ impl Tables {
         Some(User {
             foreign_id: user.foreign_id.clone(),
             email: user.email.clone(),
-            name: user.name.clone(),
             username: user.username.clone(),
-            avatar: user.avatar.clone(),
-            bio: user.bio.clone(),
-            birthdate: user.birthdate.clone(),
-            location: user.location,
+            profile: user.profile.clone(),
             metadata: user.metadata.clone(),
             secure_metadata: user.secure_metadata.clone(),
             last_active: ms_opt(user.last_active),
