@@ -361,9 +361,7 @@ impl CoreStore for SqlStore {
         let rows: Vec<SigningKeyRow> = self
             .db
             .reader()
-            .query(
-                "SELECT * FROM signing_keys WHERE project_id = $1 AND retired_at IS NULL ORDER BY created_at DESC",
-            )
+            .query("SELECT * FROM signing_keys WHERE project_id = $1 AND retired_at IS NULL ORDER BY created_at DESC")
             .bind(Id(project))
             .fetch_all()
             .await?;
@@ -642,17 +640,16 @@ impl CoreStore for SqlStore {
         // PostgreSQL takes a transaction-scoped advisory lock, and READ COMMITTED's next
         // statement then sees whatever the previous holder committed.
         let mut tx = match &self.db {
-            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await.map_err(crate::map_err)?),
+            Db::Sqlite { writer, .. } => {
+                Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await.map_err(crate::map_err)?)
+            }
             Db::Postgres(_) => {
                 let mut tx = self.db.begin().await?;
-                tx.query("SELECT pg_advisory_xact_lock(hashtextextended('latchkey:bootstrap', 0))")
-                    .execute()
-                    .await?;
+                tx.query("SELECT pg_advisory_xact_lock(hashtextextended('latchkey:bootstrap', 0))").execute().await?;
                 tx
             }
         };
-        let any: Option<(i64,)> =
-            tx.query("SELECT CAST(1 AS BIGINT) FROM projects LIMIT 1").fetch_optional().await?;
+        let any: Option<(i64,)> = tx.query("SELECT CAST(1 AS BIGINT) FROM projects LIMIT 1").fetch_optional().await?;
         if any.is_some() {
             // Nothing written: ending it releases the lock.
             tx.commit().await?;

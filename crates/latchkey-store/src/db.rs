@@ -103,8 +103,8 @@ impl Tx {
     /// Where the transaction's statements run.
     pub(crate) fn on(&mut self) -> On<'_> {
         match self {
-            Tx::Sqlite(tx) => On::Sqlite(SqliteOn::Conn(&mut **tx)),
-            Tx::Postgres(tx) => On::Postgres(PgOn::Tx(&mut **tx)),
+            Tx::Sqlite(tx) => On::Sqlite(SqliteOn::Conn(tx)),
+            Tx::Postgres(tx) => On::Postgres(PgOn::Tx(tx)),
         }
     }
 
@@ -130,8 +130,8 @@ pub(crate) enum Conn {
 impl Conn {
     pub(crate) fn query(&mut self, sql: &'static str) -> Stmt<'_> {
         match self {
-            Conn::Sqlite(conn) => On::Sqlite(SqliteOn::Conn(&mut **conn)),
-            Conn::Postgres(conn) => On::Postgres(PgOn::Conn(&mut **conn)),
+            Conn::Sqlite(conn) => On::Sqlite(SqliteOn::Conn(conn)),
+            Conn::Postgres(conn) => On::Postgres(PgOn::Conn(conn)),
         }
         .query(sql)
     }
@@ -302,4 +302,3 @@ where
 fn bind_error(err: BoxDynError) -> StoreError {
     StoreError::Other(format!("cannot encode a value: {err}"))
 }
-

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use latchkey_core::store::{StoreError, StoreResult};
 use sqlx::Connection;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::db::Db;
 use crate::{SqlStore, map_err};

@@ -10,9 +10,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use latchkey_core::store::{StoreError, StoreResult};
+use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, SqlSafeStr};
-use secrecy::ExposeSecret;
 use tokio::time::Instant;
 
 pub use pooled::{PgConn, PgConnExec, PgDb, PgPooler, PgTx, PgTxConn};
