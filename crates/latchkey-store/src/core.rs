@@ -283,7 +283,7 @@ async fn insert_api_key(on: On<'_>, key: &ApiKeyRecord) -> StoreResult<()> {
 #[async_trait]
 impl CoreStore for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.db.reader().query(PING).execute().await?;
+        self.read(PING).execute().await?;
         let free_space = match &self.db {
             Db::Sqlite { path, .. } => crate::sqlite::check_free_space(path),
             // The server's disk is PostgreSQL's to watch; its `disk_full` shows in the probe.
@@ -335,20 +335,17 @@ impl CoreStore for SqlStore {
 
     async fn get_project(&self, id: ProjectId) -> StoreResult<Option<Project>> {
         let row: Option<ProjectRow> =
-            self.db.reader().query("SELECT * FROM projects WHERE id = $1").bind(Id(id)).fetch_optional().await?;
+            self.read("SELECT * FROM projects WHERE id = $1").bind(Id(id)).fetch_optional().await?;
         Ok(row.map(Project::from))
     }
 
     async fn list_projects(&self) -> StoreResult<Vec<Project>> {
-        let rows: Vec<ProjectRow> =
-            self.db.reader().query("SELECT * FROM projects ORDER BY created_at, id").fetch_all().await?;
+        let rows: Vec<ProjectRow> = self.read("SELECT * FROM projects ORDER BY created_at, id").fetch_all().await?;
         Ok(rows.into_iter().map(Project::from).collect())
     }
 
     async fn update_project_settings(&self, id: ProjectId, settings: &ProjectSettings) -> StoreResult<()> {
-        self.db
-            .writer()
-            .query("UPDATE projects SET access_token_ttl_secs = $1, refresh_token_ttl_secs = $2 WHERE id = $3")
+        self.write("UPDATE projects SET access_token_ttl_secs = $1, refresh_token_ttl_secs = $2 WHERE id = $3")
             .bind(settings.access_token_ttl_secs)
             .bind(settings.refresh_token_ttl_secs)
             .bind(Id(id))
@@ -359,9 +356,7 @@ impl CoreStore for SqlStore {
 
     async fn signing_keys(&self, project: ProjectId) -> StoreResult<Vec<StoredSigningKey>> {
         let rows: Vec<SigningKeyRow> = self
-            .db
-            .reader()
-            .query("SELECT * FROM signing_keys WHERE project_id = $1 AND retired_at IS NULL ORDER BY created_at DESC")
+            .read("SELECT * FROM signing_keys WHERE project_id = $1 AND retired_at IS NULL ORDER BY created_at DESC")
             .bind(Id(project))
             .fetch_all()
             .await?;
@@ -374,9 +369,7 @@ impl CoreStore for SqlStore {
 
     async fn list_api_keys(&self, project: ProjectId) -> StoreResult<Vec<ApiKeyRecord>> {
         let rows: Vec<ApiKeyRow> = self
-            .db
-            .reader()
-            .query("SELECT * FROM api_keys WHERE project_id = $1 ORDER BY created_at, id")
+            .read("SELECT * FROM api_keys WHERE project_id = $1 ORDER BY created_at, id")
             .bind(Id(project))
             .fetch_all()
             .await?;
@@ -385,9 +378,7 @@ impl CoreStore for SqlStore {
 
     async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId, now: DateTime<Utc>) -> StoreResult<bool> {
         let revoked = self
-            .db
-            .writer()
-            .query("UPDATE api_keys SET revoked_at = $1 WHERE project_id = $2 AND id = $3 AND revoked_at IS NULL")
+            .write("UPDATE api_keys SET revoked_at = $1 WHERE project_id = $2 AND id = $3 AND revoked_at IS NULL")
             .bind(Millis(now))
             .bind(Id(project))
             .bind(Id(id))
@@ -398,9 +389,7 @@ impl CoreStore for SqlStore {
 
     async fn project_for_api_key(&self, digest: &str) -> StoreResult<Option<ProjectId>> {
         let row: Option<(Id<ProjectId>,)> = self
-            .db
-            .reader()
-            .query("SELECT project_id FROM api_keys WHERE digest = $1 AND revoked_at IS NULL")
+            .read("SELECT project_id FROM api_keys WHERE digest = $1 AND revoked_at IS NULL")
             .bind(digest)
             .fetch_optional()
             .await?;
@@ -416,9 +405,7 @@ impl CoreStore for SqlStore {
 
     async fn find_user_by_email(&self, project: ProjectId, email: &str) -> StoreResult<Option<User>> {
         let row = self
-            .db
-            .reader()
-            .query("SELECT * FROM users WHERE project_id = $1 AND email = $2")
+            .read("SELECT * FROM users WHERE project_id = $1 AND email = $2")
             .bind(Id(project))
             .bind(email)
             .fetch_optional()
@@ -428,9 +415,7 @@ impl CoreStore for SqlStore {
 
     async fn get_user(&self, project: ProjectId, id: UserId) -> StoreResult<Option<User>> {
         let row = self
-            .db
-            .reader()
-            .query("SELECT * FROM users WHERE project_id = $1 AND id = $2")
+            .read("SELECT * FROM users WHERE project_id = $1 AND id = $2")
             .bind(Id(project))
             .bind(Id(id))
             .fetch_optional()
@@ -440,9 +425,7 @@ impl CoreStore for SqlStore {
 
     async fn username_taken(&self, project: ProjectId, username: &str) -> StoreResult<bool> {
         let found: Option<(i64,)> = self
-            .db
-            .reader()
-            .query("SELECT CAST(1 AS BIGINT) FROM users WHERE project_id = $1 AND username = $2")
+            .read("SELECT CAST(1 AS BIGINT) FROM users WHERE project_id = $1 AND username = $2")
             .bind(Id(project))
             .bind(username)
             .fetch_optional()
@@ -459,9 +442,7 @@ impl CoreStore for SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let upgraded = self
-            .db
-            .writer()
-            .query(
+            .write(
                 "UPDATE users SET password_hash = $1, updated_at = $2
                   WHERE project_id = $3 AND id = $4 AND password_hash = $5",
             )
@@ -510,9 +491,7 @@ impl CoreStore for SqlStore {
 
     async fn get_session(&self, project: ProjectId, id: SessionId) -> StoreResult<Option<SessionRecord>> {
         let row: Option<SessionRow> = self
-            .db
-            .reader()
-            .query("SELECT * FROM sessions WHERE project_id = $1 AND id = $2")
+            .read("SELECT * FROM sessions WHERE project_id = $1 AND id = $2")
             .bind(Id(project))
             .bind(Id(id))
             .fetch_optional()
@@ -523,9 +502,7 @@ impl CoreStore for SqlStore {
     async fn rotate_session(&self, r: &Rotation) -> StoreResult<bool> {
         // The refresh exchange: applies only from the expected generation of a live session.
         let rotated = self
-            .db
-            .writer()
-            .query(
+            .write(
                 "UPDATE sessions
                     SET generation = generation + 1, previous_digest = $1, current_digest = $2,
                         current_pair_sealed = $3, rotated_at = $4, expires_at = $5
@@ -545,9 +522,7 @@ impl CoreStore for SqlStore {
     }
 
     async fn revoke_session(&self, project: ProjectId, id: SessionId, now: DateTime<Utc>) -> StoreResult<()> {
-        self.db
-            .writer()
-            .query("UPDATE sessions SET revoked_at = $1 WHERE project_id = $2 AND id = $3 AND revoked_at IS NULL")
+        self.write("UPDATE sessions SET revoked_at = $1 WHERE project_id = $2 AND id = $3 AND revoked_at IS NULL")
             .bind(Millis(now))
             .bind(Id(project))
             .bind(Id(id))
@@ -565,9 +540,7 @@ impl CoreStore for SqlStore {
     ) -> StoreResult<FailureWindow> {
         // One attempt: counts up inside the window, restarts it when it began at or before `$4`.
         let (failures, started): (i64, Millis) = self
-            .db
-            .writer()
-            .query(
+            .write(
                 "INSERT INTO sign_in_failures (project_id, email, failures, window_started_at)
                  VALUES ($1, $2, 1, $3)
                  ON CONFLICT (project_id, email) DO UPDATE SET
@@ -587,9 +560,7 @@ impl CoreStore for SqlStore {
     }
 
     async fn clear_sign_in_failures(&self, project: ProjectId, email: &str) -> StoreResult<()> {
-        self.db
-            .writer()
-            .query("DELETE FROM sign_in_failures WHERE project_id = $1 AND email = $2")
+        self.write("DELETE FROM sign_in_failures WHERE project_id = $1 AND email = $2")
             .bind(Id(project))
             .bind(email)
             .execute()
@@ -605,28 +576,21 @@ impl CoreStore for SqlStore {
     ) -> StoreResult<()> {
         // Gives back one attempt whose password was never checked, in the window that counted
         // it only (a window restarted since has dropped it already).
-        self.db
-            .writer()
-            .query(
-                "UPDATE sign_in_failures SET failures = failures - 1
+        self.write(
+            "UPDATE sign_in_failures SET failures = failures - 1
                   WHERE project_id = $1 AND email = $2 AND window_started_at = $3 AND failures > 0",
-            )
-            .bind(Id(project))
-            .bind(email)
-            .bind(Millis(window_started_at))
-            .execute()
-            .await?;
+        )
+        .bind(Id(project))
+        .bind(email)
+        .bind(Millis(window_started_at))
+        .execute()
+        .await?;
         Ok(())
     }
 
     async fn purge_sign_in_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         // Maintenance across all projects: windows that can no longer block anyone.
-        self.db
-            .writer()
-            .query("DELETE FROM sign_in_failures WHERE window_started_at < $1")
-            .bind(Millis(before))
-            .execute()
-            .await
+        self.write("DELETE FROM sign_in_failures WHERE window_started_at < $1").bind(Millis(before)).execute().await
     }
 
     async fn create_first_project(

@@ -112,9 +112,7 @@ impl Tx {
 impl ExternalStore for SqlStore {
     async fn external_settings(&self, project: ProjectId) -> StoreResult<Option<ExternalSettings>> {
         let row: Option<ExternalSettingsRow> = self
-            .db
-            .reader()
-            .query("SELECT max_token_lifetime_secs, jwks_url FROM external_settings WHERE project_id = $1")
+            .read("SELECT max_token_lifetime_secs, jwks_url FROM external_settings WHERE project_id = $1")
             .bind(Id(project))
             .fetch_optional()
             .await?;
@@ -127,28 +125,24 @@ impl ExternalStore for SqlStore {
         settings: &ExternalSettings,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.db
-            .writer()
-            .query(
-                "INSERT INTO external_settings (project_id, max_token_lifetime_secs, jwks_url, updated_at)
+        self.write(
+            "INSERT INTO external_settings (project_id, max_token_lifetime_secs, jwks_url, updated_at)
                  VALUES ($1, $2, $3, $4)
                  ON CONFLICT (project_id) DO UPDATE SET
                      max_token_lifetime_secs = $2, jwks_url = $3, updated_at = $4",
-            )
-            .bind(Id(project))
-            .bind(settings.max_token_lifetime_secs)
-            .bind(settings.jwks_url.as_deref())
-            .bind(Millis(now))
-            .execute()
-            .await?;
+        )
+        .bind(Id(project))
+        .bind(settings.max_token_lifetime_secs)
+        .bind(settings.jwks_url.as_deref())
+        .bind(Millis(now))
+        .execute()
+        .await?;
         Ok(())
     }
 
     async fn external_secrets(&self, project: ProjectId) -> StoreResult<Vec<ExternalSecretRecord>> {
         let rows: Vec<SecretRow> = self
-            .db
-            .reader()
-            .query("SELECT * FROM external_secrets WHERE project_id = $1 ORDER BY created_at DESC, id")
+            .read("SELECT * FROM external_secrets WHERE project_id = $1 ORDER BY created_at DESC, id")
             .bind(Id(project))
             .fetch_all()
             .await?;
@@ -190,9 +184,7 @@ impl ExternalStore for SqlStore {
 
     async fn revoke_external_secret(&self, project: ProjectId, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         let revoked = self
-            .db
-            .writer()
-            .query(
+            .write(
                 "UPDATE external_secrets SET revoked_at = $1
                   WHERE project_id = $2 AND id = $3 AND revoked_at IS NULL",
             )
@@ -206,9 +198,7 @@ impl ExternalStore for SqlStore {
 
     async fn external_keys(&self, project: ProjectId) -> StoreResult<Vec<ExternalKeyRecord>> {
         let rows: Vec<KeyRow> = self
-            .db
-            .reader()
-            .query("SELECT * FROM external_keys WHERE project_id = $1 ORDER BY created_at, kid")
+            .read("SELECT * FROM external_keys WHERE project_id = $1 ORDER BY created_at, kid")
             .bind(Id(project))
             .fetch_all()
             .await?;
@@ -216,9 +206,7 @@ impl ExternalStore for SqlStore {
     }
 
     async fn insert_external_key(&self, key: &ExternalKeyRecord) -> StoreResult<()> {
-        self.db
-            .writer()
-            .query("INSERT INTO external_keys (project_id, kid, alg, jwk, created_at) VALUES ($1, $2, $3, $4, $5)")
+        self.write("INSERT INTO external_keys (project_id, kid, alg, jwk, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(Id(key.project_id))
             .bind(key.kid.as_str())
             .bind(key.alg.as_str())
@@ -231,9 +219,7 @@ impl ExternalStore for SqlStore {
 
     async fn remove_external_key(&self, project: ProjectId, kid: &str) -> StoreResult<bool> {
         let removed = self
-            .db
-            .writer()
-            .query("DELETE FROM external_keys WHERE project_id = $1 AND kid = $2")
+            .write("DELETE FROM external_keys WHERE project_id = $1 AND kid = $2")
             .bind(Id(project))
             .bind(kid)
             .execute()
@@ -243,9 +229,7 @@ impl ExternalStore for SqlStore {
 
     async fn find_user_by_foreign_id(&self, project: ProjectId, foreign_id: &str) -> StoreResult<Option<User>> {
         let row = self
-            .db
-            .reader()
-            .query("SELECT * FROM users WHERE project_id = $1 AND foreign_id = $2")
+            .read("SELECT * FROM users WHERE project_id = $1 AND foreign_id = $2")
             .bind(Id(project))
             .bind(foreign_id)
             .fetch_optional()
@@ -259,12 +243,7 @@ impl ExternalStore for SqlStore {
             // that no accepted token can carry any more. On PostgreSQL, concurrent sign-ins
             // would otherwise queue on the locks of the same expired rows until each other's
             // commit.
-            self.db
-                .writer()
-                .query("DELETE FROM external_jtis WHERE expires_at <= $1")
-                .bind(Millis(sign_in.now))
-                .execute()
-                .await?;
+            self.write("DELETE FROM external_jtis WHERE expires_at <= $1").bind(Millis(sign_in.now)).execute().await?;
         }
         let mut tx = self.db.begin().await?;
         if let Some((digest, expires_at)) = &sign_in.jti {

@@ -42,6 +42,16 @@ impl SqlStore {
     fn new(db: db::Db) -> Self {
         Self { db, write_health: Default::default() }
     }
+
+    /// A statement for the readers.
+    fn read(&self, sql: &'static str) -> db::Stmt<'_> {
+        self.db.reader().query(sql)
+    }
+
+    /// A lone write (a transaction: [`db::Db::begin`]).
+    fn write(&self, sql: &'static str) -> db::Stmt<'_> {
+        self.db.writer().query(sql)
+    }
 }
 
 /// How to open a database, beyond its URL. `Debug` shows whether a migration URL is set,

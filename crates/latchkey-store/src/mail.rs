@@ -183,9 +183,7 @@ impl Tx {
 impl MailStore for SqlStore {
     async fn mail_settings(&self, project: ProjectId) -> StoreResult<MailSettings> {
         let row: Option<MailSettingsRow> = self
-            .db
-            .reader()
-            .query("SELECT * FROM project_mail_settings WHERE project_id = $1")
+            .read("SELECT * FROM project_mail_settings WHERE project_id = $1")
             .bind(Id(project))
             .fetch_optional()
             .await?;
@@ -193,29 +191,27 @@ impl MailStore for SqlStore {
     }
 
     async fn put_mail_settings(&self, project: ProjectId, s: &MailSettings, now: DateTime<Utc>) -> StoreResult<()> {
-        self.db
-            .writer()
-            .query(
-                "INSERT INTO project_mail_settings (project_id, reset_page_url, verify_page_url, mail_from, smtp_url,
+        self.write(
+            "INSERT INTO project_mail_settings (project_id, reset_page_url, verify_page_url, mail_from, smtp_url,
                      smtp_password_sealed, reset_ttl_secs, verify_ttl_secs, verify_on_sign_up, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  ON CONFLICT (project_id) DO UPDATE SET
                      reset_page_url = $2, verify_page_url = $3, mail_from = $4, smtp_url = $5,
                      smtp_password_sealed = $6, reset_ttl_secs = $7, verify_ttl_secs = $8,
                      verify_on_sign_up = $9, updated_at = $10",
-            )
-            .bind(Id(project))
-            .bind(s.reset_page_url.as_deref())
-            .bind(s.verify_page_url.as_deref())
-            .bind(s.mail_from.as_deref())
-            .bind(s.smtp.as_ref().map(|o| o.url.as_str()))
-            .bind(s.smtp.as_ref().and_then(|o| o.password_sealed.as_deref()))
-            .bind(s.reset_ttl_secs)
-            .bind(s.verify_ttl_secs)
-            .bind(s.verify_on_sign_up)
-            .bind(Millis(now))
-            .execute()
-            .await?;
+        )
+        .bind(Id(project))
+        .bind(s.reset_page_url.as_deref())
+        .bind(s.verify_page_url.as_deref())
+        .bind(s.mail_from.as_deref())
+        .bind(s.smtp.as_ref().map(|o| o.url.as_str()))
+        .bind(s.smtp.as_ref().and_then(|o| o.password_sealed.as_deref()))
+        .bind(s.reset_ttl_secs)
+        .bind(s.verify_ttl_secs)
+        .bind(s.verify_on_sign_up)
+        .bind(Millis(now))
+        .execute()
+        .await?;
         Ok(())
     }
 
@@ -301,9 +297,7 @@ impl MailStore for SqlStore {
 
     async fn link_token(&self, project: ProjectId, digest: &str) -> StoreResult<Option<LinkToken>> {
         let row: Option<LinkTokenRow> = self
-            .db
-            .reader()
-            .query("SELECT * FROM link_tokens WHERE project_id = $1 AND digest = $2")
+            .read("SELECT * FROM link_tokens WHERE project_id = $1 AND digest = $2")
             .bind(Id(project))
             .bind(digest)
             .fetch_optional()
@@ -396,9 +390,7 @@ impl MailStore for SqlStore {
             }
         };
         let row: Option<OutboxRecordRow> = self
-            .db
-            .writer()
-            .query(sql)
+            .write(sql)
             .bind(claim.token.as_str())
             .bind(Millis(claim.lease_until))
             .bind(Millis(claim.now))
@@ -409,9 +401,7 @@ impl MailStore for SqlStore {
 
     async fn outbox_sent(&self, id: OutboxId, claim: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         let sent = self
-            .db
-            .writer()
-            .query(
+            .write(
                 "UPDATE mail_outbox
                     SET state = 'sent', payload_sealed = NULL, attempts = attempts + 1, sent_at = $1,
                         updated_at = $1, claim = NULL, lease_until = NULL, last_error = NULL
@@ -433,21 +423,19 @@ impl MailStore for SqlStore {
         error: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.db
-            .writer()
-            .query(
-                "UPDATE mail_outbox
+        self.write(
+            "UPDATE mail_outbox
                     SET state = 'pending', attempts = attempts + 1, next_attempt_at = $1, last_error = $2,
                         updated_at = $3, claim = NULL, lease_until = NULL
                   WHERE id = $4 AND claim = $5 AND state = 'sending'",
-            )
-            .bind(Millis(next_attempt_at))
-            .bind(error)
-            .bind(Millis(now))
-            .bind(Id(id))
-            .bind(claim)
-            .execute()
-            .await?;
+        )
+        .bind(Millis(next_attempt_at))
+        .bind(error)
+        .bind(Millis(now))
+        .bind(Id(id))
+        .bind(claim)
+        .execute()
+        .await?;
         Ok(())
     }
 
@@ -460,31 +448,27 @@ impl MailStore for SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         // A dropped row never had anything to send: its body (an address) is not kept.
-        self.db
-            .writer()
-            .query(
-                "UPDATE mail_outbox
+        self.write(
+            "UPDATE mail_outbox
                     SET state = $1, last_error = $2, updated_at = $3, claim = NULL, lease_until = NULL,
                         attempts = attempts + CASE WHEN $1 = 'failed' THEN 1 ELSE 0 END,
                         payload_sealed = CASE WHEN $1 = 'dropped' THEN NULL ELSE payload_sealed END
                   WHERE id = $4 AND claim = $5 AND state = 'sending'",
-            )
-            .bind(state.as_str())
-            .bind(error)
-            .bind(Millis(now))
-            .bind(Id(id))
-            .bind(claim)
-            .execute()
-            .await?;
+        )
+        .bind(state.as_str())
+        .bind(error)
+        .bind(Millis(now))
+        .bind(Id(id))
+        .bind(claim)
+        .execute()
+        .await?;
         Ok(())
     }
 
     async fn list_outbox(&self, state: Option<OutboxState>, limit: u32) -> StoreResult<Vec<OutboxRow>> {
         // Operators, across projects.
         let rows: Vec<OutboxRecordRow> = self
-            .db
-            .reader()
-            .query(
+            .read(
                 "SELECT * FROM mail_outbox WHERE ($1 IS NULL OR state = $1)
                   ORDER BY created_at DESC, id DESC LIMIT $2",
             )
@@ -496,16 +480,14 @@ impl MailStore for SqlStore {
     }
 
     async fn requeue_outbox(&self, id: Option<OutboxId>, now: DateTime<Utc>) -> StoreResult<u64> {
-        self.db
-            .writer()
-            .query(
-                "UPDATE mail_outbox SET state = 'pending', attempts = 0, next_attempt_at = NULL, updated_at = $1
+        self.write(
+            "UPDATE mail_outbox SET state = 'pending', attempts = 0, next_attempt_at = NULL, updated_at = $1
                   WHERE state = 'failed' AND payload_sealed IS NOT NULL AND ($2 IS NULL OR id = $2)",
-            )
-            .bind(Millis(now))
-            .bind(id.map(Id))
-            .execute()
-            .await
+        )
+        .bind(Millis(now))
+        .bind(id.map(Id))
+        .execute()
+        .await
     }
 
     async fn purge_mail(&self, before: DateTime<Utc>) -> StoreResult<u64> {
@@ -515,7 +497,7 @@ impl MailStore for SqlStore {
             "DELETE FROM mail_outbox WHERE state IN ('sent', 'dropped') AND updated_at < $1",
             "DELETE FROM link_tokens WHERE expires_at < $1",
         ] {
-            purged += self.db.writer().query(statement).bind(Millis(before)).execute().await?;
+            purged += self.write(statement).bind(Millis(before)).execute().await?;
         }
         Ok(purged)
     }
