@@ -105,3 +105,19 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store
         url.split("://").next().unwrap_or("")
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_options_debug_hides_the_migration_url() {
+        let options = OpenOptions {
+            pg_migration_url: Some("postgres://admin:hunter2@db/latchkey".to_owned().into()),
+            ..OpenOptions::default()
+        };
+        let shown = format!("{options:?}");
+        assert!(shown.contains("pg_migration_url"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+}
