@@ -133,7 +133,7 @@ impl StorageConfig {
         let options = latchkey_store::OpenOptions {
             pg_pool_size: self.database_pool_size,
             pg_pooler: self.database.pooler,
-            pg_migration_url: self.database.migration_url.as_ref().map(|u| u.expose().to_owned()),
+            pg_migration_url: self.database.migration_url.as_ref().map(|u| u.expose().to_owned().into()),
             pg_connect_timeout: self.database.connect_timeout,
             pg_acquire_timeout: self.database.acquire_timeout,
             pg_statement_timeout: self.database.statement_timeout,

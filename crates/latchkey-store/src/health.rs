@@ -1,4 +1,4 @@
-//! The outcome of the last readiness write probe (see `CoreStore::ping` in `backend.rs`).
+//! The outcome of the last readiness write probe (see `CoreStore::ping` in `core.rs`).
 
 use std::sync::Mutex;
 

@@ -12,7 +12,7 @@ use chrono::Utc;
 use latchkey_core::domain::{Project, ProjectId, ProjectSettings};
 use latchkey_core::store::{CoreStore, StoreError};
 use latchkey_core::tokens::StoredSigningKey;
-use latchkey_store::SqliteStore;
+use latchkey_store::{SqlStore, SqliteStore};
 use sqlx::Connection;
 
 struct Tmpfs(tempfile::TempDir);
@@ -48,7 +48,7 @@ fn fill(path: &Path) {
     }
 }
 
-async fn create_project(store: &SqliteStore, n: usize) -> Result<ProjectId, StoreError> {
+async fn create_project(store: &SqlStore, n: usize) -> Result<ProjectId, StoreError> {
     let id = ProjectId::generate();
     let project = Project {
         id,

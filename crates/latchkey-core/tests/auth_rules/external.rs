@@ -7,8 +7,8 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use latchkey_core::CoreError;
 use latchkey_core::auth::Credentials;
-use latchkey_proto::AuthMethod;
 use latchkey_core::store::{CoreStore, ExternalStore};
+use latchkey_proto::AuthMethod;
 use serde_json::{Value, json};
 
 use super::{PASSWORD, World, world};
@@ -74,7 +74,11 @@ async fn a_returning_foreign_id_updates_only_the_asserted_fields() {
     let again = issuer.sign_in(&w, "ext-2", json!({ "name": "B" })).await.unwrap();
     assert_eq!(again.user.id, first.user.id, "the same user");
     let user = w.store.get_user(w.project, first.user.id).await.unwrap().unwrap();
-    assert_eq!((user.profile.name.as_deref(), user.profile.bio.as_deref()), (Some("B"), Some("b")), "absent fields are kept");
+    assert_eq!(
+        (user.profile.name.as_deref(), user.profile.bio.as_deref()),
+        (Some("B"), Some("b")),
+        "absent fields are kept"
+    );
     assert_eq!(user.email.as_deref(), Some("r@example.com"));
     assert_eq!(user.updated_at, w.now());
 }

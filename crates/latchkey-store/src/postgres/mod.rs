@@ -1,33 +1,27 @@
-//! The PostgreSQL backend, for several `latchkey serve` processes sharing one database.
-//! One pool serves reads and writes; PostgreSQL's row locks make the conditional
-//! `UPDATE ... WHERE generation = n` of a refresh exchange race-free across processes.
-//!
-//! Status: implements every area of [`latchkey_core::store::Store`] (core, external users,
-//! email), checked by the same contract tests as SQLite, runs the server's HTTP tests
-//! (`LATCHKEY_TEST_BACKEND=postgres`), and is selected by `LATCHKEY_DATABASE_URL=postgres://…`.
+//! Opening the PostgreSQL backend, for several `latchkey serve` processes sharing one
+//! database (selected by `LATCHKEY_DATABASE_URL=postgres://…`). One pool serves reads and
+//! writes; PostgreSQL's row locks make the conditional `UPDATE ... WHERE generation = n` of a
+//! refresh exchange race-free across processes. The statements are the store's own
+//! (`core.rs`, `mail.rs`, `external.rs`), checked by the same contract tests as SQLite.
 
-mod external;
-mod mail;
 mod pooled;
-pub mod rows;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use latchkey_core::store::{StoreError, StoreResult};
+use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, SqlSafeStr};
 use tokio::time::Instant;
 
 pub use pooled::{PgConn, PgConnExec, PgDb, PgPooler, PgTx, PgTxConn};
 
-use crate::{OpenOptions, map_err};
+use crate::db::Db;
+use crate::{OpenOptions, SqlStore, map_err};
 
-pub struct PgStore {
-    pub(crate) writer: PgDb,
-    pub(crate) reader: PgDb,
-    pub(crate) write_health: crate::health::WriteHealth,
-}
+/// Opens PostgreSQL databases as a [`SqlStore`]; its defaults.
+pub enum PgStore {}
 
 impl PgStore {
     /// Connections per process unless configured otherwise: several processes share one
@@ -43,17 +37,17 @@ impl PgStore {
 
     /// Connects to `url` (`postgres://user@host:port/db`) with the default options and runs
     /// pending migrations.
-    pub async fn open(url: &str) -> StoreResult<Self> {
+    pub async fn open(url: &str) -> StoreResult<SqlStore> {
         Self::open_with(url, &OpenOptions::default()).await
     }
 
     /// As [`PgStore::open`], with at most `max_connections` (at least 1) connections.
-    pub async fn open_with_pool_size(url: &str, max_connections: u32) -> StoreResult<Self> {
+    pub async fn open_with_pool_size(url: &str, max_connections: u32) -> StoreResult<SqlStore> {
         Self::open_with(url, &OpenOptions { pg_pool_size: max_connections, ..OpenOptions::default() }).await
     }
 
     /// As [`PgStore::open`], with `options` (pool size, pooler, timeouts, migration URL).
-    pub async fn open_with(url: &str, options: &OpenOptions) -> StoreResult<Self> {
+    pub async fn open_with(url: &str, options: &OpenOptions) -> StoreResult<SqlStore> {
         let pooler = options.pg_pooler;
         let statement_ms = options.pg_statement_timeout.as_millis();
         let base = PgConnectOptions::from_str(url).map_err(map_err)?;
@@ -100,7 +94,7 @@ impl PgStore {
         // session of their own, never a transaction-mode pooler; no statement timeout applies.
         let deadline = Instant::now() + options.pg_connect_timeout;
         let migration = match (&options.pg_migration_url, pooler) {
-            (Some(direct), _) => PgConnectOptions::from_str(direct).map_err(map_err)?,
+            (Some(direct), _) => PgConnectOptions::from_str(direct.expose_secret()).map_err(map_err)?,
             (None, PgPooler::Transaction) => {
                 return Err(StoreError::Other(
                     "a transaction-mode pooler needs a direct database URL for migrations \
@@ -117,8 +111,8 @@ impl PgStore {
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         let _ = conn.close().await;
         // The serving path works end to end (through the pooler, if any) before we serve.
-        retry_until(deadline, || sqlx::query(crate::sql::PING).execute(&db)).await?;
-        Ok(Self { writer: db.clone(), reader: db, write_health: Default::default() })
+        retry_until(deadline, || sqlx::query(crate::core::PING).execute(&db)).await?;
+        Ok(SqlStore::new(Db::Postgres(db)))
     }
 }
 
@@ -143,23 +137,3 @@ where
         backoff = (backoff * 2).min(Duration::from_millis(500));
     }
 }
-
-impl PgStore {
-    /// Readiness: the server's disk is PostgreSQL's to watch; its `disk_full` shows in the
-    /// probe write.
-    pub(crate) fn check_free_space(&self) -> StoreResult<()> {
-        Ok(())
-    }
-}
-
-impl PgStore {
-    /// First-start bootstrap (`create_first_project`): a transaction holding the bootstrap
-    /// advisory lock, so racing processes take turns.
-    async fn begin_bootstrap(&self) -> Result<pooled::PgTx, sqlx::Error> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(crate::sql::LOCK_BOOTSTRAP_PG).execute(&mut *tx).await?;
-        Ok(tx)
-    }
-}
-
-crate::impl_core_store!(PgStore, crate::postgres::rows);

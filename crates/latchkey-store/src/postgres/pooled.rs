@@ -1,8 +1,8 @@
 //! How the PostgreSQL store's statements reach the server: directly, or through a connection
-//! pooler such as PgBouncer. The store's shared logic (`backend*.rs`) writes `&self.writer`,
-//! `self.writer.begin()` and `&mut *tx` as it does for SQLite; here those are [`PgDb`] and
-//! [`PgTx`], which behave as sqlx's pool and transaction when connected directly or through a
-//! session-mode pooler, and keep every statement pooler-safe in transaction mode:
+//! pooler such as PgBouncer. The store's statements run (through `db.rs`) on [`PgDb`], a
+//! [`PgTx`] or a held [`PgConn`], which behave as sqlx's pool, transaction and pooled
+//! connection when connected directly or through a session-mode pooler, and keep every
+//! statement pooler-safe in transaction mode:
 //!
 //! - PgBouncer 1.18 in transaction mode has no named prepared statements: a server connection
 //!   serves many clients, so `sqlx_s_1` prepared by one is "already exists" for the next.

@@ -1,9 +1,6 @@
-//! The SQLite backend: WAL mode, one writer connection (SQLite serialises writes anyway, and
-//! a single writer turns lock contention into a queue), a small pool of readers.
-
-mod external;
-mod mail;
-pub mod rows;
+//! Opening the SQLite backend: WAL mode, one writer connection (SQLite serialises writes
+//! anyway, and a single writer turns lock contention into a queue), a small pool of readers.
+//! The statements are the store's own (`core.rs`, `mail.rs`, `external.rs`).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -11,19 +8,13 @@ use std::time::Duration;
 
 use latchkey_core::store::{StoreError, StoreResult};
 use sqlx::Connection;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::map_err;
+use crate::db::Db;
+use crate::{SqlStore, map_err};
 
-pub struct SqliteStore {
-    pub(crate) writer: SqlitePool,
-    pub(crate) reader: SqlitePool,
-    pub(crate) write_health: crate::health::WriteHealth,
-    /// The database file, for the free-space check of readiness.
-    path: std::path::PathBuf,
-}
+/// Opens SQLite databases as a [`SqlStore`].
+pub enum SqliteStore {}
 
 /// Below this much free space on the database's filesystem the node is not ready. A probe write
 /// alone is not enough: it can fit into the few pages a failed larger write left allocated and
@@ -61,7 +52,8 @@ async fn release_if_clean(conn: &mut SqliteConnection) -> Result<bool, sqlx::Err
 }
 
 impl SqliteStore {
-    pub async fn open(path: &Path) -> StoreResult<Self> {
+    /// Opens (creating if missing) the database file at `path` and runs pending migrations.
+    pub async fn open(path: &Path) -> StoreResult<SqlStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
@@ -95,31 +87,20 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(map_err)?;
-        Ok(Self { writer, reader, write_health: Default::default(), path: path.to_owned() })
+        Ok(SqlStore::new(Db::Sqlite { writer, reader, path: path.to_owned() }))
     }
 }
 
-impl SqliteStore {
-    /// Readiness: `StorageFull` when the database's filesystem has less than [`MIN_FREE_BYTES`]
-    /// available. A filesystem that cannot be queried is left to the probe write.
-    pub(crate) fn check_free_space(&self) -> StoreResult<()> {
-        let Ok(stat) = rustix::fs::statvfs(&self.path) else { return Ok(()) };
-        let free = stat.f_bavail.saturating_mul(stat.f_frsize);
-        if free < MIN_FREE_BYTES {
-            return Err(StoreError::StorageFull(format!(
-                "{free} bytes free on the filesystem of {} (ready from {MIN_FREE_BYTES})",
-                self.path.display()
-            )));
-        }
-        Ok(())
+/// Readiness: `StorageFull` when the filesystem of the database at `path` has less than
+/// [`MIN_FREE_BYTES`] available. A filesystem that cannot be queried is left to the probe write.
+pub(crate) fn check_free_space(path: &Path) -> StoreResult<()> {
+    let Ok(stat) = rustix::fs::statvfs(path) else { return Ok(()) };
+    let free = stat.f_bavail.saturating_mul(stat.f_frsize);
+    if free < MIN_FREE_BYTES {
+        return Err(StoreError::StorageFull(format!(
+            "{free} bytes free on the filesystem of {} (ready from {MIN_FREE_BYTES})",
+            path.display()
+        )));
     }
+    Ok(())
 }
-
-impl SqliteStore {
-    /// First-start bootstrap: take the write lock before reading (see `create_first_project`).
-    async fn begin_bootstrap(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await
-    }
-}
-
-crate::impl_core_store!(SqliteStore, crate::sqlite::rows);
