@@ -17,9 +17,9 @@ use std::sync::Arc;
 pub use admin::{Admin, NewApiKey};
 pub use context::ProjectContext;
 pub use email::LinkStatus;
+pub(crate) use email::new_link;
 pub use external_admin::{DEFAULT_OVERLAP_SECS, ExternalAdmin, NewSigningSecret, SECRET_PREFIX};
 pub use mail_admin::MailSettingsChange;
-pub(crate) use email::new_link;
 pub use outbox::MailPayload;
 pub use sign_up::SignUp;
 

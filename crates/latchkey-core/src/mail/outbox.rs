@@ -80,7 +80,8 @@ impl Outbox {
                 let now = self.clock.now();
                 let (plain, stored) = new_link(&user, LinkPurpose::PasswordReset, now, settings.reset_ttl_secs);
                 let token = SecretString::from(plain);
-                let payload = MailPayload::Link { to: email.clone(), token: token.clone(), expires_at: stored.expires_at };
+                let payload =
+                    MailPayload::Link { to: email.clone(), token: token.clone(), expires_at: stored.expires_at };
                 let resealed = payload.seal(&self.master, row.project_id, row.id)?;
                 if !self.store.attach_reset_link(row.id, claim, &stored, &resealed, now).await? {
                     return Ok(Opened::Lost);
@@ -101,7 +102,11 @@ impl Outbox {
 
 /// A row's body, opened.
 enum Opened {
-    Link { to: SecretString, token: SecretString, expires_at: DateTime<Utc> },
+    Link {
+        to: SecretString,
+        token: SecretString,
+        expires_at: DateTime<Utc>,
+    },
     /// A reset request for an address with no active account.
     NoAccount,
     /// Our claim lapsed while resolving a reset request.
@@ -147,7 +152,9 @@ impl OutboxQueue for Outbox {
         match settlement {
             Settlement::Sent => return Ok(store.outbox_sent(id, claim, now).await?),
             Settlement::Dropped => store.outbox_finish(id, claim, OutboxState::Dropped, None, now).await?,
-            Settlement::Failed { error } => store.outbox_finish(id, claim, OutboxState::Failed, Some(error), now).await?,
+            Settlement::Failed { error } => {
+                store.outbox_finish(id, claim, OutboxState::Failed, Some(error), now).await?
+            }
             Settlement::Retry { at, error } => store.outbox_retry_at(id, claim, *at, error, now).await?,
         }
         Ok(true)

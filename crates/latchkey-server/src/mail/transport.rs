@@ -91,8 +91,9 @@ impl Mailer for LinkMailer {
         let Some(relay) = self.relay(mail)? else {
             return self.config.file_drop.write(mail.project, mail.id, &message.formatted()).await;
         };
-        let transport =
-            relay.transport(self.config.smtp_timeout, self.config.smtp_ca_pem.as_deref()).map_err(SendError::Permanent)?;
+        let transport = relay
+            .transport(self.config.smtp_timeout, self.config.smtp_ca_pem.as_deref())
+            .map_err(SendError::Permanent)?;
         transport.send(message).await.map_err(|e| {
             let text = format!("SMTP {}:{}: {e}", relay.host, relay.port);
             if e.is_permanent() { SendError::Permanent(text) } else { SendError::Transient(text) }

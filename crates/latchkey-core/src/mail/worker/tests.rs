@@ -192,7 +192,10 @@ async fn transient_failures_back_off_by_the_documented_schedule_then_send() {
     assert!(worker.run_once().await.unwrap());
     assert_eq!(queue.row().state, OutboxState::Sent);
     assert_eq!(mailer.calls(), 4);
-    assert_eq!(*tally.0.lock().unwrap(), [MailOutcome::Retry, MailOutcome::Retry, MailOutcome::Retry, MailOutcome::Sent]);
+    assert_eq!(
+        *tally.0.lock().unwrap(),
+        [MailOutcome::Retry, MailOutcome::Retry, MailOutcome::Retry, MailOutcome::Sent]
+    );
     assert!(!worker.run_once().await.unwrap(), "a sent row is never claimed again");
 }
 
