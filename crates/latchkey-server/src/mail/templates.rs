@@ -124,4 +124,17 @@ mod tests {
         let other = templates.render(ProjectId::generate(), LinkPurpose::VerifyEmail, ctx()).unwrap();
         assert!(other.text.starts_with("Hello"));
     }
+
+    #[test]
+    fn override_files_are_escaped_and_reread_without_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let templates = Templates::new(Some(dir.path().to_owned()));
+        let project = ProjectId::generate();
+        std::fs::write(dir.path().join("password_reset.html"), "<p>{{ project_name }}</p>").unwrap();
+        let r = templates.render(project, LinkPurpose::PasswordReset, ctx()).unwrap();
+        assert_eq!(r.html, "<p>Acme &lt;Shop&gt;</p>");
+        std::fs::write(dir.path().join("password_reset.html"), "<b>{{ email }}</b>").unwrap();
+        let r = templates.render(project, LinkPurpose::PasswordReset, ctx()).unwrap();
+        assert_eq!(r.html, "<b>a@example.com</b>");
+    }
 }
