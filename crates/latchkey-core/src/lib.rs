@@ -6,6 +6,7 @@
 //! - [`tokens`]: per-project Ed25519 signing keys, access and refresh JWTs, the JWKS document.
 //! - [`store`]: the storage trait every backend implements (scoped by project, always).
 //! - [`auth`]: the flows (sign-up, sign-in, refresh rotation, sign-out) and project admin.
+//! - [`mail`]: the outbox lifecycle (claim, prepare, send through a [`mail::Mailer`], retry).
 //! - [`external`]: verification of user JWTs signed by a customer's own auth system.
 //! - [`clock`]: injectable time, so expiry and grace windows are testable without sleeping.
 
@@ -16,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod external;
 pub mod hashing;
+pub mod mail;
 pub mod store;
 pub mod tokens;
 

@@ -16,6 +16,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use latchkey_core::auth::AuthService;
+use latchkey_core::mail::{DeliveryObserver, MailOutcome};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 pub const REQUESTS: &str = "latchkey_http_requests_total";
@@ -26,29 +27,6 @@ pub const MAIL: &str = "latchkey_mail_deliveries_total";
 
 /// Latency buckets (seconds): argon2 sign-ins sit around 20-100 ms, refreshes well under.
 const BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-
-/// What became of one outbox row handled by the mail worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailOutcome {
-    Sent,
-    /// Delivery failed and will be retried.
-    Retry,
-    /// Delivery failed for good (permanent error or attempts exhausted).
-    Failed,
-    /// No account for the address: nothing sent, by design.
-    Dropped,
-}
-
-impl MailOutcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            MailOutcome::Sent => "sent",
-            MailOutcome::Retry => "retry",
-            MailOutcome::Failed => "failed",
-            MailOutcome::Dropped => "dropped",
-        }
-    }
-}
 
 pub struct Metrics {
     recorder: PrometheusRecorder,
@@ -111,6 +89,13 @@ impl Metrics {
         });
         self.handle.run_upkeep();
         self.handle.render()
+    }
+}
+
+/// The outbox worker reports each handled row here.
+impl DeliveryObserver for Metrics {
+    fn delivered(&self, outcome: MailOutcome) {
+        self.record_mail(outcome);
     }
 }
 

@@ -21,7 +21,9 @@ use tokio::sync::watch;
 
 use crate::app::{AppState, RouterOptions, router_with};
 use crate::config::{MetricsExposure, ServeConfig, StorageConfig};
-use crate::mail::{Mailer, MailerConfig, OutboxWorker, Templates, WorkerOptions};
+use latchkey_core::mail::{OutboxWorker, WorkerOptions};
+
+use crate::mail::{EmlDrop, LinkMailer, MailerConfig, Templates};
 use crate::metrics::{Exposition, Metrics};
 
 /// `latchkey serve`: fit the connection cap to the open-file limit, build, serve until
@@ -219,23 +221,23 @@ fn start_outbox_worker(
         public_url: config.public_url.clone(),
         default_smtp: config.mail.smtp.clone(),
         default_from: config.mail.from.clone(),
-        file_dir: storage.data_dir.join("mail"),
+        file_drop: EmlDrop { dir: storage.data_dir.join("mail") },
         smtp_timeout: config.mail.smtp_timeout,
-        templates: Templates::new(config.mail.templates_dir.clone()),
+        templates: Arc::new(Templates::new(config.mail.templates_dir.clone())),
         smtp_ca_pem: config.mail.smtp_ca_pem.clone(),
     };
     match &config.mail.smtp {
         Some(relay) => tracing::info!(relay = %relay, "email via SMTP"),
         None => {
-            tracing::info!(dir = %mailer_config.file_dir.display(), "no LATCHKEY_SMTP_URL: emails are written as .eml files")
+            tracing::info!(dir = %mailer_config.file_drop.dir.display(), "no LATCHKEY_SMTP_URL: emails are written as .eml files")
         }
     }
-    let mailer = Arc::new(Mailer::new(Arc::clone(auth), mailer_config));
+    let mailer = Arc::new(LinkMailer::new(mailer_config));
     let options =
         WorkerOptions { lease: config.mail.smtp_timeout * 3 + Duration::from_secs(30), ..WorkerOptions::default() };
-    let mut worker = OutboxWorker::new(Arc::clone(auth), mailer, options);
+    let mut worker = OutboxWorker::new(Arc::new(auth.outbox()), mailer, options);
     if let Some(metrics) = metrics {
-        worker = worker.with_metrics(metrics);
+        worker = worker.with_observer(metrics);
     }
     let (stop, stopped) = watch::channel(false);
     (stop, tokio::spawn(worker.run(stopped)))

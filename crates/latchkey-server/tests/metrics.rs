@@ -162,7 +162,7 @@ async fn the_mail_worker_counts_outcomes() {
     }
     let metrics = Metrics::new();
     // The file transport (no SMTP): the real message goes to a .eml file.
-    let worker = app.outbox_worker(None, common::mail::fast_options()).with_metrics(Arc::clone(&metrics));
+    let worker = app.outbox_worker(None, common::mail::fast_options()).with_observer(Arc::clone(&metrics) as _);
     while worker.run_once().await.expect("outbox readable") {}
     let body = metrics.render(&app.auth);
     assert_eq!(sample(&body, "latchkey_mail_deliveries_total", &[("outcome", "sent")]), Some(1.0), "{body}");

@@ -103,7 +103,8 @@ impl Server {
     /// Runs the server's real outbox worker and mailer (issue 3) with `mailbox` as the relay:
     /// plain SMTP on loopback, links pointing at this server's hosted pages.
     pub async fn start_with_mail(mailbox: &smtp::Mailbox) -> Self {
-        use latchkey_server::mail::{Mailer, MailerConfig, OutboxWorker, SmtpUrl, Templates, WorkerOptions};
+        use latchkey_core::mail::{OutboxWorker, WorkerOptions};
+        use latchkey_server::mail::{EmlDrop, LinkMailer, MailerConfig, SmtpUrl, Templates};
         let mut server = Self::start().await;
         let config = MailerConfig {
             public_url: server.base_url.clone(),
@@ -111,14 +112,13 @@ impl Server {
                 SmtpUrl::parse(&format!("smtp://127.0.0.1:{}?tls=none", mailbox.port)).expect("smtp url"),
             ),
             default_from: "Latchkey SDK test <no-reply@latchkey.test>".into(),
-            file_dir: server._dir.path().join("mail"),
+            file_drop: EmlDrop { dir: server._dir.path().join("mail") },
             smtp_timeout: std::time::Duration::from_secs(5),
-            templates: Templates::default(),
+            templates: Arc::new(Templates::default()),
             smtp_ca_pem: None,
         };
-        let mailer = Arc::new(Mailer::new(Arc::clone(&server.auth), config));
         let options = WorkerOptions { poll: std::time::Duration::from_millis(50), ..Default::default() };
-        let worker = OutboxWorker::new(Arc::clone(&server.auth), mailer, options);
+        let worker = OutboxWorker::new(Arc::new(server.auth.outbox()), Arc::new(LinkMailer::new(config)), options);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(worker.run(stopped));
         server.mail_worker = Some(stop);

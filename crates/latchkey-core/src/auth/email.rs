@@ -42,7 +42,7 @@ impl AuthService {
         let email = Email::parse(email)?;
         let now = self.clock.now();
         let id = OutboxId::generate();
-        let payload = MailPayload::ResetRequest { email: email.as_str().to_owned() };
+        let payload = MailPayload::ResetRequest { email: email.as_str().into() };
         let row = NewOutbox {
             id,
             project_id: project,
@@ -116,7 +116,7 @@ impl AuthService {
         let now = self.clock.now();
         let (plain, token) = new_link(user, LinkPurpose::VerifyEmail, now, settings.verify_ttl_secs);
         let id = OutboxId::generate();
-        let payload = MailPayload::Link { to, token: plain, expires_at: token.expires_at };
+        let payload = MailPayload::Link { to: to.into(), token: plain.into(), expires_at: token.expires_at };
         let mail = NewOutbox {
             id,
             project_id: user.project_id,

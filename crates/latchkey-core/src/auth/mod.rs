@@ -17,9 +17,10 @@ use std::sync::Arc;
 pub use admin::{Admin, NewApiKey};
 pub use context::ProjectContext;
 pub use email::LinkStatus;
+pub(crate) use email::new_link;
 pub use external_admin::{DEFAULT_OVERLAP_SECS, ExternalAdmin, NewSigningSecret, SECRET_PREFIX};
 pub use mail_admin::MailSettingsChange;
-pub use outbox::{MailPayload, OutgoingLink, Prepared};
+pub use outbox::MailPayload;
 pub use sign_up::SignUp;
 
 use crate::clock::Clock;
@@ -87,8 +88,9 @@ impl AuthService {
         }
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    /// Whether the database answers and accepts a write (`/readyz`).
+    pub async fn readiness(&self) -> crate::store::StoreResult<()> {
+        self.store.ping().await
     }
 
     /// Load of the password-hashing pool (queue depth, refusals), for metrics.
@@ -102,9 +104,5 @@ impl AuthService {
 
     pub fn policy(&self) -> &AuthPolicy {
         &self.policy
-    }
-
-    pub fn outbox_signal(&self) -> &Arc<tokio::sync::Notify> {
-        &self.outbox_signal
     }
 }

@@ -15,14 +15,16 @@ mod sign_in;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use latchkey_core::auth::{Admin, AuthPolicy, AuthService, Credentials, Prepared, SignUp};
+use latchkey_core::auth::{Admin, AuthPolicy, AuthService, Credentials, SignUp};
 use latchkey_core::clock::ManualClock;
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domain::{ProfileInput, ProjectId, ProjectSettings};
 use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
+use latchkey_core::mail::{OutboxQueue, Prepared};
 use latchkey_core::store::memory::MemoryStore;
 use latchkey_core::store::{Claim, MailStore};
 use latchkey_core::tokens::RefreshClaims;
+use secrecy::ExposeSecret;
 
 /// The password every test user signs up with.
 pub const PASSWORD: &str = "correct horse battery";
@@ -102,11 +104,12 @@ impl World {
     pub async fn mailed_token(&self) -> String {
         let now = self.now();
         let claim = Claim { token: "test-worker".into(), now, lease_until: now + Duration::minutes(1) };
-        let row = self.store.claim_outbox(&claim).await.unwrap().expect("a message in the outbox");
-        let Prepared::Send(link) = self.auth.prepare_outbox(&row, &claim.token).await.unwrap() else {
+        let outbox = self.auth.outbox();
+        let row = outbox.claim(&claim).await.unwrap().expect("a message in the outbox");
+        let Prepared::Send(mail) = outbox.prepare(&row, &claim.token).await.unwrap() else {
             panic!("the message has a recipient");
         };
         assert!(self.store.outbox_sent(row.id, &claim.token, now).await.unwrap());
-        link.token
+        mail.token.expose_secret().to_owned()
     }
 }

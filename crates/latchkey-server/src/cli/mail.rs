@@ -36,7 +36,7 @@ pub(super) async fn apply_mail(admin: &Admin, project: ProjectId, flags: MailFla
             let mut url = SmtpUrl::parse(&text).map_err(|e| anyhow::anyhow!("--smtp-url is invalid: {e}"))?;
             // The password is sealed on its own; the stored URL never contains it.
             if let Some(password) = url.password.take() {
-                change.smtp_password = Some(Some(password));
+                change.smtp_password = Some(Some(secrecy::ExposeSecret::expose_secret(&password).to_owned()));
             }
             change.smtp_url = Some(Some(url.to_string()));
         }

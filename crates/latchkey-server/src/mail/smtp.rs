@@ -5,8 +5,8 @@
 //! - `smtp://127.0.0.1:2525?tls=none`: plain text, for a loopback relay only.
 //! - `?tls=opportunistic`: STARTTLS when offered (not safe against an active attacker).
 //!
-//! The password is percent-decoded, never logged ([`SmtpUrl`]'s `Display` omits it), and for
-//! per-project relays stored sealed apart from the URL.
+//! The password is percent-decoded, never logged ([`SmtpUrl`]'s `Display` omits it, `Debug`
+//! redacts it), and for per-project relays stored sealed apart from the URL.
 
 use std::fmt;
 use std::time::Duration;
@@ -14,6 +14,7 @@ use std::time::Duration;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpSecurity {
@@ -23,19 +24,13 @@ pub enum SmtpSecurity {
     None,
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SmtpUrl {
     pub host: String,
     pub port: u16,
     pub security: SmtpSecurity,
     pub username: Option<String>,
-    pub password: Option<String>,
-}
-
-impl fmt::Debug for SmtpUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SmtpUrl({self})")
-    }
+    pub password: Option<SecretString>,
 }
 
 /// The URL without its password (safe for logs, listings and storage).
@@ -73,7 +68,7 @@ impl SmtpUrl {
         let host = url.host_str().filter(|h| !h.is_empty()).ok_or("the URL has no host")?;
         let decode = |s: &str| percent_decode(s);
         let username = Some(url.username()).filter(|u| !u.is_empty()).map(decode).transpose()?;
-        let password = url.password().map(decode).transpose()?;
+        let password = url.password().map(decode).transpose()?.map(SecretString::from);
         Ok(Self {
             host: host.trim_start_matches('[').trim_end_matches(']').to_owned(),
             port: url.port().unwrap_or(default_port),
@@ -101,7 +96,8 @@ impl SmtpUrl {
             .tls(tls)
             .timeout(Some(timeout));
         if let Some(user) = &self.username {
-            builder = builder.credentials(Credentials::new(user.clone(), self.password.clone().unwrap_or_default()));
+            let password = self.password.as_ref().map(|p| p.expose_secret().to_owned()).unwrap_or_default();
+            builder = builder.credentials(Credentials::new(user.clone(), password));
         }
         Ok(builder.build())
     }
@@ -132,7 +128,7 @@ mod tests {
     fn parses_the_documented_forms() {
         let u = SmtpUrl::parse("smtp://user%40x:p%3Ass@mail.example.com:587").unwrap();
         assert_eq!((u.security, u.port, u.username.as_deref()), (SmtpSecurity::StartTls, 587, Some("user@x")));
-        assert_eq!(u.password.as_deref(), Some("p:ss"));
+        assert_eq!(u.password.as_ref().map(|p| p.expose_secret()), Some("p:ss"));
         assert_eq!(SmtpUrl::parse("smtps://h").unwrap().port, 465);
         let plain = SmtpUrl::parse("smtp://127.0.0.1:2525?tls=none").unwrap();
         assert_eq!((plain.security, plain.port), (SmtpSecurity::None, 2525));

@@ -1,7 +1,8 @@
 //! Message templates (minijinja): a subject, a plain-text part and an HTML part per message
 //! kind. Built-in defaults are compiled in; an operator may override any of them per project
 //! from `<templates dir>/<project id>/<file>` or for all projects from `<templates dir>/<file>`.
-//! Files are read at each render, so edits apply without a restart. HTML is auto-escaped.
+//! The built-ins are compiled once, at start-up, into one shared environment; override files
+//! are read at each render, so edits apply without a restart. HTML is auto-escaped.
 
 use std::path::{Path, PathBuf};
 
@@ -24,14 +25,30 @@ pub struct Rendered {
     pub html: String,
 }
 
-#[derive(Debug, Clone, Default)]
+/// Build once and share (`Arc`): the built-in templates are compiled here, not per message.
+#[derive(Debug)]
 pub struct Templates {
     dir: Option<PathBuf>,
+    built_in: Environment<'static>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new(None)
+    }
 }
 
 impl Templates {
     pub fn new(dir: Option<PathBuf>) -> Self {
-        Self { dir }
+        let mut built_in = Environment::new();
+        for (name, source) in BUILT_IN {
+            // A built-in that does not compile fails each render that needs it (and the unit
+            // tests below); the server still starts and can serve everything else.
+            if let Err(e) = built_in.add_template(name, source) {
+                tracing::error!(template = name, error = %e, "built-in mail template does not compile");
+            }
+        }
+        Self { dir, built_in }
     }
 
     /// `context` carries `project_name`, `email`, `link`, `expires_at`, `expires_in`.
@@ -40,13 +57,14 @@ impl Templates {
             LinkPurpose::PasswordReset => "password_reset",
             LinkPurpose::VerifyEmail => "verify_email",
         };
-        let mut env = Environment::new();
-        let mut render = |suffix: &str| -> Result<String, String> {
+        let render = |suffix: &str| -> Result<String, String> {
             let name = format!("{stem}.{suffix}");
-            let source = self.source(project, &name)?;
-            env.add_template_owned(name.clone(), source).map_err(|e| format!("template {name}: {e}"))?;
-            let template = env.get_template(&name).map_err(|e| format!("template {name}: {e}"))?;
-            template.render(context.clone()).map_err(|e| format!("template {name}: {e}"))
+            let rendered = match self.override_source(project, &name)? {
+                // Compiled with the shared environment's settings (auto-escape by extension).
+                Some(source) => self.built_in.render_named_str(&name, &source, context.clone()),
+                None => self.built_in.get_template(&name).and_then(|t| t.render(context.clone())),
+            };
+            rendered.map_err(|e| format!("template {name}: {e}"))
         };
         let subject = render("subject.txt")?;
         let text = render("txt")?;
@@ -56,19 +74,15 @@ impl Templates {
         Ok(Rendered { subject, text, html })
     }
 
-    fn source(&self, project: ProjectId, name: &str) -> Result<String, String> {
-        if let Some(dir) = &self.dir {
-            for candidate in [dir.join(project.to_string()).join(name), dir.join(name)] {
-                if let Some(text) = read_if_exists(&candidate)? {
-                    return Ok(text);
-                }
+    /// The operator's file for this project, else for all projects, if any.
+    fn override_source(&self, project: ProjectId, name: &str) -> Result<Option<String>, String> {
+        let Some(dir) = &self.dir else { return Ok(None) };
+        for candidate in [dir.join(project.to_string()).join(name), dir.join(name)] {
+            if let Some(text) = read_if_exists(&candidate)? {
+                return Ok(Some(text));
             }
         }
-        BUILT_IN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, text)| (*text).to_owned())
-            .ok_or_else(|| format!("no template {name}"))
+        Ok(None)
     }
 }
 
@@ -109,5 +123,18 @@ mod tests {
         assert_eq!(r.text, "Custom https://x/?token=abc");
         let other = templates.render(ProjectId::generate(), LinkPurpose::VerifyEmail, ctx()).unwrap();
         assert!(other.text.starts_with("Hello"));
+    }
+
+    #[test]
+    fn override_files_are_escaped_and_reread_without_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let templates = Templates::new(Some(dir.path().to_owned()));
+        let project = ProjectId::generate();
+        std::fs::write(dir.path().join("password_reset.html"), "<p>{{ project_name }}</p>").unwrap();
+        let r = templates.render(project, LinkPurpose::PasswordReset, ctx()).unwrap();
+        assert_eq!(r.html, "<p>Acme &lt;Shop&gt;</p>");
+        std::fs::write(dir.path().join("password_reset.html"), "<b>{{ email }}</b>").unwrap();
+        let r = templates.render(project, LinkPurpose::PasswordReset, ctx()).unwrap();
+        assert_eq!(r.html, "<b>a@example.com</b>");
     }
 }

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use latchkey_server::mail::{Mailer, MailerConfig, OutboxWorker, SmtpUrl, Templates, WorkerOptions};
+use latchkey_core::mail::{OutboxWorker, WorkerOptions};
+use latchkey_server::mail::{EmlDrop, LinkMailer, MailerConfig, SmtpUrl, Templates};
 use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -39,6 +40,7 @@ pub fn fast_options() -> WorkerOptions {
         retry_base: Duration::from_millis(100),
         retry_max: Duration::from_millis(400),
         max_attempts: 1000,
+        ..WorkerOptions::default()
     }
 }
 
@@ -54,9 +56,9 @@ impl TestApp {
             public_url: self.addr.clone(),
             default_smtp: smtp.map(|u| SmtpUrl::parse(u).expect("smtp url")),
             default_from: "Latchkey Test <no-reply@latchkey.test>".into(),
-            file_dir: self.dir.path().join("mail"),
+            file_drop: EmlDrop { dir: self.dir.path().join("mail") },
             smtp_timeout: Duration::from_secs(3),
-            templates: Templates::default(),
+            templates: Arc::new(Templates::default()),
             smtp_ca_pem: ca_pem,
         }
     }
@@ -66,8 +68,7 @@ impl TestApp {
     }
 
     pub fn outbox_worker_for(&self, config: MailerConfig, options: WorkerOptions) -> OutboxWorker {
-        let mailer = Arc::new(Mailer::new(Arc::clone(&self.auth), config));
-        OutboxWorker::new(Arc::clone(&self.auth), mailer, options)
+        OutboxWorker::new(Arc::new(self.auth.outbox()), Arc::new(LinkMailer::new(config)), options)
     }
 
     /// A worker for a TLS relay whose certificate is signed by `ca_pem`.
