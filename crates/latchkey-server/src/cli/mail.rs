@@ -18,7 +18,11 @@ fn optional(value: Option<String>) -> Option<Option<String>> {
 }
 
 /// Applies the mail flags of `latchkey project set` and returns the resulting settings.
-pub(super) async fn apply_mail(admin: &MailAdmin, project: ProjectId, flags: MailFlags) -> anyhow::Result<MailSettings> {
+pub(super) async fn apply_mail(
+    admin: &MailAdmin,
+    project: ProjectId,
+    flags: MailFlags,
+) -> anyhow::Result<MailSettings> {
     let mut change = MailSettingsChange {
         reset_page_url: optional(flags.reset_page_url),
         verify_page_url: optional(flags.verify_page_url),
