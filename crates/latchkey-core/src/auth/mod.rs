@@ -7,7 +7,7 @@
 //! - [`Sessions`]: password sign-in (with lockout), refresh rotation, sign-out.
 //! - [`ApiKeyCheck`]: the API key a caller presents.
 //! - [`EmailLinks`]: password reset and email verification links.
-//! - [`ExternalSignIn`]: `verify-external-user`.
+//! - [`ExternalSignIn`]: the `verify-external-user` flow.
 //! - [`Projects`]: a project's cached settings and keys, its JWK Set.
 //! - [`Health`], [`Maintenance`]: readiness and pool load; periodic purges.
 //!
