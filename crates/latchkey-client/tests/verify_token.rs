@@ -168,7 +168,7 @@ async fn a_token_signed_by_this_project_for_another_audience_is_refused() {
     use latchkey_core::tokens::{PairSpec, mint_pair};
     let server = Server::start().await;
     let client = server.client();
-    let context = server.auth.project_context(server.project).await.unwrap();
+    let context = server.services.projects.context(server.project).await.unwrap();
     let spec = |project: ProjectId| PairSpec {
         issuer: &server.base_url,
         project,

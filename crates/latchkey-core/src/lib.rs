@@ -5,7 +5,8 @@
 //! - [`hashing`]: the bounded Argon2id pool that keeps password work off the async workers.
 //! - [`tokens`]: per-project Ed25519 signing keys, access and refresh JWTs, the JWKS document.
 //! - [`store`]: the storage trait every backend implements (scoped by project, always).
-//! - [`auth`]: the flows (sign-up, sign-in, refresh rotation, sign-out) and project admin.
+//! - [`auth`]: the flows as services, one job each (sign-up, sessions, email links, external
+//!   sign-in, ...) and the operator services, over shared dependencies.
 //! - [`mail`]: the outbox lifecycle (claim, prepare, send through a [`mail::Mailer`], retry).
 //! - [`external`]: verification of user JWTs signed by a customer's own auth system.
 //! - [`clock`]: injectable time, so expiry and grace windows are testable without sleeping.

@@ -8,7 +8,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::http::{Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use latchkey_core::auth::AuthService;
+use latchkey_core::auth::Services;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -19,7 +19,8 @@ use crate::{openapi, routes};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub auth: Arc<AuthService>,
+    /// Every service, built once by `serve::Application::build`.
+    pub services: Arc<Services>,
 }
 
 /// Default request body limit (API.md: 64 KiB).
@@ -42,7 +43,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
 }
 
 pub fn router_with(state: AppState, options: RouterOptions) -> Router {
-    let auth = Arc::clone(&state.auth);
+    let health = state.services.health.clone();
     let mut app = Router::new()
         .merge(routes::health::router())
         .merge(routes::service::router())
@@ -58,7 +59,7 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
         })
         .with_state(state);
     if let (Some(metrics), true) = (&options.metrics, options.expose_metrics) {
-        app = app.merge(crate::metrics::router(Exposition { metrics: Arc::clone(metrics), auth }));
+        app = app.merge(crate::metrics::router(Exposition { metrics: Arc::clone(metrics), health }));
     }
     let app = app
         .layer(DefaultBodyLimit::max(options.body_limit))

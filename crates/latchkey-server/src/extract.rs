@@ -106,7 +106,7 @@ impl FromRequestParts<AppState> for ProjectKey {
             return Err(ApiError::invalid_api_key());
         }
         let key = bearer(parts).ok_or_else(ApiError::invalid_api_key)?;
-        state.auth.authorize(project, key).await?;
+        state.services.api_keys.authorize(project, key).await?;
         Ok(ProjectKey(project))
     }
 }

@@ -15,7 +15,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use latchkey_core::auth::AuthService;
+use latchkey_core::auth::Health;
 use latchkey_core::mail::{DeliveryObserver, MailOutcome};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
@@ -81,8 +81,8 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition, with the hashing pool read now.
-    pub fn render(&self, auth: &AuthService) -> String {
-        let pool = auth.hasher_stats();
+    pub fn render(&self, health: &Health) -> String {
+        let pool = health.hasher_stats();
         metrics::with_local_recorder(&self.recorder, || {
             metrics::gauge!(HASH_QUEUE).set(pool.queued as f64);
             metrics::counter!(HASH_REJECTED).absolute(pool.rejected);
@@ -119,15 +119,15 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     response
 }
 
-/// `GET /metrics` handler state: the recorder and the service whose pool it reports.
+/// `GET /metrics` handler state: the recorder and the service that reports the pool's load.
 #[derive(Clone)]
 pub struct Exposition {
     pub metrics: Arc<Metrics>,
-    pub auth: Arc<AuthService>,
+    pub health: Health,
 }
 
 pub async fn serve_metrics(State(exposition): State<Exposition>) -> Response {
-    let body = exposition.metrics.render(&exposition.auth);
+    let body = exposition.metrics.render(&exposition.health);
     let mut response = (StatusCode::OK, body).into_response();
     response
         .headers_mut()

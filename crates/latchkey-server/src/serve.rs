@@ -1,6 +1,6 @@
-//! The one start-up path: [`Application::build`] opens the store, checks the master key,
-//! bootstraps an empty database, starts the hashing pool and assembles the service and the
-//! router; [`Application::run_until_stopped`] starts the background work (maintenance, the
+//! The one start-up path: [`Application::build`] opens the store, starts the hashing pool,
+//! builds the services once, checks the master key, bootstraps an empty database and
+//! assembles the router; [`Application::run_until_stopped`] starts the background work (maintenance, the
 //! email outbox worker, a separate metrics listener) and serves until `shutdown`, draining
 //! in-flight requests and then stopping the worker. `latchkey serve` and the test harness
 //! both go through it; tests change only what [`StartOptions`] offers.
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use latchkey_core::auth::{Admin, AuthPolicy, AuthService};
+use latchkey_core::auth::{AuthPolicy, Deps, Maintenance, ProjectAdmin, Services};
 use latchkey_core::clock::{Clock, SystemClock};
 use latchkey_core::hashing::HasherPool;
 use latchkey_core::store::Store;
@@ -58,7 +58,9 @@ pub struct Application {
     /// `/metrics` on its own listener (`LATCHKEY_METRICS_BIND`), bound at build.
     metrics_listener: Option<TcpListener>,
     router: Router,
-    auth: Arc<AuthService>,
+    services: Arc<Services>,
+    /// Kept for the test harness to inspect what was written; the server itself reaches the
+    /// store only through the services.
     store: Arc<dyn Store>,
     metrics: Option<Arc<Metrics>>,
     storage: StorageConfig,
@@ -69,18 +71,16 @@ pub struct Application {
 impl Application {
     pub async fn build(storage: &StorageConfig, config: ServeConfig, options: StartOptions) -> anyhow::Result<Self> {
         let store = storage.open_store().await?;
-        let clock = options.clock;
-        let admin = Admin::new(Arc::clone(&store), storage.master_key.clone(), Arc::clone(&clock));
-        admin.verify_master_key().await?;
-        if options.bootstrap {
-            bootstrap_if_empty(&admin, &store, &config.public_url).await?;
-        }
-
+        let deps = Deps::new(Arc::clone(&store), storage.master_key.clone(), options.clock);
         let hasher = Arc::new(HasherPool::start(config.hash_cost, config.hash_pool)?);
         let mut policy = AuthPolicy::new(config.public_url.clone());
         policy.refresh_grace_secs = config.refresh_grace_secs;
-        let auth = Arc::new(AuthService::new(Arc::clone(&store), hasher, storage.master_key.clone(), clock, policy));
-        auth.install_jwks_fetcher(Arc::new(crate::jwks_fetch::HttpJwksFetcher::new()?));
+        let services = Arc::new(Services::new(deps, hasher, policy));
+        services.admin.projects.verify_master_key().await?;
+        if options.bootstrap {
+            bootstrap_if_empty(&services.admin.projects, &config.public_url).await?;
+        }
+        services.external_sign_in.install_jwks_fetcher(Arc::new(crate::jwks_fetch::HttpJwksFetcher::new()?));
 
         let metrics = (config.metrics != MetricsExposure::Off).then(Metrics::new);
         let metrics_listener = match config.metrics {
@@ -94,7 +94,7 @@ impl Application {
             expose_metrics: config.metrics == MetricsExposure::Main,
             metrics: metrics.clone(),
         };
-        let mut router = router_with(AppState { auth: Arc::clone(&auth) }, router_options);
+        let mut router = router_with(AppState { services: Arc::clone(&services) }, router_options);
         if let Some(wrap) = options.wrap_router {
             router = wrap(router);
         }
@@ -104,7 +104,7 @@ impl Application {
             listener,
             metrics_listener,
             router,
-            auth,
+            services,
             store,
             metrics,
             storage: storage.clone(),
@@ -118,21 +118,22 @@ impl Application {
         self.listener.local_addr().context("cannot read the listening address")
     }
 
-    pub fn auth(&self) -> &Arc<AuthService> {
-        &self.auth
+    pub fn services(&self) -> &Arc<Services> {
+        &self.services
     }
 
+    /// For tests that check what was written; nothing in the server uses it.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
     /// Serves until `shutdown` resolves, then drains requests and stops the outbox worker.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, metrics_listener, router, auth, metrics, storage, config, outbox_worker, .. } = self;
-        spawn_maintenance(Arc::clone(&auth));
-        let worker = outbox_worker.then(|| start_outbox_worker(&auth, &config, &storage, metrics.clone()));
+        let Self { listener, metrics_listener, router, services, metrics, storage, config, outbox_worker, .. } = self;
+        spawn_maintenance(services.maintenance.clone());
+        let worker = outbox_worker.then(|| start_outbox_worker(&services, &config, &storage, metrics.clone()));
         if let (Some(listener), Some(metrics)) = (metrics_listener, metrics) {
-            let exposition = Exposition { metrics, auth: Arc::clone(&auth) };
+            let exposition = Exposition { metrics, health: services.health.clone() };
             let limits = config.connections;
             tracing::info!(address = %listener.local_addr()?, "metrics listening");
             tokio::spawn(async move {
@@ -212,7 +213,7 @@ fn fit_open_file_limit(wanted: usize, storage: &StorageConfig) -> anyhow::Result
 
 /// The email outbox worker, with the transport chosen by configuration.
 fn start_outbox_worker(
-    auth: &Arc<AuthService>,
+    services: &Services,
     config: &ServeConfig,
     storage: &StorageConfig,
     metrics: Option<Arc<Metrics>>,
@@ -235,7 +236,7 @@ fn start_outbox_worker(
     let mailer = Arc::new(LinkMailer::new(mailer_config));
     let options =
         WorkerOptions { lease: config.mail.smtp_timeout * 3 + Duration::from_secs(30), ..WorkerOptions::default() };
-    let mut worker = OutboxWorker::new(Arc::new(auth.outbox()), mailer, options);
+    let mut worker = OutboxWorker::new(Arc::new(services.outbox()), mailer, options);
     if let Some(metrics) = metrics {
         worker = worker.with_observer(metrics);
     }
@@ -247,9 +248,9 @@ fn start_outbox_worker(
 /// Printed to stdout, not logged: logs never carry secrets.
 /// Atomic in the store: of several processes started together on one empty database, exactly
 /// one creates the project and prints it.
-async fn bootstrap_if_empty(admin: &Admin, store: &Arc<dyn Store>, public_url: &str) -> anyhow::Result<()> {
+async fn bootstrap_if_empty(admin: &ProjectAdmin, public_url: &str) -> anyhow::Result<()> {
     // The common case (a restart) answered by a read, without taking the bootstrap lock.
-    if !store.list_projects().await?.is_empty() {
+    if !admin.projects().await?.is_empty() {
         return Ok(());
     }
     let Some((project, key)) = admin.bootstrap_project("Default project").await? else {
@@ -270,17 +271,17 @@ async fn bootstrap_if_empty(admin: &Admin, store: &Arc<dyn Store>, public_url: &
 
 /// Periodic housekeeping every 10 minutes: ended sign-in throttling windows, and finished
 /// outbox rows and expired link tokens older than a week, are deleted.
-fn spawn_maintenance(auth: Arc<AuthService>) {
+fn spawn_maintenance(maintenance: Maintenance) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
-            match auth.purge_stale_throttles().await {
+            match maintenance.purge_stale_throttles().await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "ended sign-in throttling windows deleted"),
                 Err(e) => tracing::warn!(error = %e, "throttling cleanup failed"),
             }
-            match auth.purge_old_mail().await {
+            match maintenance.purge_old_mail().await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "finished outbox rows and expired link tokens deleted"),
                 Err(e) => tracing::warn!(error = %e, "mail cleanup failed"),

@@ -33,7 +33,7 @@ async fn reset_password_in_a_real_browser() {
         assert_eq!(page.status(), StatusCode::OK);
         assert!(page.text().await.unwrap().contains("Choose a new password"));
     }
-    let status = app.auth.link_status(app.project, LinkPurpose::PasswordReset, &token).await.unwrap();
+    let status = app.services.email_links.link_status(app.project, LinkPurpose::PasswordReset, &token).await.unwrap();
     assert!(matches!(status, LinkStatus::Valid { .. }), "still valid after GETs: {status:?}");
 
     let browser = Browser::launch().await;

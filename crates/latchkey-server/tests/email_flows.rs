@@ -276,7 +276,7 @@ async fn sign_up_sends_verification_when_the_project_asks() {
         mail_from: Some(Some("Acme <hello@acme.example>".into())),
         ..Default::default()
     };
-    app.admin.update_mail_settings(app.project, change).await.unwrap();
+    app.admin.mail.update_mail_settings(app.project, change).await.unwrap();
     app.sign_up("loud@example.com").await;
     let message = &smtp.wait_for(1, WAIT).await[0];
     assert_eq!(message.to, vec!["loud@example.com"]);
@@ -366,7 +366,7 @@ async fn project_relay_with_auth_and_sealed_password() {
         smtp_password: Some(Some("p@ss:w0rd".into())),
         ..Default::default()
     };
-    let settings = app.admin.update_mail_settings(app.project, change).await.unwrap();
+    let settings = app.admin.mail.update_mail_settings(app.project, change).await.unwrap();
     assert!(settings.smtp.as_ref().unwrap().has_password);
     app.sign_up("relay@example.com").await;
     request_reset(&app, "relay@example.com").await;

@@ -68,14 +68,14 @@ async fn verify(app: &TestApp, pair: &KeyPair, kid: &str, sub: &str) -> (StatusC
 #[tokio::test]
 async fn jwks_url_keys_verify_tokens_with_cache_and_bounded_refresh() {
     let app = TestApp::spawn().await;
-    app.auth.install_jwks_fetcher(Arc::new(HttpJwksFetcher::new().unwrap()));
+    app.services.external_sign_in.install_jwks_fetcher(Arc::new(HttpJwksFetcher::new().unwrap()));
     let jwks = Jwks::default();
     let url = spawn_jwks(jwks.clone()).await;
     let first = ed25519_pair();
     let second = p256_pair();
     jwks.serve(&[(&first, "k1")]);
 
-    let external = app.auth.external_admin();
+    let external = &app.admin.external;
     // Plain http is refused unless the host is loopback.
     let remote = ExternalSettings { jwks_url: Some("http://example.com/jwks.json".into()), ..Default::default() };
     assert!(external.update_settings(app.project, remote).await.is_err());

@@ -23,7 +23,7 @@ const RACERS: usize = 3;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_first_sign_ins_of_one_new_user_all_succeed() {
     let app = Arc::new(TestApp::spawn().await);
-    let secret = app.auth.external_admin().create_signing_secret(app.project).await.expect("secret").plaintext;
+    let secret = app.admin.external.create_signing_secret(app.project).await.expect("secret").plaintext;
     let project = app.project.to_string();
     let mut failures = Vec::new();
     for round in 0..ROUNDS {

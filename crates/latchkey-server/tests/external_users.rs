@@ -28,7 +28,7 @@ fn project(app: &TestApp) -> String {
 }
 
 async fn secret(app: &TestApp) -> String {
-    app.auth.external_admin().create_signing_secret(app.project).await.expect("secret").plaintext
+    app.admin.external.create_signing_secret(app.project).await.expect("secret").plaintext
 }
 
 async fn verify(app: &TestApp, jwt: &str) -> (StatusCode, Value) {
@@ -96,7 +96,7 @@ async fn hs256_success_creates_then_updates_the_same_user() {
 #[tokio::test]
 async fn rs256_es256_and_ed25519_public_keys_sign_users_in() {
     let app = TestApp::spawn().await;
-    let external = app.auth.external_admin();
+    let external = &app.admin.external;
     let rsa = rsa_pair();
     let ec = p256_pair();
     let ed = ed25519_pair();
@@ -131,7 +131,7 @@ async fn rs256_es256_and_ed25519_public_keys_sign_users_in() {
 #[tokio::test]
 async fn previous_secret_works_during_overlap_and_not_after() {
     let app = TestApp::spawn().await;
-    let external = app.auth.external_admin();
+    let external = &app.admin.external;
     let old = secret(&app).await;
     let rotated = external.rotate_signing_secret(app.project, 3600).await.unwrap();
     let new = rotated.plaintext;
@@ -169,7 +169,7 @@ async fn refusals_give_the_listed_code_and_change_nothing() {
     let app = TestApp::spawn().await;
     let secret = secret(&app).await;
     let rsa = rsa_pair();
-    app.auth.external_admin().add_public_key_pem(app.project, &rsa.public_pem, Some("rsa-1"), None).await.unwrap();
+    app.admin.external.add_public_key_pem(app.project, &rsa.public_pem, Some("rsa-1"), None).await.unwrap();
     let p = project(&app);
 
     // The victim exists; every bad token below tries to rename it, or to create a new user.
@@ -180,8 +180,7 @@ async fn refusals_give_the_listed_code_and_change_nothing() {
 
     // Another project with its own secret.
     let (other_project, _) = app.another_project().await;
-    let other_secret =
-        app.auth.external_admin().create_signing_secret(other_project).await.expect("other secret").plaintext;
+    let other_secret = app.admin.external.create_signing_secret(other_project).await.expect("other secret").plaintext;
 
     let t = now(&app);
     let evil = json!({"name": "Mallory"});
@@ -343,7 +342,7 @@ async fn a_project_without_keys_answers_missing_keys() {
 async fn token_lifetime_cap_is_configurable_per_project() {
     let app = TestApp::spawn().await;
     let secret = secret(&app).await;
-    let external = app.auth.external_admin();
+    let external = &app.admin.external;
     let t = now(&app);
     let mut c = claims(&project(&app), t, "long", json!({}));
     c["exp"] = json!(t + 30 * 60);
@@ -530,7 +529,7 @@ async fn username_conflicts_are_409_and_create_nothing() {
 #[tokio::test]
 async fn key_registration_refuses_private_keys_and_weak_or_symmetric_keys() {
     let app = TestApp::spawn().await;
-    let external = app.auth.external_admin();
+    let external = &app.admin.external;
     let private = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIB\n-----END PRIVATE KEY-----\n";
     assert!(external.add_public_key_pem(app.project, private, None, None).await.is_err());
     let oct = json!({"kty": "oct", "k": "c2VjcmV0"}).to_string();
@@ -555,7 +554,7 @@ async fn an_rs256_token_cannot_use_an_ed25519_key_and_vice_versa() {
     let app = TestApp::spawn().await;
     let ed = ed25519_pair();
     let ec = p256_pair();
-    let external = app.auth.external_admin();
+    let external = &app.admin.external;
     external.add_public_key_pem(app.project, &ed.public_pem, Some("ed"), None).await.unwrap();
     external.add_public_key_pem(app.project, &ec.public_pem, Some("ec"), None).await.unwrap();
     let c = claims(&project(&app), now(&app), "x", json!({}));

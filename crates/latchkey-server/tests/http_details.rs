@@ -42,7 +42,7 @@ async fn every_response_carrying_tokens_is_no_store() {
     let refresh = json!({"refreshToken": signed_in.3["refreshToken"]});
     assert_not_cacheable("request-new-access-token", &post(&app, "/auth/request-new-access-token", refresh).await);
 
-    let secret = app.auth.external_admin().create_signing_secret(app.project).await.expect("secret").plaintext;
+    let secret = app.admin.external.create_signing_secret(app.project).await.expect("secret").plaintext;
     let now = app.clock.now().timestamp();
     let jwt =
         sign_hs256(&secret, &claims(&app.project.to_string(), now, "cust-1", json!({"email": "ext@example.com"})));

@@ -117,7 +117,7 @@ async fn metrics_off_means_no_route_and_a_separate_exposition_serves_only_metric
     let app = TestApp::spawn().await;
     // LATCHKEY_METRICS=false: no recorder, no route.
     let off = router_with(
-        AppState { auth: Arc::clone(&app.auth) },
+        AppState { services: Arc::clone(&app.services) },
         RouterOptions { body_limit: DEFAULT_BODY_LIMIT, metrics: None, expose_metrics: false },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -129,10 +129,10 @@ async fn metrics_off_means_no_route_and_a_separate_exposition_serves_only_metric
     // LATCHKEY_METRICS_BIND: the API records, but only the separate listener exposes.
     let metrics = Metrics::new();
     let api = router_with(
-        AppState { auth: Arc::clone(&app.auth) },
+        AppState { services: Arc::clone(&app.services) },
         RouterOptions { body_limit: DEFAULT_BODY_LIMIT, metrics: Some(Arc::clone(&metrics)), expose_metrics: false },
     );
-    let exposition = latchkey_server::metrics::Exposition { metrics, auth: Arc::clone(&app.auth) };
+    let exposition = latchkey_server::metrics::Exposition { metrics, health: app.services.health.clone() };
     let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api_addr = api_listener.local_addr().unwrap();
     let private_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -164,7 +164,7 @@ async fn the_mail_worker_counts_outcomes() {
     // The file transport (no SMTP): the real message goes to a .eml file.
     let worker = app.outbox_worker(None, common::mail::fast_options()).with_observer(Arc::clone(&metrics) as _);
     while worker.run_once().await.expect("outbox readable") {}
-    let body = metrics.render(&app.auth);
+    let body = metrics.render(&app.services.health);
     assert_eq!(sample(&body, "latchkey_mail_deliveries_total", &[("outcome", "sent")]), Some(1.0), "{body}");
     assert_eq!(sample(&body, "latchkey_mail_deliveries_total", &[("outcome", "dropped")]), Some(1.0), "{body}");
     assert!(!body.contains("mailer@example.com") && !body.contains("nobody@example.com"));

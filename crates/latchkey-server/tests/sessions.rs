@@ -210,7 +210,7 @@ async fn projects_are_isolated() {
 #[tokio::test]
 async fn a_revoked_key_is_refused_at_once() {
     let app = TestApp::spawn().await;
-    let extra = app.admin.create_api_key(app.project, "extra").await.unwrap();
+    let extra = app.admin.projects.create_api_key(app.project, "extra").await.unwrap();
     let (status, _) = app
         .post_as(
             app.project,
@@ -220,7 +220,7 @@ async fn a_revoked_key_is_refused_at_once() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    assert!(app.admin.revoke_api_key(app.project, extra.record.id).await.unwrap());
+    assert!(app.admin.projects.revoke_api_key(app.project, extra.record.id).await.unwrap());
     let after = app
         .post_as(
             app.project,

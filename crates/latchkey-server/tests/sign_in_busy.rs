@@ -81,7 +81,7 @@ async fn busy_refusals_do_not_count_toward_the_lockout() {
         attempts += 1;
         assert!(attempts < 500, "could not keep the hashing pool saturated");
         let saturated = tokio::time::timeout(Duration::from_secs(10), async {
-            while app.auth.hasher_stats().queued < 1 {
+            while app.services.health.hasher_stats().queued < 1 {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
         })

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use latchkey_client::Client;
-use latchkey_core::auth::{Admin, AuthPolicy, AuthService};
+use latchkey_core::auth::{Admin, AuthPolicy, Deps, Services};
 use latchkey_core::clock::{Clock, ManualClock};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domain::{ProjectId, ProjectSettings};
@@ -24,10 +24,10 @@ pub struct Server {
     pub project: ProjectId,
     pub api_key: String,
     pub clock: Arc<ManualClock>,
+    /// The operator services (`services.admin`).
     pub admin: Admin,
-    pub auth: Arc<AuthService>,
+    pub services: Arc<Services>,
     pub store: Arc<dyn Store>,
-    pub master: MasterKey,
     /// Stops the outbox worker (when started) on drop.
     mail_worker: Option<tokio::sync::watch::Sender<bool>>,
     _dir: tempfile::TempDir,
@@ -42,9 +42,6 @@ impl Server {
         let (master, _) = MasterKey::generate();
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let clock_dyn: Arc<dyn Clock> = clock.clone();
-        let admin = Admin::new(Arc::clone(&store), master.clone(), clock_dyn.clone());
-        let project = admin.create_project("SDK test", ProjectSettings::default()).await.expect("project");
-        let key = admin.create_api_key(project.id, "sdk").await.expect("key");
         // Cheap hashing keeps the suite fast; the production cost floor has its own tests.
         let hasher = Arc::new(
             HasherPool::start(
@@ -55,14 +52,12 @@ impl Server {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base_url = format!("http://{}", listener.local_addr().expect("addr"));
-        let auth = Arc::new(AuthService::new(
-            Arc::clone(&store),
-            hasher,
-            master.clone(),
-            clock_dyn,
-            AuthPolicy::new(base_url.clone()),
-        ));
-        let app = router(AppState { auth: Arc::clone(&auth) }, DEFAULT_BODY_LIMIT);
+        let deps = Deps::new(Arc::clone(&store), master, clock_dyn);
+        let services = Arc::new(Services::new(deps, hasher, AuthPolicy::new(base_url.clone())));
+        let admin = services.admin.clone();
+        let project = admin.projects.create_project("SDK test", ProjectSettings::default()).await.expect("project");
+        let key = admin.projects.create_api_key(project.id, "sdk").await.expect("key");
+        let app = router(AppState { services: Arc::clone(&services) }, DEFAULT_BODY_LIMIT);
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
@@ -72,9 +67,8 @@ impl Server {
             api_key: key.plaintext,
             clock,
             admin,
-            auth,
+            services,
             store,
-            master,
             mail_worker: None,
             _dir: dir,
         }
@@ -92,8 +86,8 @@ impl Server {
 
     /// A second project with its own key on the same server.
     pub async fn another_project(&self) -> (String, String) {
-        let project = self.admin.create_project("Other", ProjectSettings::default()).await.expect("project");
-        let key = self.admin.create_api_key(project.id, "other").await.expect("key");
+        let project = self.admin.projects.create_project("Other", ProjectSettings::default()).await.expect("project");
+        let key = self.admin.projects.create_api_key(project.id, "other").await.expect("key");
         (project.id.to_string(), key.plaintext)
     }
 }
@@ -118,7 +112,7 @@ impl Server {
             smtp_ca_pem: None,
         };
         let options = WorkerOptions { poll: std::time::Duration::from_millis(50), ..Default::default() };
-        let worker = OutboxWorker::new(Arc::new(server.auth.outbox()), Arc::new(LinkMailer::new(config)), options);
+        let worker = OutboxWorker::new(Arc::new(server.services.outbox()), Arc::new(LinkMailer::new(config)), options);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(worker.run(stopped));
         server.mail_worker = Some(stop);
@@ -128,11 +122,6 @@ impl Server {
     /// The project's signing secret for external-user JWTs (HS256).
     /// Created with the server's own admin API, as `latchkey signing-secret create` does.
     pub async fn external_signing_secret(&self) -> String {
-        let admin = latchkey_core::auth::ExternalAdmin::new(
-            Arc::clone(&self.store),
-            self.master.clone(),
-            self.clock.clone() as Arc<dyn Clock>,
-        );
-        admin.create_signing_secret(self.project).await.expect("signing secret").plaintext
+        self.admin.external.create_signing_secret(self.project).await.expect("signing secret").plaintext
     }
 }

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use crate::clock::Clock;
-use crate::crypto::{MasterKey, random_token};
+use super::shared::Deps;
+use crate::crypto::random_token;
 use crate::domain::ProjectId;
 use crate::external::jwks::check_jwks_url;
 use crate::external::keys::{ParsedPublicKey, alg_name, parse_public_jwk_input, parse_public_pem};
-use crate::store::{ExternalKeyRecord, ExternalSecretRecord, ExternalSettings, Store, StoreError, UniqueField};
+use crate::store::{ExternalKeyRecord, ExternalSecretRecord, ExternalSettings, StoreError, UniqueField};
 use crate::{CoreError, Result};
 
 /// Prefix of signing secrets, so secret scanners can recognise a leaked one.
@@ -24,10 +24,9 @@ pub(crate) fn secret_context(project: ProjectId, id: &str) -> String {
     format!("latchkey/external-secret/{project}/{id}")
 }
 
+#[derive(Clone)]
 pub struct ExternalAdmin {
-    store: Arc<dyn Store>,
-    master: MasterKey,
-    clock: Arc<dyn Clock>,
+    deps: Arc<Deps>,
 }
 
 /// A secret as created: the plaintext exists only here, to be shown once.
@@ -43,23 +42,19 @@ impl std::fmt::Debug for NewSigningSecret {
 }
 
 impl ExternalAdmin {
-    pub fn new(store: Arc<dyn Store>, master: MasterKey, clock: Arc<dyn Clock>) -> Self {
-        Self { store, master, clock }
-    }
-
-    async fn require_project(&self, project: ProjectId) -> Result<()> {
-        self.store.get_project(project).await?.map(|_| ()).ok_or(CoreError::ProjectNotFound)
+    pub fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
     }
 
     fn mint_secret(&self, project: ProjectId) -> Result<NewSigningSecret> {
         let id = format!("hs-{}", random_token(9));
         let plaintext = format!("{SECRET_PREFIX}{}", random_token(32));
-        let sealed = self.master.encrypt(plaintext.as_bytes(), &secret_context(project, &id))?;
+        let sealed = self.deps.master.encrypt(plaintext.as_bytes(), &secret_context(project, &id))?;
         let record = ExternalSecretRecord {
             id,
             project_id: project,
             secret_sealed: sealed,
-            created_at: self.clock.now(),
+            created_at: self.deps.clock.now(),
             expires_at: None,
             revoked_at: None,
         };
@@ -68,16 +63,16 @@ impl ExternalAdmin {
 
     /// The project's first signing secret. Refused while a live one exists (use rotate).
     pub async fn create_signing_secret(&self, project: ProjectId) -> Result<NewSigningSecret> {
-        self.require_project(project).await?;
-        let now = self.clock.now();
-        if self.store.external_secrets(project).await?.iter().any(|s| s.is_live(now)) {
+        self.deps.project(project).await?;
+        let now = self.deps.clock.now();
+        if self.deps.store.external_secrets(project).await?.iter().any(|s| s.is_live(now)) {
             return Err(CoreError::invalid(
                 "project",
                 "this project already has a live signing secret; use `signing-secret rotate`",
             ));
         }
         let created = self.mint_secret(project)?;
-        self.store.insert_external_secret(&created.record, None).await?;
+        self.deps.store.insert_external_secret(&created.record, None).await?;
         Ok(created)
     }
 
@@ -86,21 +81,21 @@ impl ExternalAdmin {
         if !(0..=MAX_OVERLAP_SECS).contains(&overlap_secs) {
             return Err(CoreError::invalid("overlap", "overlap must be between 0 and 30 days"));
         }
-        self.require_project(project).await?;
+        self.deps.project(project).await?;
         let created = self.mint_secret(project)?;
         let until = created.record.created_at + Duration::seconds(overlap_secs);
-        self.store.insert_external_secret(&created.record, Some(until)).await?;
+        self.deps.store.insert_external_secret(&created.record, Some(until)).await?;
         Ok(created)
     }
 
     pub async fn signing_secrets(&self, project: ProjectId) -> Result<Vec<ExternalSecretRecord>> {
-        self.require_project(project).await?;
-        Ok(self.store.external_secrets(project).await?)
+        self.deps.project(project).await?;
+        Ok(self.deps.store.external_secrets(project).await?)
     }
 
     /// Stops a secret at once. False when the project has no unrevoked secret with that id.
     pub async fn revoke_signing_secret(&self, project: ProjectId, id: &str) -> Result<bool> {
-        Ok(self.store.revoke_external_secret(project, id.trim(), self.clock.now()).await?)
+        Ok(self.deps.store.revoke_external_secret(project, id.trim(), self.deps.clock.now()).await?)
     }
 
     pub async fn add_public_key_pem(
@@ -126,9 +121,9 @@ impl ExternalAdmin {
     }
 
     async fn insert_key(&self, project: ProjectId, parsed: ParsedPublicKey) -> Result<ExternalKeyRecord> {
-        self.require_project(project).await?;
+        self.deps.project(project).await?;
         // One kid namespace per project: a token's kid must select exactly one key.
-        if self.store.external_secrets(project).await?.iter().any(|s| s.id == parsed.kid) {
+        if self.deps.store.external_secrets(project).await?.iter().any(|s| s.id == parsed.kid) {
             return Err(CoreError::invalid("kid", "this kid is already used by a signing secret"));
         }
         let record = ExternalKeyRecord {
@@ -136,9 +131,9 @@ impl ExternalAdmin {
             kid: parsed.kid.clone(),
             alg: alg_name(parsed.alg).to_owned(),
             jwk: parsed.jwk.clone(),
-            created_at: self.clock.now(),
+            created_at: self.deps.clock.now(),
         };
-        self.store.insert_external_key(&record).await.map_err(|e| match e {
+        self.deps.store.insert_external_key(&record).await.map_err(|e| match e {
             StoreError::Conflict(UniqueField::Other) => {
                 CoreError::invalid("kid", format!("the project already has a key with kid {:?}", record.kid))
             }
@@ -148,21 +143,21 @@ impl ExternalAdmin {
     }
 
     pub async fn public_keys(&self, project: ProjectId) -> Result<Vec<ExternalKeyRecord>> {
-        self.require_project(project).await?;
-        Ok(self.store.external_keys(project).await?)
+        self.deps.project(project).await?;
+        Ok(self.deps.store.external_keys(project).await?)
     }
 
     pub async fn remove_public_key(&self, project: ProjectId, kid: &str) -> Result<bool> {
-        Ok(self.store.remove_external_key(project, kid).await?)
+        Ok(self.deps.store.remove_external_key(project, kid).await?)
     }
 
     pub async fn settings(&self, project: ProjectId) -> Result<ExternalSettings> {
-        self.require_project(project).await?;
-        Ok(self.store.external_settings(project).await?.unwrap_or_default())
+        self.deps.project(project).await?;
+        Ok(self.deps.store.external_settings(project).await?.unwrap_or_default())
     }
 
     pub async fn update_settings(&self, project: ProjectId, settings: ExternalSettings) -> Result<ExternalSettings> {
-        self.require_project(project).await?;
+        self.deps.project(project).await?;
         let lifetime = settings.max_token_lifetime_secs;
         if !(ExternalSettings::MIN_MAX_TOKEN_LIFETIME_SECS..=ExternalSettings::MAX_MAX_TOKEN_LIFETIME_SECS)
             .contains(&lifetime)
@@ -174,7 +169,7 @@ impl ExternalAdmin {
             check_jwks_url(url)?;
         }
         let settings = ExternalSettings { max_token_lifetime_secs: lifetime, jwks_url };
-        self.store.put_external_settings(project, &settings, self.clock.now()).await?;
+        self.deps.store.put_external_settings(project, &settings, self.deps.clock.now()).await?;
         Ok(settings)
     }
 }

@@ -1,6 +1,8 @@
 //! Operator actions for email: per-project mail settings and the outbox.
 
-use super::Admin;
+use std::sync::Arc;
+
+use super::shared::Deps;
 use crate::domain::{MailSettings, OutboxId, ProjectId, SmtpOverride, smtp_password_context};
 use crate::store::{OutboxRow, OutboxState};
 use crate::{CoreError, Result};
@@ -19,10 +21,19 @@ pub struct MailSettingsChange {
     pub verify_on_sign_up: Option<bool>,
 }
 
-impl Admin {
+#[derive(Clone)]
+pub struct MailAdmin {
+    deps: Arc<Deps>,
+}
+
+impl MailAdmin {
+    pub fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
+    }
+
     pub async fn mail_settings(&self, project: ProjectId) -> Result<MailSettings> {
-        self.project(project).await?;
-        Ok(self.store.mail_settings(project).await?)
+        self.deps.project(project).await?;
+        Ok(self.deps.store.mail_settings(project).await?)
     }
 
     pub async fn update_mail_settings(&self, project: ProjectId, change: MailSettingsChange) -> Result<MailSettings> {
@@ -48,8 +59,9 @@ impl Admin {
             let smtp = settings.smtp.as_mut().ok_or_else(|| {
                 CoreError::invalid("smtpPassword", "set an SMTP URL for the project before its password")
             })?;
-            smtp.password_sealed =
-                password.map(|p| self.master.encrypt(p.as_bytes(), &smtp_password_context(project))).transpose()?;
+            smtp.password_sealed = password
+                .map(|p| self.deps.master.encrypt(p.as_bytes(), &smtp_password_context(project)))
+                .transpose()?;
             smtp.has_password = smtp.password_sealed.is_some();
         }
         if let Some(ttl) = change.reset_ttl_secs {
@@ -61,17 +73,17 @@ impl Admin {
         if let Some(on) = change.verify_on_sign_up {
             settings.verify_on_sign_up = on;
         }
-        self.store.put_mail_settings(project, &settings, self.clock.now()).await?;
+        self.deps.store.put_mail_settings(project, &settings, self.deps.clock.now()).await?;
         Ok(settings)
     }
 
     pub async fn outbox(&self, state: Option<OutboxState>, limit: u32) -> Result<Vec<OutboxRow>> {
-        Ok(self.store.list_outbox(state, limit).await?)
+        Ok(self.deps.store.list_outbox(state, limit).await?)
     }
 
     /// Requeues failed messages (one, or all with `None`).
     pub async fn retry_outbox(&self, id: Option<OutboxId>) -> Result<u64> {
-        Ok(self.store.requeue_outbox(id, self.clock.now()).await?)
+        Ok(self.deps.store.requeue_outbox(id, self.deps.clock.now()).await?)
     }
 }
 

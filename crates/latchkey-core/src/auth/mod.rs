@@ -1,33 +1,55 @@
-//! The auth flows as services. Handlers call these and translate results to HTTP.
+//! The auth flows as services, one job each, over shared dependencies ([`Deps`], and for the
+//! request flows the crate-internal `Shared`). Handlers call these and translate results to
+//! HTTP; nothing in the server reaches the store except through one of them.
+//!
+//! Request flows, bundled in [`Services`]:
+//! - [`Registration`]: sign-up, username check.
+//! - [`Sessions`]: password sign-in (with lockout), refresh rotation, sign-out.
+//! - [`ApiKeyCheck`]: the API key a caller presents.
+//! - [`EmailLinks`]: password reset and email verification links.
+//! - [`ExternalSignIn`]: the `verify-external-user` flow.
+//! - [`Projects`]: a project's cached settings and keys, its JWK Set.
+//! - [`Health`], [`Maintenance`]: readiness and pool load; periodic purges.
+//!
+//! Operator services, bundled in [`Admin`] (also built alone by the admin commands):
+//! [`ProjectAdmin`], [`ExternalAdmin`], [`MailAdmin`].
 
-mod admin;
-mod api_keys;
+mod api_key_check;
 mod context;
-mod email;
-mod external;
+mod email_links;
 mod external_admin;
+mod external_sign_in;
+mod health;
+mod lockout;
 mod mail_admin;
+mod maintenance;
 mod outbox;
+mod project_admin;
+mod projects;
+mod registration;
+mod services;
+mod session_pair;
 mod sessions;
-mod sign_in;
-mod sign_up;
+mod shared;
 
-use std::sync::Arc;
-
-pub use admin::{Admin, NewApiKey};
+pub use api_key_check::ApiKeyCheck;
 pub use context::ProjectContext;
-pub use email::LinkStatus;
-pub(crate) use email::new_link;
+pub(crate) use email_links::new_link;
+pub use email_links::{EmailLinks, LinkStatus};
 pub use external_admin::{DEFAULT_OVERLAP_SECS, ExternalAdmin, NewSigningSecret, SECRET_PREFIX};
-pub use mail_admin::MailSettingsChange;
+pub use external_sign_in::ExternalSignIn;
+pub use health::Health;
+pub use mail_admin::{MailAdmin, MailSettingsChange};
+pub use maintenance::Maintenance;
 pub use outbox::MailPayload;
-pub use sign_up::SignUp;
+pub use project_admin::{NewApiKey, ProjectAdmin};
+pub use projects::Projects;
+pub use registration::{Registration, SignUp};
+pub use services::{Admin, Services};
+pub use sessions::Sessions;
+pub use shared::Deps;
 
-use crate::clock::Clock;
-use crate::crypto::MasterKey;
 use crate::domain::User;
-use crate::hashing::HasherPool;
-use crate::store::Store;
 use crate::tokens::TokenPair;
 
 /// Server-wide auth policy (per-project settings live on the project).
@@ -53,56 +75,4 @@ impl AuthPolicy {
 pub struct Credentials {
     pub user: User,
     pub tokens: TokenPair,
-}
-
-/// Everything the auth flows need, shared by all requests.
-pub struct AuthService {
-    store: Arc<dyn Store>,
-    hasher: Arc<HasherPool>,
-    master: MasterKey,
-    clock: Arc<dyn Clock>,
-    policy: AuthPolicy,
-    contexts: context::ContextCache,
-    jwks: crate::external::JwksCache,
-    /// Wakes the outbox worker when a row is committed (it also polls, so this is a hint).
-    outbox_signal: Arc<tokio::sync::Notify>,
-}
-
-impl AuthService {
-    pub fn new(
-        store: Arc<dyn Store>,
-        hasher: Arc<HasherPool>,
-        master: MasterKey,
-        clock: Arc<dyn Clock>,
-        policy: AuthPolicy,
-    ) -> Self {
-        Self {
-            store,
-            hasher,
-            master,
-            clock,
-            policy,
-            contexts: context::ContextCache::default(),
-            jwks: Default::default(),
-            outbox_signal: Arc::new(tokio::sync::Notify::new()),
-        }
-    }
-
-    /// Whether the database answers and accepts a write (`/readyz`).
-    pub async fn readiness(&self) -> crate::store::StoreResult<()> {
-        self.store.ping().await
-    }
-
-    /// Load of the password-hashing pool (queue depth, refusals), for metrics.
-    pub fn hasher_stats(&self) -> crate::hashing::PoolStats {
-        self.hasher.stats()
-    }
-
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
-    }
-
-    pub fn policy(&self) -> &AuthPolicy {
-        &self.policy
-    }
 }

@@ -1,14 +1,12 @@
-//! The sealed body of an outbox row, and the outbox service built over this service's store.
-//! The lifecycle itself (claim, prepare, send, retry) lives in [`crate::mail`].
+//! The sealed body of an outbox row. The lifecycle itself (claim, prepare, send, retry) lives
+//! in [`crate::mail`]; [`super::Services::outbox`] builds the outbox the worker drains.
 
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::AuthService;
 use crate::crypto::MasterKey;
 use crate::domain::{OutboxId, ProjectId};
-use crate::mail::Outbox;
 use crate::{CoreError, Result};
 
 /// An outbox row's body, sealed under the master key (bound to project and row id). `Debug`
@@ -49,14 +47,6 @@ impl MailPayload {
     pub fn unseal(sealed: &[u8], master: &MasterKey, project: ProjectId, id: OutboxId) -> Result<Self> {
         let plain = master.decrypt(sealed, &payload_context(project, id))?;
         serde_json::from_slice(&plain).map_err(|e| CoreError::Internal(format!("unreadable outbox payload: {e}")))
-    }
-}
-
-impl AuthService {
-    /// The outbox the delivery worker drains: this service's store, master key and clock,
-    /// woken by the same signal the request flows notify.
-    pub fn outbox(&self) -> Outbox {
-        Outbox::new(self.store.clone(), self.master.clone(), self.clock.clone(), self.outbox_signal.clone())
     }
 }
 

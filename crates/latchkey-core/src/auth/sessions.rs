@@ -1,4 +1,5 @@
-//! Refresh-token rotation and sign-out.
+//! Sessions: password sign-in (with the failed-attempt lockout), refresh-token rotation and
+//! sign-out.
 //!
 //! Each session row holds its generation, the digest of the current refresh token and of the
 //! previous one, and the current pair sealed under the master key. An exchange is one
@@ -6,23 +7,108 @@
 //! same token exactly one mints generation n+1; the others see the previous-token case and,
 //! inside the grace window, receive that same new pair.
 
-use chrono::Duration;
+use std::sync::Arc;
 
-use super::{AuthService, Credentials};
+use chrono::{DateTime, Duration, Utc};
+
+use super::Credentials;
+use super::lockout::PendingAttempt;
+use super::shared::Shared;
 use crate::crypto::{digest, digests_match};
-use crate::domain::{ProjectId, SessionId};
+use crate::domain::{Email, Password, ProjectId, SessionId, UserId};
 use crate::store::{Rotation, SessionRecord};
-use crate::tokens::{PairSpec, TokenPair, mint_pair, verify_refresh};
+use crate::tokens::{PairSpec, mint_pair, verify_refresh};
 use crate::{CoreError, Result};
 
-fn pair_context(project: ProjectId, session: SessionId) -> String {
-    format!("latchkey/session-pair/{project}/{session}")
+#[derive(Clone)]
+pub struct Sessions {
+    shared: Arc<Shared>,
 }
 
-impl AuthService {
+impl Sessions {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// Email + password sign-in. Unknown email and wrong password are indistinguishable:
+    /// same error, and both cost one Argon2id verification.
+    pub async fn sign_in(&self, project: ProjectId, email: &str, password: String) -> Result<Credentials> {
+        let email = Email::parse(email)?;
+        let password = Password::candidate(password)?;
+        let now = self.shared.clock.now();
+        let window = Duration::seconds(self.shared.policy.failure_window_secs);
+
+        // Count the attempt before hashing, atomically, and decide on the count the database
+        // returns: concurrent attempts cannot all slip under the limit. The count is a
+        // reservation until the password has been checked: an attempt that never got that far
+        // (hashing pool busy, store error, request cancelled) gives its unit back, so only
+        // checked passwords can lock an account. A success clears the count.
+        let attempts = self.shared.store.record_sign_in_attempt(project, email.as_str(), now, now - window).await?;
+        if attempts.failures > self.shared.policy.max_failed_sign_ins {
+            // Kept: the window is fixed, so a refused attempt cannot lengthen the lockout.
+            let retry_after = (attempts.window_started_at + window - now).num_seconds().max(1);
+            return Err(CoreError::TooManyAttempts { retry_after_secs: retry_after as u64 });
+        }
+        let pending =
+            PendingAttempt::new(Arc::clone(&self.shared.store), project, email.as_str(), attempts.window_started_at);
+
+        let checked = async {
+            let user = self.shared.store.find_user_by_email(project, email.as_str()).await?;
+            let stored_hash = user.as_ref().filter(|u| u.is_active).and_then(|u| u.password_hash.clone());
+            let verified = self.shared.hasher.verify(password_for_rehash(&password)?, stored_hash).await?;
+            Ok::<_, CoreError>((user, verified))
+        }
+        .await;
+        let (user, verified) = match checked {
+            Ok(checked) => {
+                pending.checked();
+                checked
+            }
+            Err(e) => {
+                pending.give_back().await;
+                return Err(e);
+            }
+        };
+        let Some(mut user) = user.filter(|_| verified.matches) else {
+            return Err(CoreError::InvalidCredentials);
+        };
+        let verified_hash = user.password_hash.clone().ok_or(CoreError::InvalidCredentials)?;
+
+        self.shared.store.clear_sign_in_failures(project, email.as_str()).await?;
+        if verified.needs_rehash
+            && let Some(old) = user.password_hash.clone()
+        {
+            self.rehash_in_background(project, user.id, old, password);
+        }
+        let context = self.shared.project_context(project).await?;
+        let (session, tokens) = self.shared.new_session(&context.keys, &context.project.settings, &user, now)?;
+        // The password changed (a reset) or the user was deactivated while the hash was being
+        // checked: the password we verified is no longer the account's.
+        if !self.shared.store.create_password_session(&session, &verified_hash, now).await? {
+            return Err(CoreError::InvalidCredentials);
+        }
+        user.last_active = Some(now);
+        Ok(Credentials { user, tokens })
+    }
+
+    /// Upgrades a hash made with weaker parameters. Best effort: a busy pool just means the
+    /// upgrade happens at a later sign-in.
+    fn rehash_in_background(&self, project: ProjectId, user: UserId, old: String, password: Password) {
+        let hasher = Arc::clone(&self.shared.hasher);
+        let store = Arc::clone(&self.shared.store);
+        let clock = Arc::clone(&self.shared.clock);
+        tokio::spawn(async move {
+            if let Ok(hash) = hasher.hash(password).await
+                && let Err(e) = store.upgrade_password_hash(project, user, &old, &hash, clock.now()).await
+            {
+                tracing::warn!(error = %e, "password rehash not saved");
+            }
+        });
+    }
+
     pub async fn refresh(&self, project: ProjectId, refresh_token: &str) -> Result<Credentials> {
-        let context = self.project_context(project).await?;
-        let now = self.clock.now();
+        let context = self.shared.project_context(project).await?;
+        let now = self.shared.clock.now();
         let claims = verify_refresh(refresh_token, project, &context.keys, now)?;
         let presented = digest(refresh_token);
 
@@ -30,6 +116,7 @@ impl AuthService {
         for _ in 0..2 {
             let session = self.live_session(project, claims.sid, now).await?;
             let user = self
+                .shared
                 .store
                 .get_user(project, session.user_id)
                 .await?
@@ -38,7 +125,7 @@ impl AuthService {
 
             if claims.generation == session.generation && digests_match(&presented, &session.current_digest) {
                 let spec = PairSpec {
-                    issuer: &self.policy.issuer,
+                    issuer: &self.shared.policy.issuer,
                     project,
                     user: user.id,
                     role: user.role,
@@ -55,11 +142,11 @@ impl AuthService {
                     from_generation: session.generation,
                     previous_digest: presented.clone(),
                     new_digest: digest(&tokens.refresh_token),
-                    pair_sealed: self.seal_pair(project, session.id, &tokens)?,
+                    pair_sealed: self.shared.seal_pair(project, session.id, &tokens)?,
                     now,
                     expires_at: now + Duration::seconds(context.project.settings.refresh_token_ttl_secs),
                 };
-                if self.store.rotate_session(&rotation).await? {
+                if self.shared.store.rotate_session(&rotation).await? {
                     return Ok(Credentials { user, tokens });
                 }
                 continue; // another exchange of this token won; re-read
@@ -67,8 +154,8 @@ impl AuthService {
 
             let is_previous = claims.generation + 1 == session.generation
                 && session.previous_digest.as_deref().is_some_and(|previous| digests_match(previous, &presented));
-            if is_previous && now - session.rotated_at <= Duration::seconds(self.policy.refresh_grace_secs) {
-                let tokens = self.unseal_pair(&session)?;
+            if is_previous && now - session.rotated_at <= Duration::seconds(self.shared.policy.refresh_grace_secs) {
+                let tokens = self.shared.unseal_pair(&session)?;
                 return Ok(Credentials { user, tokens });
             }
             if claims.generation > session.generation {
@@ -76,7 +163,7 @@ impl AuthService {
                 return Err(CoreError::RefreshTokenInvalid);
             }
             tracing::warn!(project = %project, session = %session.id, "refresh token reuse detected; session revoked");
-            self.store.revoke_session(project, session.id, now).await?;
+            self.shared.store.revoke_session(project, session.id, now).await?;
             return Err(CoreError::TokenReuseDetected);
         }
         Err(CoreError::RefreshTokenInvalid)
@@ -85,40 +172,30 @@ impl AuthService {
     /// Ends the session named by `refresh_token`. Unknown, expired or garbage tokens are
     /// accepted silently: sign-out must be idempotent and must not be an oracle.
     pub async fn sign_out(&self, project: ProjectId, refresh_token: &str) -> Result<()> {
-        let context = match self.project_context(project).await {
+        let context = match self.shared.project_context(project).await {
             Ok(c) => c,
             Err(CoreError::ProjectNotFound) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         // An expired token still names its session: sign-out may end it.
         let far_past = now - Duration::days(3650);
         let Ok(claims) = verify_refresh(refresh_token, project, &context.keys, far_past) else {
             return Ok(());
         };
-        self.store.revoke_session(project, claims.sid, now).await?;
+        self.shared.store.revoke_session(project, claims.sid, now).await?;
         Ok(())
     }
 
-    async fn live_session(
-        &self,
-        project: ProjectId,
-        id: SessionId,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<SessionRecord> {
-        match self.store.get_session(project, id).await? {
+    async fn live_session(&self, project: ProjectId, id: SessionId, now: DateTime<Utc>) -> Result<SessionRecord> {
+        match self.shared.store.get_session(project, id).await? {
             Some(s) if s.revoked_at.is_none() && s.expires_at > now => Ok(s),
             _ => Err(CoreError::RefreshTokenInvalid),
         }
     }
+}
 
-    pub(crate) fn seal_pair(&self, project: ProjectId, session: SessionId, tokens: &TokenPair) -> Result<Vec<u8>> {
-        let plain = serde_json::to_vec(tokens).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.master.encrypt(&plain, &pair_context(project, session))
-    }
-
-    fn unseal_pair(&self, session: &SessionRecord) -> Result<TokenPair> {
-        let plain = self.master.decrypt(&session.current_pair_sealed, &pair_context(session.project_id, session.id))?;
-        serde_json::from_slice(&plain).map_err(|e| CoreError::Internal(e.to_string()))
-    }
+/// The verify job takes ownership of a copy; the original is kept for a possible rehash.
+fn password_for_rehash(password: &Password) -> Result<Password> {
+    Password::candidate(password.expose().to_owned())
 }

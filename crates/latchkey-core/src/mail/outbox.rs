@@ -50,7 +50,7 @@ pub trait OutboxQueue: Send + Sync + 'static {
     fn wakeups(&self) -> Arc<Notify>;
 }
 
-/// The outbox over the store. Built by `AuthService::outbox`, sharing its store, master key,
+/// The outbox over the store. Built by `auth::Services::outbox`, sharing its store, master key,
 /// clock (link lifetimes) and wake-up signal.
 #[derive(Clone)]
 pub struct Outbox {

@@ -20,7 +20,7 @@ struct Issuer {
 
 impl Issuer {
     async fn new(w: &World) -> Self {
-        let created = w.auth.external_admin().create_signing_secret(w.project).await.unwrap();
+        let created = w.admin.external.create_signing_secret(w.project).await.unwrap();
         Self { secret: created.plaintext }
     }
 
@@ -36,7 +36,7 @@ impl Issuer {
     }
 
     async fn sign_in(&self, w: &World, sub: &str, user_data: Value) -> latchkey_core::Result<Credentials> {
-        w.auth.verify_external_user(w.project, &self.token(w, sub, None, user_data)).await
+        w.services.external_sign_in.verify_external_user(w.project, &self.token(w, sub, None, user_data)).await
     }
 }
 
@@ -60,7 +60,7 @@ async fn a_new_foreign_id_creates_a_user_without_a_password() {
         username: None,
         profile: Default::default(),
     };
-    assert!(matches!(w.auth.sign_up(w.project, request).await, Err(CoreError::DuplicateEmail)));
+    assert!(matches!(w.services.registration.sign_up(w.project, request).await, Err(CoreError::DuplicateEmail)));
     assert!(matches!(w.sign_in("new@example.com", PASSWORD).await, Err(CoreError::InvalidCredentials)));
 }
 
@@ -88,9 +88,9 @@ async fn a_changed_email_is_not_verified() {
     let w = world(|_| {}).await;
     let issuer = Issuer::new(&w).await;
     let creds = issuer.sign_in(&w, "ext-3", json!({ "email": "old@example.com" })).await.unwrap();
-    w.auth.send_verification_email(w.project, creds.user.id).await.unwrap();
+    w.services.email_links.send_verification_email(w.project, creds.user.id).await.unwrap();
     let token = w.mailed_token().await;
-    w.auth.verify_email(w.project, &token).await.unwrap();
+    w.services.email_links.verify_email(w.project, &token).await.unwrap();
     assert!(w.store.get_user(w.project, creds.user.id).await.unwrap().unwrap().is_verified);
 
     issuer.sign_in(&w, "ext-3", json!({ "email": "old@example.com", "name": "Same" })).await.unwrap();
@@ -123,9 +123,9 @@ async fn linking_a_verified_account_keeps_its_password_and_sessions() {
     let w = world(|_| {}).await;
     let issuer = Issuer::new(&w).await;
     let local = w.sign_up("verified@example.com").await;
-    w.auth.send_verification_email(w.project, local.user.id).await.unwrap();
+    w.services.email_links.send_verification_email(w.project, local.user.id).await.unwrap();
     let token = w.mailed_token().await;
-    w.auth.verify_email(w.project, &token).await.unwrap();
+    w.services.email_links.verify_email(w.project, &token).await.unwrap();
 
     let linked = issuer.sign_in(&w, "ext-5", json!({ "email": "verified@example.com" })).await.unwrap();
     assert_eq!(linked.user.id, local.user.id);
@@ -171,15 +171,15 @@ async fn a_jti_works_once() {
     let w = world(|_| {}).await;
     let issuer = Issuer::new(&w).await;
     let token = issuer.token(&w, "ext-10", Some("jti-1"), json!({ "name": "Once" }));
-    w.auth.verify_external_user(w.project, &token).await.unwrap();
-    let err = w.auth.verify_external_user(w.project, &token).await.unwrap_err();
+    w.services.external_sign_in.verify_external_user(w.project, &token).await.unwrap();
+    let err = w.services.external_sign_in.verify_external_user(w.project, &token).await.unwrap_err();
     assert!(matches!(err, CoreError::InvalidExternalToken("jti already used")), "{err:?}");
 
     // A refused replay wrote nothing; another jti signs in.
     let replay = issuer.token(&w, "ext-10", Some("jti-1"), json!({ "name": "Changed" }));
-    assert!(w.auth.verify_external_user(w.project, &replay).await.is_err());
+    assert!(w.services.external_sign_in.verify_external_user(w.project, &replay).await.is_err());
     let user = w.store.find_user_by_foreign_id(w.project, "ext-10").await.unwrap().unwrap();
     assert_eq!(user.profile.name.as_deref(), Some("Once"));
     let fresh = issuer.token(&w, "ext-10", Some("jti-2"), json!({}));
-    w.auth.verify_external_user(w.project, &fresh).await.unwrap();
+    w.services.external_sign_in.verify_external_user(w.project, &fresh).await.unwrap();
 }

@@ -1,5 +1,5 @@
-//! The core's auth rules, tested without a server or a database: the flows of `AuthService`
-//! over the in-memory store and a manual clock. (The same rules are also tested end to end,
+//! The core's auth rules, tested without a server or a database: the request services
+//! (`auth::Services`) over the in-memory store and a manual clock. (The same rules are also tested end to end,
 //! over HTTP on both SQL backends, in `crates/latchkey-server/tests`.)
 //!
 //! - `refresh.rs`: rotation, the grace window, reuse detection, racing exchanges.
@@ -15,7 +15,7 @@ mod sign_in;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use latchkey_core::auth::{Admin, AuthPolicy, AuthService, Credentials, SignUp};
+use latchkey_core::auth::{Admin, AuthPolicy, Credentials, Deps, Services, SignUp};
 use latchkey_core::clock::ManualClock;
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domain::{ProfileInput, ProjectId, ProjectSettings};
@@ -32,13 +32,14 @@ pub const PASSWORD: &str = "correct horse battery";
 /// Argon2id at its smallest: these tests are about the rules, not the cost.
 const TEST_COST: HashCost = HashCost { memory_kib: 64, iterations: 1, parallelism: 1 };
 
-/// One service over a fresh in-memory store, with one project, on a clock that only moves
+/// The services over a fresh in-memory store, with one project, on a clock that only moves
 /// when a test moves it.
 pub struct World {
-    pub auth: Arc<AuthService>,
-    /// The same store the service uses, for checking what it wrote.
+    pub services: Services,
+    /// The same store the services use, for checking what it wrote.
     pub store: Arc<MemoryStore>,
     pub clock: Arc<ManualClock>,
+    /// The operator services (`services.admin`).
     pub admin: Admin,
     pub project: ProjectId,
     pub policy: AuthPolicy,
@@ -56,10 +57,10 @@ pub async fn world(policy: impl FnOnce(&mut AuthPolicy)) -> World {
     let hasher = Arc::new(HasherPool::start(TEST_COST, PoolSize { threads: 2, queue: 64 }).unwrap());
     let mut auth_policy = AuthPolicy::new("http://latchkey.test");
     policy(&mut auth_policy);
-    let auth = AuthService::new(store.clone(), hasher, master.clone(), clock.clone(), auth_policy.clone());
-    let admin = Admin::new(store.clone(), master, clock.clone());
-    let project = admin.create_project("test", ProjectSettings::default()).await.unwrap().id;
-    World { auth: Arc::new(auth), store, clock, admin, project, policy: auth_policy }
+    let services = Services::new(Deps::new(store.clone(), master, clock.clone()), hasher, auth_policy.clone());
+    let admin = services.admin.clone();
+    let project = admin.projects.create_project("test", ProjectSettings::default()).await.unwrap().id;
+    World { services, store, clock, admin, project, policy: auth_policy }
 }
 
 impl World {
@@ -82,20 +83,20 @@ impl World {
             username: username.map(Into::into),
             profile: ProfileInput::default(),
         };
-        self.auth.sign_up(self.project, request).await.unwrap()
+        self.services.registration.sign_up(self.project, request).await.unwrap()
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> latchkey_core::Result<Credentials> {
-        self.auth.sign_in(self.project, email, password.into()).await
+        self.services.sessions.sign_in(self.project, email, password.into()).await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> latchkey_core::Result<Credentials> {
-        self.auth.refresh(self.project, refresh_token).await
+        self.services.sessions.refresh(self.project, refresh_token).await
     }
 
     /// The claims of a refresh token this project minted.
     pub async fn claims(&self, refresh_token: &str) -> RefreshClaims {
-        let context = self.auth.project_context(self.project).await.unwrap();
+        let context = self.services.projects.context(self.project).await.unwrap();
         latchkey_core::tokens::verify_refresh(refresh_token, self.project, &context.keys, self.now()).unwrap()
     }
 
@@ -104,7 +105,7 @@ impl World {
     pub async fn mailed_token(&self) -> String {
         let now = self.now();
         let claim = Claim { token: "test-worker".into(), now, lease_until: now + Duration::minutes(1) };
-        let outbox = self.auth.outbox();
+        let outbox = self.services.outbox();
         let row = outbox.claim(&claim).await.unwrap().expect("a message in the outbox");
         let Prepared::Send(mail) = outbox.prepare(&row, &claim.token).await.unwrap() else {
             panic!("the message has a recipient");

@@ -2,8 +2,6 @@
 //! replaced may be replayed, inside the grace window, and gets the same pair; any other replay
 //! is reuse and ends the session; racing exchanges of one token mint one generation.
 
-use std::sync::Arc;
-
 use latchkey_core::CoreError;
 use latchkey_core::crypto::digest;
 use latchkey_core::store::CoreStore;
@@ -84,11 +82,11 @@ async fn only_the_token_just_replaced_has_a_grace_window() {
 async fn a_refresh_token_of_another_project_or_a_signed_out_session_is_refused() {
     let w = world(|_| {}).await;
     let creds = w.sign_up("scoped@example.com").await;
-    let other = w.admin.create_project("other", Default::default()).await.unwrap().id;
-    let err = w.auth.refresh(other, &creds.tokens.refresh_token).await.unwrap_err();
+    let other = w.admin.projects.create_project("other", Default::default()).await.unwrap().id;
+    let err = w.services.sessions.refresh(other, &creds.tokens.refresh_token).await.unwrap_err();
     assert!(matches!(err, CoreError::RefreshTokenProjectMismatch), "{err:?}");
 
-    w.auth.sign_out(w.project, &creds.tokens.refresh_token).await.unwrap();
+    w.services.sessions.sign_out(w.project, &creds.tokens.refresh_token).await.unwrap();
     let err = w.refresh(&creds.tokens.refresh_token).await.unwrap_err();
     assert!(matches!(err, CoreError::RefreshTokenInvalid), "{err:?}");
 }
@@ -101,9 +99,9 @@ async fn racing_exchanges_of_one_token_mint_one_generation() {
 
     let tasks: Vec<_> = (0..12)
         .map(|_| {
-            let auth = Arc::clone(&w.auth);
+            let sessions = w.services.sessions.clone();
             let (project, token) = (w.project, first.tokens.refresh_token.clone());
-            tokio::spawn(async move { auth.refresh(project, &token).await })
+            tokio::spawn(async move { sessions.refresh(project, &token).await })
         })
         .collect();
     let mut pairs = Vec::new();

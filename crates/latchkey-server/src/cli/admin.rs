@@ -1,20 +1,18 @@
-//! Admin subcommands: thin wrappers over [`latchkey_core::auth::Admin`] that print results.
-
-use std::sync::Arc;
+//! Project and API key subcommands: thin wrappers over [`latchkey_core::auth::ProjectAdmin`]
+//! that print results.
 
 use anyhow::Context;
 use latchkey_core::auth::Admin;
-use latchkey_core::clock::SystemClock;
 use latchkey_core::domain::{ApiKeyRecord, Project, ProjectId, ProjectSettings};
 use serde_json::json;
 
 use super::{ApiKeyCommand, Lifetimes, ProjectCommand};
 use crate::config::StorageConfig;
 
-pub(super) async fn admin(storage: &StorageConfig) -> anyhow::Result<Admin> {
-    let store = storage.open_store().await?;
-    let admin = Admin::new(store, storage.master_key.clone(), Arc::new(SystemClock));
-    admin.verify_master_key().await?;
+/// The operator services, refused unless the master key opens every project's signing keys.
+pub(super) async fn checked_admin(storage: &StorageConfig) -> anyhow::Result<Admin> {
+    let admin = super::open_admin(storage).await?;
+    admin.projects.verify_master_key().await?;
     Ok(admin)
 }
 
@@ -33,7 +31,7 @@ fn apply(mut settings: ProjectSettings, lifetimes: &Lifetimes) -> ProjectSetting
 }
 
 pub async fn project(storage: &StorageConfig, command: ProjectCommand) -> anyhow::Result<()> {
-    let admin = admin(storage).await?;
+    let Admin { projects: admin, mail: mail_admin, .. } = checked_admin(storage).await?;
     match command {
         ProjectCommand::Create { name, lifetimes, json } => {
             let project = admin.create_project(&name, apply(ProjectSettings::default(), &lifetimes)).await?;
@@ -54,7 +52,7 @@ pub async fn project(storage: &StorageConfig, command: ProjectCommand) -> anyhow
             let id = project_id(&project)?;
             let current = admin.project(id).await?;
             let updated = admin.update_settings(id, apply(current.settings, &lifetimes)).await?;
-            let mail = super::mail::apply_mail(&admin, id, mail).await?;
+            let mail = super::mail::apply_mail(&mail_admin, id, mail).await?;
             if json {
                 // One document, so scripts can parse the output.
                 let mut document = serde_json::to_value(&updated)?;
@@ -82,7 +80,7 @@ fn print_project(project: &Project, json: bool) {
 }
 
 pub async fn api_key(storage: &StorageConfig, command: ApiKeyCommand) -> anyhow::Result<()> {
-    let admin = admin(storage).await?;
+    let admin = checked_admin(storage).await?.projects;
     match command {
         ApiKeyCommand::Create { project, name, json } => {
             let created = admin.create_api_key(project_id(&project)?, &name).await?;

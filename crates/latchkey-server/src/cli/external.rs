@@ -3,12 +3,10 @@
 //! secret goes to stdout once and is never logged.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use latchkey_core::auth::{DEFAULT_OVERLAP_SECS, ExternalAdmin, NewSigningSecret};
-use latchkey_core::clock::SystemClock;
 use latchkey_core::domain::ProjectId;
 use latchkey_core::store::{ExternalKeyRecord, ExternalSecretRecord, ExternalSettings};
 use serde_json::json;
@@ -109,8 +107,7 @@ pub enum ExternalConfigCommand {
 }
 
 async fn admin(storage: &StorageConfig) -> anyhow::Result<ExternalAdmin> {
-    let store = storage.open_store().await?;
-    Ok(ExternalAdmin::new(store, storage.master_key.clone(), Arc::new(SystemClock)))
+    Ok(super::open_admin(storage).await?.external)
 }
 
 fn project_id(text: &str) -> anyhow::Result<ProjectId> {

@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use anyhow::Context;
-use latchkey_core::auth::{Admin, MailSettingsChange};
+use latchkey_core::auth::{MailAdmin, MailSettingsChange};
 use latchkey_core::domain::{MailSettings, ProjectId};
 use latchkey_core::store::{OutboxRow, OutboxState};
 use serde_json::json;
@@ -18,7 +18,11 @@ fn optional(value: Option<String>) -> Option<Option<String>> {
 }
 
 /// Applies the mail flags of `latchkey project set` and returns the resulting settings.
-pub(super) async fn apply_mail(admin: &Admin, project: ProjectId, flags: MailFlags) -> anyhow::Result<MailSettings> {
+pub(super) async fn apply_mail(
+    admin: &MailAdmin,
+    project: ProjectId,
+    flags: MailFlags,
+) -> anyhow::Result<MailSettings> {
     let mut change = MailSettingsChange {
         reset_page_url: optional(flags.reset_page_url),
         verify_page_url: optional(flags.verify_page_url),
@@ -68,7 +72,7 @@ pub(super) fn print_mail(settings: &MailSettings) {
 }
 
 pub async fn outbox(storage: &StorageConfig, command: OutboxCommand) -> anyhow::Result<()> {
-    let admin = super::admin::admin(storage).await?;
+    let admin = super::admin::checked_admin(storage).await?.mail;
     match command {
         OutboxCommand::List { state, limit, json } => {
             let state = state

@@ -5,8 +5,11 @@ mod external;
 mod mail;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use latchkey_core::auth::{Admin, Deps};
+use latchkey_core::clock::SystemClock;
 
 use crate::config::{StorageConfig, parse_duration_secs};
 use crate::settings::{ConfigFile, GlobalSettings, ServeSettings, layered};
@@ -267,4 +270,11 @@ pub enum ApiKeyCommand {
         project: String,
         key_id: String,
     },
+}
+
+/// The operator services over the configured database (opened and migrated), built from the
+/// same [`Deps`] as `serve` builds them, without the request flows' hashing pool.
+async fn open_admin(storage: &StorageConfig) -> anyhow::Result<Admin> {
+    let store = storage.open_store().await?;
+    Ok(Admin::new(Deps::new(store, storage.master_key.clone(), Arc::new(SystemClock))))
 }

@@ -63,7 +63,7 @@ pub(crate) async fn sign_up(
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<Response, ApiError> {
-    let credentials = state.auth.sign_up(project, sign_up_request(body)).await?;
+    let credentials = state.services.registration.sign_up(project, sign_up_request(body)).await?;
     Ok(credentials_response(StatusCode::CREATED, &credentials))
 }
 
@@ -84,7 +84,7 @@ pub(crate) async fn sign_in(
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<Response, ApiError> {
-    let credentials = state.auth.sign_in(project, &body.email, body.password).await?;
+    let credentials = state.services.sessions.sign_in(project, &body.email, body.password).await?;
     Ok(credentials_response(StatusCode::OK, &credentials))
 }
 
@@ -102,7 +102,7 @@ pub(crate) async fn sign_out(
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.sign_out(project, &body.refresh_token).await?;
+    state.services.sessions.sign_out(project, &body.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -122,6 +122,6 @@ pub(crate) async fn request_new_access_token(
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<Response, ApiError> {
-    let credentials = state.auth.refresh(project, &body.refresh_token).await?;
+    let credentials = state.services.sessions.refresh(project, &body.refresh_token).await?;
     Ok(credentials_response(StatusCode::OK, &credentials))
 }

@@ -40,7 +40,7 @@ pub(crate) async fn request_password_reset(
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> Result<Json<MessageResponse>, ApiError> {
-    state.auth.request_password_reset(project, &body.email).await?;
+    state.services.email_links.request_password_reset(project, &body.email).await?;
     Ok(Json(message(RESET_REQUESTED)))
 }
 
@@ -58,7 +58,7 @@ pub(crate) async fn reset_password(
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<Json<MessageResponse>, ApiError> {
-    state.auth.reset_password(project, &body.token, body.new_password).await.map_err(|e| match e {
+    state.services.email_links.reset_password(project, &body.token, body.new_password).await.map_err(|e| match e {
         CoreError::WeakPassword(_) => ApiError::from(e).with_field("newPassword"),
         other => other.into(),
     })?;
@@ -79,7 +79,7 @@ pub(crate) async fn verify_email(
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<Json<SuccessResponse>, ApiError> {
-    state.auth.verify_email(project, &body.token).await?;
+    state.services.email_links.verify_email(project, &body.token).await?;
     Ok(Json(SuccessResponse::YES))
 }
 
@@ -101,7 +101,7 @@ pub(crate) async fn send_verification_email(
 ) -> Result<Json<SuccessResponse>, ApiError> {
     // A malformed id names no user.
     let user: UserId = body.user_id.trim().parse().map_err(|_| ApiError::from(CoreError::UserNotFound))?;
-    state.auth.send_verification_email(project, user).await?;
+    state.services.email_links.send_verification_email(project, user).await?;
     Ok(Json(SuccessResponse::YES))
 }
 

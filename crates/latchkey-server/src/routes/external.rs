@@ -33,6 +33,6 @@ pub(crate) async fn verify_external_user(
     ProjectKey(project): ProjectKey,
     ApiJson(body): ApiJson<VerifyExternalUserBody>,
 ) -> Result<Response, ApiError> {
-    let credentials = state.auth.verify_external_user(project, &body.user_jwt).await?;
+    let credentials = state.services.external_sign_in.verify_external_user(project, &body.user_jwt).await?;
     Ok(credentials_response(StatusCode::OK, &credentials))
 }

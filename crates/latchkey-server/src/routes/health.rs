@@ -40,7 +40,7 @@ pub(crate) async fn healthz() -> Json<Value> {
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     // Answers within a second whatever the database does: a load balancer's probe times out
     // on its own, and a late "ready" is worth as little as none.
-    let ping = tokio::time::timeout(READY_TIMEOUT, state.auth.readiness()).await.unwrap_or_else(|_| {
+    let ping = tokio::time::timeout(READY_TIMEOUT, state.services.health.readiness()).await.unwrap_or_else(|_| {
         Err(StoreError::Unavailable(format!("readiness: no answer within {} ms", READY_TIMEOUT.as_millis())))
     });
     ping?;

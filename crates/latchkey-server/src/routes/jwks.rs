@@ -39,7 +39,7 @@ pub(crate) async fn jwks(
     Path(project): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let project: ProjectId = project.parse().map_err(|_| ApiError::not_found())?;
-    let document = state.auth.jwks(project).await?;
+    let document = state.services.projects.jwks(project).await?;
     // Verifiers cache this; five minutes bounds how long a rotated-in key goes unseen.
     Ok(([(header::CACHE_CONTROL, "public, max-age=300")], Json(document)))
 }

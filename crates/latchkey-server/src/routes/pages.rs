@@ -83,13 +83,13 @@ impl Page {
     async fn load(state: &AppState, raw: &str) -> Self {
         let project = raw.parse::<ProjectId>().ok();
         let name = match project {
-            Some(id) => state.auth.project_context(id).await.ok().map(|c| c.project.name.clone()),
+            Some(id) => state.services.projects.context(id).await.ok().map(|c| c.project.name.clone()),
             None => None,
         };
         Self {
             project: project.filter(|_| name.is_some()),
             project_name: name.unwrap_or_else(|| "Latchkey".to_owned()),
-            secure_cookie: state.auth.policy().issuer.starts_with("https://"),
+            secure_cookie: state.services.policy().issuer.starts_with("https://"),
         }
     }
 
@@ -217,7 +217,7 @@ async fn show(state: &AppState, raw_project: &str, purpose: LinkPurpose, token: 
     let (Some(project), Some(token)) = (page.project, token) else {
         return page.unusable(purpose, LinkStatus::Invalid);
     };
-    match state.auth.link_status(project, purpose, token).await {
+    match state.services.email_links.link_status(project, purpose, token).await {
         Ok(LinkStatus::Valid { expires_at }) => {
             page.form(purpose, token, format_time(expires_at), &random_token(32), None)
         }
@@ -237,14 +237,14 @@ async fn reset_submit(
     let (Some(project), Ok(Form(form))) = (page.project, form) else {
         return page.unusable(LinkPurpose::PasswordReset, LinkStatus::Invalid);
     };
-    if !csrf_ok(&headers, &cookies, &form.csrf, &state.auth.policy().issuer) {
+    if !csrf_ok(&headers, &cookies, &form.csrf, &state.services.policy().issuer) {
         return page.forbidden();
     }
     let purpose = LinkPurpose::PasswordReset;
     if form.password != form.confirm {
         return retry_reset(&state, &page, project, &form, "The two passwords do not match.").await;
     }
-    match state.auth.reset_password(project, &form.token, form.password.clone()).await {
+    match state.services.email_links.reset_password(project, &form.token, form.password.clone()).await {
         Ok(()) => page.outcome(
             StatusCode::OK,
             "done",
@@ -252,7 +252,7 @@ async fn reset_submit(
             "Password changed",
             "Your password has been changed and every device was signed out. You can now sign in with your new password.",
         ),
-        Err(CoreError::InvalidResetToken) => match state.auth.link_status(project, purpose, &form.token).await {
+        Err(CoreError::InvalidResetToken) => match state.services.email_links.link_status(project, purpose, &form.token).await {
             Ok(status) => page.unusable(purpose, status),
             Err(e) => server_error(&page, &e),
         },
@@ -268,7 +268,7 @@ async fn reset_submit(
 /// Shows the reset form again with `message`, if the token still allows it.
 async fn retry_reset(state: &AppState, page: &Page, project: ProjectId, form: &ResetForm, message: &str) -> Response {
     let purpose = LinkPurpose::PasswordReset;
-    match state.auth.link_status(project, purpose, &form.token).await {
+    match state.services.email_links.link_status(project, purpose, &form.token).await {
         Ok(LinkStatus::Valid { expires_at }) => {
             page.form(purpose, &form.token, format_time(expires_at), &form.csrf, Some(message))
         }
@@ -288,15 +288,15 @@ async fn verify_submit(
     let (Some(project), Ok(Form(form))) = (page.project, form) else {
         return page.unusable(LinkPurpose::VerifyEmail, LinkStatus::Invalid);
     };
-    if !csrf_ok(&headers, &cookies, &form.csrf, &state.auth.policy().issuer) {
+    if !csrf_ok(&headers, &cookies, &form.csrf, &state.services.policy().issuer) {
         return page.forbidden();
     }
-    match state.auth.verify_email(project, &form.token).await {
+    match state.services.email_links.verify_email(project, &form.token).await {
         Ok(()) => {
             page.outcome(StatusCode::OK, "done", "ok", "Email verified", "Thank you: your email address is confirmed.")
         }
         Err(CoreError::InvalidOrExpiredToken) => {
-            match state.auth.link_status(project, LinkPurpose::VerifyEmail, &form.token).await {
+            match state.services.email_links.link_status(project, LinkPurpose::VerifyEmail, &form.token).await {
                 Ok(status) => page.unusable(LinkPurpose::VerifyEmail, status),
                 Err(e) => server_error(&page, &e),
             }

@@ -40,7 +40,7 @@ pub(crate) async fn verify(
 ) -> Result<Json<ServiceVerifyResponse>, ApiError> {
     let key = bearer(&parts).ok_or_else(ApiError::invalid_api_key)?;
     let expected = header_project(&parts)?;
-    let project = state.auth.project_of_key(key).await?;
+    let project = state.services.api_keys.project_of_key(key).await?;
     if expected.is_some_and(|p| p != project) {
         return Err(ApiError::invalid_api_key());
     }

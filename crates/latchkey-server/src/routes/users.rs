@@ -44,6 +44,6 @@ pub(crate) async fn check_username(
         )
         .with_field("username")
     })?;
-    let available = state.auth.username_available(project, &username).await?;
+    let available = state.services.registration.username_available(project, &username).await?;
     Ok(Json(UsernameAvailability { available }))
 }

@@ -68,7 +68,7 @@ impl TestApp {
     }
 
     pub fn outbox_worker_for(&self, config: MailerConfig, options: WorkerOptions) -> OutboxWorker {
-        OutboxWorker::new(Arc::new(self.auth.outbox()), Arc::new(LinkMailer::new(config)), options)
+        OutboxWorker::new(Arc::new(self.services.outbox()), Arc::new(LinkMailer::new(config)), options)
     }
 
     /// A worker for a TLS relay whose certificate is signed by `ca_pem`.

@@ -13,7 +13,7 @@ pub mod webdriver;
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use latchkey_core::auth::{Admin, AuthService};
+use latchkey_core::auth::{Admin, Services};
 use latchkey_core::clock::{Clock, ManualClock};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domain::{ProjectId, ProjectSettings};
@@ -34,7 +34,9 @@ pub struct TestApp {
     pub project: ProjectId,
     pub api_key: String,
     pub clock: Arc<ManualClock>,
-    pub auth: Arc<AuthService>,
+    /// The services the app was built with (the same instances its handlers call).
+    pub services: Arc<Services>,
+    /// The operator services (`services.admin`), as the admin commands use them.
     pub admin: Admin,
     pub store: Arc<dyn Store>,
     pub http: reqwest::Client,
@@ -178,24 +180,24 @@ impl TestApp {
         let clock_dyn: Arc<dyn Clock> = clock.clone();
         let undocumented = Undocumented::default();
         let start = StartOptions {
-            clock: clock_dyn.clone(),
+            clock: clock_dyn,
             bootstrap: false,
             outbox_worker: false,
             wrap_router: Some(Box::new(undocumented.layer())),
         };
         let app = Application::build(&storage, config, start).await.expect("build the app");
         let addr = format!("http://{}", app.address().expect("addr"));
-        let (auth, store) = (Arc::clone(app.auth()), Arc::clone(app.store()));
+        let (services, store) = (Arc::clone(app.services()), Arc::clone(app.store()));
         tokio::spawn(async move { app.run_until_stopped(std::future::pending()).await.expect("serve") });
-        let admin = Admin::new(Arc::clone(&store), storage.master_key.clone(), clock_dyn);
-        let project = admin.create_project("Test project", ProjectSettings::default()).await.expect("project");
-        let key = admin.create_api_key(project.id, "test").await.expect("key");
+        let admin = services.admin.clone();
+        let project = admin.projects.create_project("Test project", ProjectSettings::default()).await.expect("project");
+        let key = admin.projects.create_api_key(project.id, "test").await.expect("key");
         Self {
             addr,
             project: project.id,
             api_key: key.plaintext,
             clock,
-            auth,
+            services,
             admin,
             store,
             http: reqwest::Client::new(),
@@ -219,8 +221,8 @@ impl TestApp {
 
     /// A second project with its own key, on the same server.
     pub async fn another_project(&self) -> (ProjectId, String) {
-        let project = self.admin.create_project("Other", ProjectSettings::default()).await.expect("project");
-        let key = self.admin.create_api_key(project.id, "other").await.expect("key");
+        let project = self.admin.projects.create_project("Other", ProjectSettings::default()).await.expect("project");
+        let key = self.admin.projects.create_api_key(project.id, "other").await.expect("key");
         (project.id, key.plaintext)
     }
 

@@ -1,18 +1,17 @@
-//! Operator actions behind the `latchkey` subcommands: projects, settings and API keys.
+//! Operator actions on projects: create (and bootstrap), settings, API keys, and the start-up
+//! check that the master key opens every project's signing keys.
 
 use std::sync::Arc;
 
-use crate::clock::Clock;
-use crate::crypto::{MasterKey, digest, random_token};
+use super::shared::Deps;
+use crate::crypto::{digest, random_token};
 use crate::domain::{ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings};
-use crate::store::Store;
 use crate::tokens::SigningKey;
 use crate::{CoreError, Result};
 
-pub struct Admin {
-    pub(super) store: Arc<dyn Store>,
-    pub(super) master: MasterKey,
-    pub(super) clock: Arc<dyn Clock>,
+#[derive(Clone)]
+pub struct ProjectAdmin {
+    deps: Arc<Deps>,
 }
 
 /// A key as created: the plaintext exists only in this value, shown to the operator once.
@@ -31,17 +30,17 @@ const API_KEY_PREFIX: &str = "lk_";
 /// Characters of the key kept in clear for listing (`lk_` plus 8 of the random part).
 const SHOWN_PREFIX_LEN: usize = 11;
 
-impl Admin {
-    pub fn new(store: Arc<dyn Store>, master: MasterKey, clock: Arc<dyn Clock>) -> Self {
-        Self { store, master, clock }
+impl ProjectAdmin {
+    pub fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
     }
 
     /// Fails unless the master key unseals every project's signing keys: a wrong or
     /// replaced key must stop the process before it serves or writes anything.
     pub async fn verify_master_key(&self) -> Result<()> {
-        for project in self.store.list_projects().await? {
-            for stored in self.store.signing_keys(project.id).await? {
-                SigningKey::unseal(&stored, &self.master).map_err(|_| {
+        for project in self.deps.store.list_projects().await? {
+            for stored in self.deps.store.signing_keys(project.id).await? {
+                SigningKey::unseal(&stored, &self.deps.master).map_err(|_| {
                     CoreError::Internal(format!(
                         "the master key does not match this database: cannot decrypt the signing keys of project {}",
                         project.id
@@ -58,48 +57,48 @@ impl Admin {
             return Err(CoreError::invalid("name", "project name must be 1 to 100 characters"));
         }
         validate_settings(&settings)?;
-        let now = self.clock.now();
+        let now = self.deps.clock.now();
         let project = Project { id: ProjectId::generate(), name: name.to_owned(), settings, created_at: now };
-        let (_, stored_key) = SigningKey::generate(project.id, &self.master, now)?;
-        self.store.create_project(&project, &stored_key).await?;
+        let (_, stored_key) = SigningKey::generate(project.id, &self.deps.master, now)?;
+        self.deps.store.create_project(&project, &stored_key).await?;
         Ok(project)
     }
 
     /// First start of an empty database: a project with an API key, or `None` when any
     /// project exists already (also one created at the same instant by another process).
     pub async fn bootstrap_project(&self, name: &str) -> Result<Option<(Project, NewApiKey)>> {
-        let now = self.clock.now();
+        let now = self.deps.clock.now();
         let project = Project {
             id: ProjectId::generate(),
             name: name.to_owned(),
             settings: ProjectSettings::default(),
             created_at: now,
         };
-        let (_, stored_key) = SigningKey::generate(project.id, &self.master, now)?;
+        let (_, stored_key) = SigningKey::generate(project.id, &self.deps.master, now)?;
         let key = self.new_api_key(project.id, "bootstrap");
-        let created = self.store.create_first_project(&project, &stored_key, &key.record).await?;
+        let created = self.deps.store.create_first_project(&project, &stored_key, &key.record).await?;
         Ok(created.then_some((project, key)))
     }
 
     pub async fn project(&self, id: ProjectId) -> Result<Project> {
-        self.store.get_project(id).await?.ok_or(CoreError::ProjectNotFound)
+        self.deps.project(id).await
     }
 
     pub async fn projects(&self) -> Result<Vec<Project>> {
-        Ok(self.store.list_projects().await?)
+        Ok(self.deps.store.list_projects().await?)
     }
 
     pub async fn update_settings(&self, id: ProjectId, settings: ProjectSettings) -> Result<Project> {
         validate_settings(&settings)?;
         self.project(id).await?;
-        self.store.update_project_settings(id, &settings).await?;
+        self.deps.store.update_project_settings(id, &settings).await?;
         self.project(id).await
     }
 
     pub async fn create_api_key(&self, project: ProjectId, name: &str) -> Result<NewApiKey> {
         self.project(project).await?;
         let key = self.new_api_key(project, name);
-        self.store.insert_api_key(&key.record).await?;
+        self.deps.store.insert_api_key(&key.record).await?;
         Ok(key)
     }
 
@@ -111,7 +110,7 @@ impl Admin {
             name: name.trim().to_owned(),
             prefix: plaintext[..SHOWN_PREFIX_LEN].to_owned(),
             digest: digest(&plaintext),
-            created_at: self.clock.now(),
+            created_at: self.deps.clock.now(),
             revoked_at: None,
         };
         NewApiKey { record, plaintext }
@@ -119,12 +118,12 @@ impl Admin {
 
     pub async fn api_keys(&self, project: ProjectId) -> Result<Vec<ApiKeyRecord>> {
         self.project(project).await?;
-        Ok(self.store.list_api_keys(project).await?)
+        Ok(self.deps.store.list_api_keys(project).await?)
     }
 
     /// Returns false when the project has no live key with that id.
     pub async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId) -> Result<bool> {
-        Ok(self.store.revoke_api_key(project, id, self.clock.now()).await?)
+        Ok(self.deps.store.revoke_api_key(project, id, self.deps.clock.now()).await?)
     }
 }
 

@@ -11,32 +11,37 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::external_admin::{ExternalAdmin, secret_context};
-use super::{AuthService, Credentials};
+use super::Credentials;
+use super::external_admin::secret_context;
+use super::shared::Shared;
 use crate::crypto::digest;
 use crate::domain::{ProjectId, User};
 use crate::external::token::{self, Selection};
 use crate::external::{ExternalProfile, JwksFetcher, VerifiedClaims, VerifierKey};
-use crate::store::{ExternalSignIn, ExternalSignInOutcome, StoreError, UniqueField, UserChange};
+use crate::store::{ExternalSignIn as ExternalSignInWrite, ExternalSignInOutcome, StoreError, UniqueField, UserChange};
 use crate::{CoreError, Result};
 
-impl AuthService {
-    /// Lets this service fetch per-project JWKS URLs (the server installs an HTTPS fetcher).
-    pub fn install_jwks_fetcher(&self, fetcher: Arc<dyn JwksFetcher>) {
-        self.jwks.install(fetcher);
+#[derive(Clone)]
+pub struct ExternalSignIn {
+    shared: Arc<Shared>,
+}
+
+impl ExternalSignIn {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
     }
 
-    /// Key management for external users, sharing this service's store, master key and clock.
-    pub fn external_admin(&self) -> ExternalAdmin {
-        ExternalAdmin::new(Arc::clone(&self.store), self.master.clone(), Arc::clone(&self.clock))
+    /// Lets this service fetch per-project JWKS URLs (the server installs an HTTPS fetcher).
+    pub fn install_jwks_fetcher(&self, fetcher: Arc<dyn JwksFetcher>) {
+        self.shared.jwks.install(fetcher);
     }
 
     pub async fn verify_external_user(&self, project: ProjectId, user_jwt: &str) -> Result<Credentials> {
         if user_jwt.trim().is_empty() {
             return Err(CoreError::MissingJwt);
         }
-        let context = self.project_context(project).await?;
-        let now = self.clock.now();
+        let context = self.shared.project_context(project).await?;
+        let now = self.shared.clock.now();
         let claims = self.verify_external_token(project, user_jwt, now).await.inspect_err(|e| {
             tracing::debug!(project = %project, reason = %e, "external user JWT refused");
         })?;
@@ -56,9 +61,10 @@ impl AuthService {
             let retry = pass < PASSES;
             let change = self.resolve_external_user(project, &claims.foreign_id, &profile, now).await?;
             let creating = matches!(change, UserChange::Create(_));
-            let (session, tokens) = self.new_session(&context.keys, &context.project.settings, change.user(), now)?;
-            let sign_in = ExternalSignIn { change, session, jti: jti.clone(), now };
-            match self.store.apply_external_sign_in(&sign_in).await {
+            let (session, tokens) =
+                self.shared.new_session(&context.keys, &context.project.settings, change.user(), now)?;
+            let sign_in = ExternalSignInWrite { change, session, jti: jti.clone(), now };
+            match self.shared.store.apply_external_sign_in(&sign_in).await {
                 Ok(ExternalSignInOutcome::Applied) => {
                     tracing::debug!(project = %project, kid = %claims.kid, "external user signed in");
                     let user = match sign_in.change {
@@ -84,7 +90,7 @@ impl AuthService {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<VerifiedClaims> {
-        let settings = self.store.external_settings(project).await?.unwrap_or_default();
+        let settings = self.shared.store.external_settings(project).await?.unwrap_or_default();
         let local = self.local_external_keys(project, now).await?;
         if local.is_empty() && settings.jwks_url.is_none() {
             return Err(CoreError::MissingExternalKeys);
@@ -98,11 +104,11 @@ impl AuthService {
         let Some(url) = settings.jwks_url.as_deref() else {
             return Err(unselected(&local_selection));
         };
-        let mut remote = self.jwks.keys(project, url, now, false).await;
+        let mut remote = self.shared.jwks.keys(project, url, now, false).await;
         let mut selection = token::select(&parsed.header, &remote)?;
         if matches!(selection, Selection::UnknownKid) {
             // The customer may have rotated: refetch (rate-limited inside the cache).
-            remote = self.jwks.keys(project, url, now, true).await;
+            remote = self.shared.jwks.keys(project, url, now, true).await;
             selection = token::select(&parsed.header, &remote)?;
         }
         match selection {
@@ -114,14 +120,14 @@ impl AuthService {
     /// Live HMAC secrets (unsealed) and registered public keys of `project`.
     async fn local_external_keys(&self, project: ProjectId, now: DateTime<Utc>) -> Result<Vec<VerifierKey>> {
         let mut keys = Vec::new();
-        for secret in self.store.external_secrets(project).await?.into_iter().filter(|s| s.is_live(now)) {
-            match self.master.decrypt(&secret.secret_sealed, &secret_context(project, &secret.id)) {
+        for secret in self.shared.store.external_secrets(project).await?.into_iter().filter(|s| s.is_live(now)) {
+            match self.shared.master.decrypt(&secret.secret_sealed, &secret_context(project, &secret.id)) {
                 Ok(plain) => keys.push(VerifierKey::hmac(secret.id, &plain)),
                 // Wrong master key or a damaged row: that secret cannot verify, the others still can.
                 Err(_) => tracing::error!(project = %project, secret = %secret.id, "cannot unseal a signing secret"),
             }
         }
-        for key in self.store.external_keys(project).await? {
+        for key in self.shared.store.external_keys(project).await? {
             match VerifierKey::public(key.kid.clone(), &key.alg, &key.jwk, crate::external::KeySource::Registered) {
                 Ok(k) => keys.push(k),
                 Err(_) => tracing::warn!(project = %project, kid = %key.kid, "stored external key is unusable"),
@@ -137,11 +143,11 @@ impl AuthService {
         profile: &ExternalProfile,
         now: DateTime<Utc>,
     ) -> Result<UserChange> {
-        if let Some(user) = self.store.find_user_by_foreign_id(project, foreign_id).await? {
+        if let Some(user) = self.shared.store.find_user_by_foreign_id(project, foreign_id).await? {
             return update_external_user(user, profile, now);
         }
         if let Some(email) = &profile.email
-            && let Some(mut user) = self.store.find_user_by_email(project, email.as_str()).await?
+            && let Some(mut user) = self.shared.store.find_user_by_email(project, email.as_str()).await?
         {
             match user.foreign_id.as_deref() {
                 // A racing sign-in of this same user created (or linked) it between the two

@@ -5,8 +5,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::AuthService;
+use std::sync::Arc;
+
 use super::outbox::MailPayload;
+use super::shared::Shared;
 use crate::crypto::{digest, random_token};
 use crate::domain::{Email, LinkPurpose, OutboxId, Password, ProjectId, User, UserId};
 use crate::store::{LinkToken, NewOutbox};
@@ -35,25 +37,34 @@ pub enum LinkStatus {
     Invalid,
 }
 
-impl AuthService {
+#[derive(Clone)]
+pub struct EmailLinks {
+    shared: Arc<Shared>,
+}
+
+impl EmailLinks {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
     /// Always succeeds for a well-formed address; whether an account exists is decided later
     /// by the outbox worker, so this costs one constant insert either way.
     pub async fn request_password_reset(&self, project: ProjectId, email: &str) -> Result<()> {
         let email = Email::parse(email)?;
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         let id = OutboxId::generate();
         let payload = MailPayload::ResetRequest { email: email.as_str().into() };
         let row = NewOutbox {
             id,
             project_id: project,
             purpose: LinkPurpose::PasswordReset,
-            payload_sealed: payload.seal(&self.master, project, id)?,
+            payload_sealed: payload.seal(&self.shared.master, project, id)?,
             rate_key: Some(digest(&format!("{project}\n{}", email.as_str()))),
             created_at: now,
         };
         let since = now - Duration::seconds(RESET_RATE_WINDOW_SECS);
-        if self.store.enqueue_reset_request(&row, since, RESET_RATE_MAX).await? {
-            self.outbox_signal.notify_one();
+        if self.shared.store.enqueue_reset_request(&row, since, RESET_RATE_MAX).await? {
+            self.shared.outbox_signal.notify_one();
         } else {
             tracing::info!(project = %project, "password reset request rate-limited for one address");
         }
@@ -69,9 +80,9 @@ impl AuthService {
             return Err(CoreError::InvalidResetToken);
         }
         let password = Password::new_for("newPassword", new_password)?;
-        let hash = self.hasher.hash(password).await?;
-        let now = self.clock.now();
-        let user = self.store.complete_password_reset(project, &digest(token), &hash, now).await?;
+        let hash = self.shared.hasher.hash(password).await?;
+        let now = self.shared.clock.now();
+        let user = self.shared.store.complete_password_reset(project, &digest(token), &hash, now).await?;
         let user = user.ok_or(CoreError::InvalidResetToken)?;
         tracing::info!(project = %project, user = %user, "password reset completed; sessions revoked");
         Ok(())
@@ -81,14 +92,14 @@ impl AuthService {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(CoreError::InvalidOrExpiredToken);
         }
-        let now = self.clock.now();
-        let user = self.store.complete_email_verification(project, &digest(token), now).await?;
+        let now = self.shared.clock.now();
+        let user = self.shared.store.complete_email_verification(project, &digest(token), now).await?;
         user.map(|_| ()).ok_or(CoreError::InvalidOrExpiredToken)
     }
 
     /// The server-side trigger: queues a verification email for an unverified user.
     pub async fn send_verification_email(&self, project: ProjectId, user: UserId) -> Result<()> {
-        let user = self.store.get_user(project, user).await?.ok_or(CoreError::UserNotFound)?;
+        let user = self.shared.store.get_user(project, user).await?.ok_or(CoreError::UserNotFound)?;
         if user.is_verified {
             return Err(CoreError::AlreadyVerified);
         }
@@ -97,8 +108,8 @@ impl AuthService {
 
     /// Sign-up's automatic verification email, when the project asks for it. Best effort: the
     /// account exists either way and the customer can trigger the email again.
-    pub(crate) async fn after_sign_up(&self, user: &User) {
-        let wanted = match self.store.mail_settings(user.project_id).await {
+    pub(super) async fn after_sign_up(&self, user: &User) {
+        let wanted = match self.shared.store.mail_settings(user.project_id).await {
             Ok(settings) => settings.verify_on_sign_up,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read mail settings after sign-up");
@@ -112,8 +123,8 @@ impl AuthService {
 
     async fn queue_verification(&self, user: &User) -> Result<()> {
         let to = user.email.clone().ok_or(CoreError::UserNotFound)?;
-        let settings = self.store.mail_settings(user.project_id).await?;
-        let now = self.clock.now();
+        let settings = self.shared.store.mail_settings(user.project_id).await?;
+        let now = self.shared.clock.now();
         let (plain, token) = new_link(user, LinkPurpose::VerifyEmail, now, settings.verify_ttl_secs);
         let id = OutboxId::generate();
         let payload = MailPayload::Link { to: to.into(), token: plain.into(), expires_at: token.expires_at };
@@ -121,12 +132,12 @@ impl AuthService {
             id,
             project_id: user.project_id,
             purpose: LinkPurpose::VerifyEmail,
-            payload_sealed: payload.seal(&self.master, user.project_id, id)?,
+            payload_sealed: payload.seal(&self.shared.master, user.project_id, id)?,
             rate_key: None,
             created_at: now,
         };
-        self.store.insert_link_with_mail(&token, &mail).await?;
-        self.outbox_signal.notify_one();
+        self.shared.store.insert_link_with_mail(&token, &mail).await?;
+        self.shared.outbox_signal.notify_one();
         Ok(())
     }
 
@@ -135,18 +146,18 @@ impl AuthService {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Ok(LinkStatus::Invalid);
         }
-        let Some(stored) = self.store.link_token(project, &digest(token)).await? else {
+        let Some(stored) = self.shared.store.link_token(project, &digest(token)).await? else {
             return Ok(LinkStatus::Invalid);
         };
         // A link to an address the user no longer has is dead (the consume statement agrees).
-        let current_email = self.store.get_user(project, stored.user_id).await?.and_then(|u| u.email);
+        let current_email = self.shared.store.get_user(project, stored.user_id).await?.and_then(|u| u.email);
         Ok(if stored.purpose != purpose || current_email.as_deref() != Some(stored.email.as_str()) {
             LinkStatus::Invalid
         } else if stored.superseded {
             LinkStatus::Superseded
         } else if stored.used_at.is_some() {
             LinkStatus::Used
-        } else if stored.expires_at <= self.clock.now() {
+        } else if stored.expires_at <= self.shared.clock.now() {
             LinkStatus::Expired
         } else {
             LinkStatus::Valid { expires_at: stored.expires_at }

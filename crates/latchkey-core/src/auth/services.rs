@@ -1,0 +1,85 @@
+//! The services bundles: [`Services`], everything a server process runs, built once in
+//! `serve::Application::build` and held by the router's state; and [`Admin`], the operator
+//! services, which the admin commands build alone over the same [`Deps`].
+
+use std::sync::Arc;
+
+use super::AuthPolicy;
+use super::api_key_check::ApiKeyCheck;
+use super::email_links::EmailLinks;
+use super::external_admin::ExternalAdmin;
+use super::external_sign_in::ExternalSignIn;
+use super::health::Health;
+use super::mail_admin::MailAdmin;
+use super::maintenance::Maintenance;
+use super::project_admin::ProjectAdmin;
+use super::projects::Projects;
+use super::registration::Registration;
+use super::sessions::Sessions;
+use super::shared::{Deps, Shared};
+use crate::hashing::HasherPool;
+use crate::mail::Outbox;
+
+/// The operator services (projects and API keys, external-user keys, mail settings and the
+/// outbox), each over the same [`Deps`].
+#[derive(Clone)]
+pub struct Admin {
+    pub projects: ProjectAdmin,
+    pub external: ExternalAdmin,
+    pub mail: MailAdmin,
+}
+
+impl Admin {
+    pub fn new(deps: Deps) -> Self {
+        let deps = Arc::new(deps);
+        Self {
+            projects: ProjectAdmin::new(Arc::clone(&deps)),
+            external: ExternalAdmin::new(Arc::clone(&deps)),
+            mail: MailAdmin::new(deps),
+        }
+    }
+}
+
+/// Every service of a server process, one per flow, over one set of shared dependencies.
+/// Handlers call e.g. `state.services.sessions.refresh(..)`.
+#[derive(Clone)]
+pub struct Services {
+    pub registration: Registration,
+    pub sessions: Sessions,
+    pub api_keys: ApiKeyCheck,
+    pub email_links: EmailLinks,
+    pub external_sign_in: ExternalSignIn,
+    pub projects: Projects,
+    pub health: Health,
+    pub maintenance: Maintenance,
+    pub admin: Admin,
+    shared: Arc<Shared>,
+}
+
+impl Services {
+    pub fn new(deps: Deps, hasher: Arc<HasherPool>, policy: AuthPolicy) -> Self {
+        let shared = Arc::new(Shared::new(&deps, hasher, policy));
+        let email_links = EmailLinks::new(Arc::clone(&shared));
+        Self {
+            registration: Registration::new(Arc::clone(&shared), email_links.clone()),
+            sessions: Sessions::new(Arc::clone(&shared)),
+            api_keys: ApiKeyCheck::new(Arc::clone(&shared)),
+            email_links,
+            external_sign_in: ExternalSignIn::new(Arc::clone(&shared)),
+            projects: Projects::new(Arc::clone(&shared)),
+            health: Health::new(Arc::clone(&shared)),
+            maintenance: Maintenance::new(Arc::clone(&shared)),
+            admin: Admin::new(deps),
+            shared,
+        }
+    }
+
+    /// The outbox the delivery worker drains, woken by the signal the request flows notify.
+    pub fn outbox(&self) -> Outbox {
+        self.shared.outbox()
+    }
+
+    pub fn policy(&self) -> &AuthPolicy {
+        &self.shared.policy
+    }
+}
