@@ -12,9 +12,7 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => {
-            StoreError::Unavailable(err.to_string())
-        }
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.to_string()),
         sqlx::Error::Database(db) if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
             sqlite_storage_error(db.code().as_deref(), err.to_string())
         }
@@ -131,8 +129,7 @@ mod tests {
             "08006", "08001", // connection failures
             "53000", "53200", "53300", "53400", // class 53 except disk_full
             "58000", "58030", // system_error, io_error
-            "57P01", "57P02", "57P03", "57014", "40001", "40P01",
-            "25006", // read_only_sql_transaction
+            "57P01", "57P02", "57P03", "57014", "40001", "40P01", "25006", // read_only_sql_transaction
             "55P03", // lock_not_available
         ] {
             assert!(pg_transient(code), "{code} is transient");

@@ -67,9 +67,7 @@ impl Readiness {
                 return copy(last);
             }
             match &state.running {
-                Some(running) if now < running.started + HUNG_AFTER => {
-                    (running.started, running.outcome.clone())
-                }
+                Some(running) if now < running.started + HUNG_AFTER => (running.started, running.outcome.clone()),
                 _ => {
                     state.runs += 1;
                     let run = state.runs;
@@ -144,7 +142,11 @@ mod tests {
 
     use super::*;
 
-    fn counting(runs: &Arc<AtomicU32>, delay: Duration, result: StoreResult<()>) -> impl Future<Output = StoreResult<()>> + Send + 'static {
+    fn counting(
+        runs: &Arc<AtomicU32>,
+        delay: Duration,
+        result: StoreResult<()>,
+    ) -> impl Future<Output = StoreResult<()>> + Send + 'static {
         let runs = Arc::clone(runs);
         async move {
             runs.fetch_add(1, Ordering::SeqCst);
@@ -160,9 +162,9 @@ mod tests {
         let calls: Vec<_> = (0..8)
             .map(|_| {
                 let (readiness, runs) = (Arc::clone(&readiness), Arc::clone(&runs));
-                tokio::spawn(async move {
-                    readiness.check(|| counting(&runs, Duration::from_millis(100), Ok(()))).await
-                })
+                tokio::spawn(
+                    async move { readiness.check(|| counting(&runs, Duration::from_millis(100), Ok(()))).await },
+                )
             })
             .collect();
         for call in calls {

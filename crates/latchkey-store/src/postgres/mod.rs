@@ -139,8 +139,8 @@ async fn migrate(migration: &PgConnectOptions, connect_deadline: Instant) -> Sto
     let give_up = Instant::now() + MIGRATION_LOCK_RETRY;
     let set = AssertSqlSafe(format!("SET lock_timeout = {MIGRATION_LOCK_TIMEOUT_MS}")).into_sql_str();
     loop {
-        let mut conn = retry_until(connect_deadline.max(Instant::now() + Duration::from_secs(1)), || migration.connect())
-            .await?;
+        let mut conn =
+            retry_until(connect_deadline.max(Instant::now() + Duration::from_secs(1)), || migration.connect()).await?;
         conn.execute(set.clone()).await.map_err(map_err)?;
         let outcome = sqlx::migrate!("migrations/postgres").run(&mut conn).await;
         let _ = conn.close().await;

@@ -96,7 +96,8 @@ impl PgDb {
             // Numbers of our own: safe to splice. No `statement_timeout` when it is off, so the
             // server's (or the pooler's) default stands.
             PgPooler::Transaction => {
-                let mut sql = format!("BEGIN; SET LOCAL idle_in_transaction_session_timeout = {}", deadline.as_millis());
+                let mut sql =
+                    format!("BEGIN; SET LOCAL idle_in_transaction_session_timeout = {}", deadline.as_millis());
                 if !statement_timeout.is_zero() {
                     sql.push_str(&format!("; SET LOCAL statement_timeout = {}", statement_timeout.as_millis()));
                 }
