@@ -9,7 +9,7 @@ mod pg_support;
 use std::time::Duration;
 
 use latchkey_store::testing::TempDatabase;
-use pg_support::{Api, PrivatePostgres, Serve, postgres_pass, runtime};
+use pg_support::{Api, PgBouncer, PrivatePostgres, Serve, postgres_pass, runtime};
 
 #[test]
 fn an_outage_answers_503_at_once_and_the_service_recovers_by_itself() {
@@ -170,9 +170,39 @@ fn a_silent_server_answers_503_within_the_client_deadline_and_the_service_recove
     let db = rt.block_on(TempDatabase::create());
     let proxy = rt.block_on(FreezableProxy::start(5432));
     let url = format!("postgres://postgres@127.0.0.1:{}/{}", proxy.port, db.name());
+    silent_database_case(&rt, &db, &proxy, &url, &[]);
+}
+
+#[test]
+fn a_silent_transaction_mode_pooler_answers_503_within_the_client_deadline_and_recovers() {
+    if !postgres_pass() {
+        return;
+    }
+    let rt = runtime();
+    let db = rt.block_on(TempDatabase::create());
+    let bouncer = PgBouncer::start(db.name(), "transaction", 4);
+    // The pooler itself goes silent: the proxy sits between Latchkey and PgBouncer.
+    let proxy = rt.block_on(FreezableProxy::start(bouncer.port));
+    let url = format!("postgres://postgres@127.0.0.1:{}/{}", proxy.port, db.name());
+    let env = [("LATCHKEY_DATABASE_POOLER", "transaction"), ("LATCHKEY_DATABASE_MIGRATION_URL", db.url())];
+    silent_database_case(&rt, &db, &proxy, &url, &env);
+}
+
+/// A request in flight when the database (or its pooler, behind `proxy`) goes silent answers
+/// 503 within the client deadline; new requests and `/readyz` within their bounds; once the
+/// proxy forwards again, the service recovers by itself.
+fn silent_database_case(
+    rt: &tokio::runtime::Runtime,
+    db: &TempDatabase,
+    proxy: &FreezableProxy,
+    url: &str,
+    env: &[(&str, &str)],
+) {
     let (_, master) = latchkey_core::crypto::MasterKey::generate();
     // Statement timeout 1 s: the client-side deadline is 1 s + 2 s.
-    let serve = Serve::start(&url, &master, &[("LATCHKEY_DATABASE_STATEMENT_TIMEOUT", "1000")]);
+    let mut env = env.to_vec();
+    env.push(("LATCHKEY_DATABASE_STATEMENT_TIMEOUT", "1000"));
+    let serve = Serve::start(url, &master, &env);
     let (project, key) = serve.bootstrap_credentials();
     let api = Api::new(&serve.base, &project, &key);
     rt.block_on(async {
