@@ -35,8 +35,9 @@ const fn secs(d: std::time::Duration) -> i64 {
     d.as_secs() as i64
 }
 
-/// A URL that may carry a password (database, SMTP relay). Its `Debug` shows the URL with the
-/// password replaced by `***`, so settings and configuration can be logged whole.
+/// A URL that may carry a password (database, SMTP relay), in its userinfo or, as libpq also
+/// accepts, in a `password=` query parameter. Its `Debug` shows the URL with both replaced by
+/// `***`, so settings and configuration can be logged whole.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SecretUrl(String);
@@ -51,15 +52,28 @@ impl SecretUrl {
         &self.0
     }
 
-    /// The URL with its password (if any) replaced by `***`; text that is not a URL as is.
+    /// The URL with its passwords (userinfo, `password=` query parameter) replaced by `***`;
+    /// text that is not a URL as is.
     pub fn redacted(&self) -> String {
-        match url::Url::parse(&self.0) {
-            Ok(mut parsed) if parsed.password().is_some() => {
-                let _ = parsed.set_password(Some("***"));
-                parsed.to_string()
-            }
-            _ => self.0.clone(),
+        let Ok(mut parsed) = url::Url::parse(&self.0) else { return self.0.clone() };
+        let in_query = parsed.query_pairs().any(|(key, _)| key.eq_ignore_ascii_case("password"));
+        if parsed.password().is_none() && !in_query {
+            return self.0.clone();
         }
+        if parsed.password().is_some() {
+            let _ = parsed.set_password(Some("***"));
+        }
+        if in_query {
+            let pairs: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(key, value)| {
+                    let value = if key.eq_ignore_ascii_case("password") { "***".into() } else { value.into_owned() };
+                    (key.into_owned(), value)
+                })
+                .collect();
+            parsed.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        parsed.to_string()
     }
 }
 
@@ -360,5 +374,18 @@ mod tests {
         let url = SecretUrl::new("smtp://u:hunter2@mail.example:587");
         assert_eq!(format!("{url:?}"), "smtp://u:***@mail.example:587");
         assert_eq!(url.expose(), "smtp://u:hunter2@mail.example:587");
+    }
+
+    #[test]
+    fn secret_url_hides_a_password_query_parameter() {
+        let url = SecretUrl::new("postgres://db.example/latchkey?sslmode=require&password=hunter2");
+        assert_eq!(format!("{url:?}"), "postgres://db.example/latchkey?sslmode=require&password=***");
+        let both = SecretUrl::new("postgres://u:hunter2@db/latchkey?PASSWORD=hunter3&application_name=lk");
+        let shown = both.redacted();
+        assert!(!shown.contains("hunter"), "{shown}");
+        assert!(shown.contains("application_name=lk"), "{shown}");
+        // Nothing to hide: shown exactly as given.
+        let plain = SecretUrl::new("postgres://u@db/latchkey?sslmode=require");
+        assert_eq!(plain.redacted(), "postgres://u@db/latchkey?sslmode=require");
     }
 }

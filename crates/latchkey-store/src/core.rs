@@ -282,51 +282,39 @@ async fn insert_api_key(on: On<'_>, key: &ApiKeyRecord) -> StoreResult<()> {
     Ok(())
 }
 
+/// One readiness probe (single-flight and bounded by `health::Readiness`): a read, SQLite's
+/// free space, then a committed write. Reads can work while writes fail (full disk, read-only
+/// file, another process holding SQLite's write lock), so it writes; it waits for a writer
+/// connection like any request, since a node whose writes queue past the probe's bound could
+/// not serve a write in time either.
+async fn probe(db: Db) -> StoreResult<()> {
+    db.reader().query(PING).execute().await?;
+    if let Db::Sqlite { path, .. } = &db {
+        // The server's disk is PostgreSQL's to watch; its `disk_full` shows in the write.
+        crate::sqlite::check_free_space(path)?;
+    }
+    // Random bytes: a constant payload could be deduplicated or compressed away by the
+    // filesystem or the server, and the write would prove nothing about free space.
+    let mut payload = vec![0u8; WRITE_PROBE_BYTES];
+    getrandom::fill(&mut payload).map_err(|e| StoreError::Other(format!("no random bytes for the probe: {e}")))?;
+    // One fixed row (the database does not grow), rewritten whole.
+    db.writer()
+        .query(
+            "INSERT INTO write_probe (id, probed_at, payload) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at, payload = excluded.payload",
+        )
+        .bind(Millis(Utc::now()))
+        .bind(payload)
+        .execute()
+        .await
+        .map(|_| ())
+}
+
 #[async_trait]
 impl CoreStore for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.read(PING).execute().await?;
-        let free_space = match &self.db {
-            Db::Sqlite { path, .. } => crate::sqlite::check_free_space(path),
-            // The server's disk is PostgreSQL's to watch; its `disk_full` shows in the probe.
-            Db::Postgres(_) => Ok(()),
-        };
-        if let Err(err) = free_space {
-            self.write_health.record(&Err(err));
-            return self.write_health.last();
-        }
-        // Reads can work while writes fail (full disk, read-only file), so readiness also
-        // commits a one-row write. Only when a writer connection is idle: a busy writer is
-        // serving requests, and queueing the probe behind them would turn load into "not
-        // ready"; the last probe's outcome stands meanwhile. A pool below its size limit (e.g.
-        // after discarding a failed connection) opens a fresh connection at once, so it is
-        // acquired normally.
-        let has_room = self.db.writer_has_room();
-        let mut conn = match self.db.try_acquire_writer() {
-            Some(conn) => conn,
-            None if has_room => match self.db.acquire_writer().await {
-                Ok(conn) => conn,
-                Err(err) => {
-                    let failed = Err(err);
-                    self.write_health.record(&failed);
-                    return failed;
-                }
-            },
-            None => return self.write_health.last(),
-        };
-        // One fixed row (the database does not grow), rewritten whole.
-        let probed = conn
-            .query(
-                "INSERT INTO write_probe (id, probed_at, payload) VALUES (1, $1, $2)
-                 ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at, payload = excluded.payload",
-            )
-            .bind(Millis(Utc::now()))
-            .bind(vec![0u8; WRITE_PROBE_BYTES])
-            .execute()
-            .await
-            .map(|_| ());
-        self.write_health.record(&probed);
-        probed
+        let db = self.db.clone();
+        self.readiness.check(move || probe(db)).await
     }
 
     async fn create_project(&self, project: &Project, key: &StoredSigningKey) -> StoreResult<()> {

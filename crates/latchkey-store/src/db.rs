@@ -2,8 +2,7 @@
 //! and runs on whichever backend the store opened.
 //!
 //! - [`Db`] is the open database: SQLite's two pools or PostgreSQL's (pooler-aware) [`PgDb`].
-//! - A statement is built on where it runs (`db.reader()`, `db.writer()`, a [`Tx`], a held
-//!   [`Conn`]) with [`On::query`], bound value by value ([`Stmt::bind`]: each value goes
+//! - A statement is built on where it runs (`db.reader()`, `db.writer()`, a [`Tx`]) with [`On::query`], bound value by value ([`Stmt::bind`]: each value goes
 //!   straight into that backend's argument list), and run with [`Stmt::execute`],
 //!   [`Stmt::fetch_optional`], [`Stmt::fetch_one`] or [`Stmt::fetch_all`] into a [`Record`]:
 //!   a row type that is `FromRow` on both backends.
@@ -18,16 +17,16 @@ use std::path::PathBuf;
 
 use latchkey_core::store::{StoreError, StoreResult};
 use sqlx::error::BoxDynError;
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::{Arguments, Encode, Executor, FromRow, IntoArguments, Postgres, Sqlite, Type};
 
 use crate::map_err;
-use crate::postgres::{PgConn, PgConnExec, PgDb, PgTx, PgTxConn};
+use crate::postgres::{PgDb, PgTx, PgTxConn};
 use crate::types::{Id, JsonText, Millis};
 
-/// The open database.
+/// The open database (clones share the pools).
+#[derive(Clone)]
 pub(crate) enum Db {
     /// WAL mode, one writer connection (SQLite serialises writes anyway, and a single writer
     /// turns lock contention into a queue), a small pool of read-only readers.
@@ -66,31 +65,6 @@ impl Db {
         }
         .map_err(map_err)
     }
-
-    /// Whether the writer pool may open another connection now.
-    pub(crate) fn writer_has_room(&self) -> bool {
-        match self {
-            Db::Sqlite { writer, .. } => writer.size() < writer.options().get_max_connections(),
-            Db::Postgres(db) => db.size() < db.options().get_max_connections(),
-        }
-    }
-
-    /// A writer connection, if one is idle or can be opened without waiting.
-    pub(crate) fn try_acquire_writer(&self) -> Option<Conn> {
-        match self {
-            Db::Sqlite { writer, .. } => writer.try_acquire().map(Conn::Sqlite),
-            Db::Postgres(db) => db.try_acquire().map(Conn::Postgres),
-        }
-    }
-
-    /// A writer connection, waiting for one if needed.
-    pub(crate) async fn acquire_writer(&self) -> StoreResult<Conn> {
-        match self {
-            Db::Sqlite { writer, .. } => writer.acquire().await.map(Conn::Sqlite),
-            Db::Postgres(db) => db.acquire().await.map(Conn::Postgres),
-        }
-        .map_err(map_err)
-    }
 }
 
 /// An open write transaction; dropped without [`Tx::commit`], it rolls back.
@@ -121,22 +95,6 @@ impl Tx {
     }
 }
 
-/// A pooled connection held across statements.
-pub(crate) enum Conn {
-    Sqlite(PoolConnection<Sqlite>),
-    Postgres(PgConn),
-}
-
-impl Conn {
-    pub(crate) fn query(&mut self, sql: &'static str) -> Stmt<'_> {
-        match self {
-            Conn::Sqlite(conn) => On::Sqlite(SqliteOn::Conn(conn)),
-            Conn::Postgres(conn) => On::Postgres(PgOn::Conn(conn)),
-        }
-        .query(sql)
-    }
-}
-
 /// Where a statement runs.
 pub(crate) enum On<'a> {
     Sqlite(SqliteOn<'a>),
@@ -152,7 +110,6 @@ pub(crate) enum SqliteOn<'a> {
 pub(crate) enum PgOn<'a> {
     Pool(&'a PgDb),
     Tx(&'a mut PgTxConn),
-    Conn(&'a mut PgConnExec),
 }
 
 impl<'a> On<'a> {
@@ -229,7 +186,6 @@ impl Stmt<'_> {
             Run::Postgres(on, args) => match on {
                 PgOn::Pool(db) => execute(db, sql, args).await,
                 PgOn::Tx(tx) => execute(tx, sql, args).await,
-                PgOn::Conn(conn) => execute(conn, sql, args).await,
             }
             .map(|done| done.rows_affected()),
         }
@@ -244,7 +200,6 @@ impl Stmt<'_> {
             Run::Sqlite(SqliteOn::Conn(conn), args) => fetch_optional(conn, sql, args).await,
             Run::Postgres(PgOn::Pool(db), args) => fetch_optional(db, sql, args).await,
             Run::Postgres(PgOn::Tx(tx), args) => fetch_optional(tx, sql, args).await,
-            Run::Postgres(PgOn::Conn(conn), args) => fetch_optional(conn, sql, args).await,
         }
         .map_err(map_err)
     }
@@ -262,7 +217,6 @@ impl Stmt<'_> {
             Run::Sqlite(SqliteOn::Conn(conn), args) => fetch_all(conn, sql, args).await,
             Run::Postgres(PgOn::Pool(db), args) => fetch_all(db, sql, args).await,
             Run::Postgres(PgOn::Tx(tx), args) => fetch_all(tx, sql, args).await,
-            Run::Postgres(PgOn::Conn(conn), args) => fetch_all(conn, sql, args).await,
         }
         .map_err(map_err)
     }

@@ -8,9 +8,11 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(unique_field(db.constraint(), db.message()))
         }
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-            StoreError::Unavailable(err.to_string())
-        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.to_string()),
         sqlx::Error::Database(db) if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
             sqlite_storage_error(db.code().as_deref(), err.to_string())
         }
@@ -18,7 +20,7 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
             StoreError::StorageFull(err.to_string())
         }
         sqlx::Error::Database(db)
-            if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some_and(pg_transient) =>
+            if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some_and(|e| pg_transient(e.code())) =>
         {
             StoreError::Unavailable(err.to_string())
         }
@@ -68,23 +70,36 @@ fn sqlite_storage_error(code: Option<&str>, detail: String) -> StoreError {
     }
 }
 
-/// PostgreSQL errors that say "not now" rather than "never": the server is restarting or
-/// shutting down, cut this connection (failover, `pg_terminate_backend`), has no connection
-/// slot left, or aborted a transaction to break a deadlock or a serialization conflict. The
-/// API answers them with 503 `server/unavailable` (retry later), not a 500.
-fn pg_transient(err: &sqlx::postgres::PgDatabaseError) -> bool {
-    let code = err.code();
+/// PostgreSQL errors (by SQLSTATE) that say "not now" rather than "never": the server is
+/// restarting or shutting down, cut this connection (failover, `pg_terminate_backend`), is
+/// short of a resource (class 53: connection slots, memory; `53100 disk_full` is matched
+/// earlier as `StorageFull`), failed at the system level (class 58: an I/O error), is a
+/// read-only replica (a failover left us on the old primary), or aborted a statement or
+/// transaction (deadlock, serialization conflict, statement or lock timeout). The API answers
+/// them with 503 `server/unavailable` (retry later), not a 500.
+fn pg_transient(code: &str) -> bool {
     code.starts_with("08") // connection_exception
+        || code.starts_with("53") // insufficient_resources
+        || code.starts_with("58") // system_error
         || matches!(
             code,
             "57P01" // admin_shutdown
                 | "57P02" // crash_shutdown
                 | "57P03" // cannot_connect_now
-                | "53300" // too_many_connections
                 | "40001" // serialization_failure
                 | "40P01" // deadlock_detected
                 | "57014" // query_canceled: the statement timeout ended a wedged statement
+                | "25006" // read_only_sql_transaction: a replica, after a failover
+                | PG_LOCK_NOT_AVAILABLE
         )
+}
+
+/// PostgreSQL's `lock_not_available`: `lock_timeout` expired (or `NOWAIT`).
+const PG_LOCK_NOT_AVAILABLE: &str = "55P03";
+
+/// Whether `err` is PostgreSQL's `lock_timeout` expiring (migrations retry on it).
+pub(crate) fn is_lock_timeout(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some(PG_LOCK_NOT_AVAILABLE))
 }
 
 #[cfg(test)]
@@ -106,6 +121,31 @@ mod tests {
         // Not a substring guess: other tables' email columns are other rules.
         assert_eq!(sqlite("sign_in_failures.project_id, sign_in_failures.email"), UniqueField::Other);
         assert_eq!(sqlite("users.id"), UniqueField::Other);
+    }
+
+    #[test]
+    fn postgres_not_now_errors_are_transient() {
+        for code in [
+            "08006", "08001", // connection failures
+            "53000", "53200", "53300", "53400", // class 53 except disk_full
+            "58000", "58030", // system_error, io_error
+            "57P01", "57P02", "57P03", "57014", "40001", "40P01", "25006", // read_only_sql_transaction
+            "55P03", // lock_not_available
+        ] {
+            assert!(pg_transient(code), "{code} is transient");
+        }
+        // Retrying cannot help these: a bug, a constraint, a bad value.
+        for code in ["42601", "42P01", "23505", "23503", "22P02", "55000", "25001"] {
+            assert!(!pg_transient(code), "{code} is not transient");
+        }
+    }
+
+    #[test]
+    fn a_crashed_sqlite_worker_and_io_errors_are_unavailable() {
+        assert!(matches!(map_err(sqlx::Error::WorkerCrashed), StoreError::Unavailable(_)));
+        let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "silent");
+        assert!(matches!(map_err(sqlx::Error::Io(io)), StoreError::Unavailable(_)));
+        assert!(matches!(map_err(sqlx::Error::PoolTimedOut), StoreError::Unavailable(_)));
     }
 
     #[test]

@@ -34,13 +34,13 @@ pub use sqlite::SqliteStore;
 /// [`PgStore::open_with`], or [`open`] by URL).
 pub struct SqlStore {
     db: db::Db,
-    /// The last readiness write probe (see `CoreStore::ping` in `core.rs`).
-    write_health: health::WriteHealth,
+    /// The single-flight readiness probe (see `CoreStore::ping` in `core.rs`).
+    readiness: health::Readiness,
 }
 
 impl SqlStore {
     fn new(db: db::Db) -> Self {
-        Self { db, write_health: Default::default() }
+        Self { db, readiness: Default::default() }
     }
 
     /// A statement for the readers.

@@ -92,10 +92,11 @@ impl SqliteStore {
 }
 
 /// Readiness: `StorageFull` when the filesystem of the database at `path` has less than
-/// [`MIN_FREE_BYTES`] available. A filesystem that cannot be queried is left to the probe write.
+/// [`MIN_FREE_BYTES`] usable by this process. A filesystem that cannot be queried is left to
+/// the probe write.
 pub(crate) fn check_free_space(path: &Path) -> StoreResult<()> {
     let Ok(stat) = rustix::fs::statvfs(path) else { return Ok(()) };
-    let free = stat.f_bavail.saturating_mul(stat.f_frsize);
+    let free = usable_bytes(stat.f_bavail, stat.f_bfree, stat.f_frsize, rustix::process::geteuid().is_root());
     if free < MIN_FREE_BYTES {
         return Err(StoreError::StorageFull(format!(
             "{free} bytes free on the filesystem of {} (ready from {MIN_FREE_BYTES})",
@@ -103,4 +104,25 @@ pub(crate) fn check_free_space(path: &Path) -> StoreResult<()> {
         )));
     }
     Ok(())
+}
+
+/// Free bytes this process can write: the filesystem keeps some blocks (typically 5 % on
+/// ext4) for root, so a process running as root may use every free block (`f_bfree`), others
+/// only the available ones (`f_bavail`). Counting only `f_bavail` as root would report a
+/// node "not ready" while its writes still succeed.
+fn usable_bytes(available_blocks: u64, free_blocks: u64, block_size: u64, root: bool) -> u64 {
+    let blocks = if root { free_blocks } else { available_blocks };
+    blocks.saturating_mul(block_size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_may_use_the_reserved_blocks() {
+        assert_eq!(usable_bytes(0, 256, 4096, true), 1 << 20);
+        assert_eq!(usable_bytes(0, 256, 4096, false), 0);
+        assert_eq!(usable_bytes(10, 256, 4096, false), 40960);
+    }
 }

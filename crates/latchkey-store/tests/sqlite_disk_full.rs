@@ -99,6 +99,9 @@ async fn a_failed_write_on_a_full_disk_leaves_no_transaction_behind() {
     }
 
     std::fs::remove_file(&filler).unwrap();
+    // A probe's outcome answers readiness for a second (single-flight readiness): the next
+    // probe is the one that sees the space.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     store.ping().await.expect("ready again once space returns");
     acknowledged.push(create_project(&store, 1000).await.expect("writes resume by themselves"));
 

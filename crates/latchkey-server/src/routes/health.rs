@@ -39,10 +39,20 @@ pub(crate) async fn healthz() -> Json<Value> {
     ))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     // Answers within a second whatever the database does: a load balancer's probe times out
-    // on its own, and a late "ready" is worth as little as none.
+    // on its own, and a late "ready" is worth as little as none. The store's probe is
+    // single-flight and bounded itself; this bound holds for any store.
     let ping = tokio::time::timeout(READY_TIMEOUT, state.services.health.readiness()).await.unwrap_or_else(|_| {
         Err(StoreError::Unavailable(format!("readiness: no answer within {} ms", READY_TIMEOUT.as_millis())))
     });
-    ping?;
+    ping.map_err(not_ready)?;
     Ok(Json(json!({ "status": "ready" })))
+}
+
+/// A failed readiness check is always a 503: whatever went wrong, the node should not get
+/// traffic, and a 500 would read as a bug of the health check itself.
+fn not_ready(err: StoreError) -> StoreError {
+    match err {
+        StoreError::Unavailable(_) | StoreError::StorageFull(_) => err,
+        other => StoreError::Unavailable(format!("readiness: {other}")),
+    }
 }

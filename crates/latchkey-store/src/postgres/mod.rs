@@ -65,9 +65,17 @@ impl PgStore {
         //   the session; the pooler's reset query clears it when we disconnect);
         // - transaction-mode pooler: `SET LOCAL` with each `BEGIN` (see `pooled.rs`), since a
         //   session `SET` would leak into other clients' transactions.
+        //
+        // Likewise `idle_in_transaction_session_timeout` (the client deadline): a client that
+        // went silent inside a transaction (its deadline dropped the connection, but the
+        // network lost the close) cannot hold its locks for longer.
+        let idle_ms = pooled::client_deadline(options.pg_statement_timeout).as_millis();
         let mut connect = base.clone();
-        if pooler == PgPooler::None && statement_ms > 0 {
-            connect = connect.options([("statement_timeout", statement_ms)]);
+        if pooler == PgPooler::None {
+            connect = connect.options([("idle_in_transaction_session_timeout", idle_ms)]);
+            if statement_ms > 0 {
+                connect = connect.options([("statement_timeout", statement_ms)]);
+            }
         }
         if pooler == PgPooler::Transaction {
             connect = connect.statement_cache_capacity(0);
@@ -80,8 +88,12 @@ impl PgStore {
             // pooler's to replace; ours to it break only if the pooler restarts, and a broken
             // one fails its statement (503) and is closed, as sqlx tests each on release.
             .test_before_acquire(pooler != PgPooler::Transaction);
-        if pooler == PgPooler::Session && statement_ms > 0 {
-            let set = AssertSqlSafe(format!("SET statement_timeout = {statement_ms}")).into_sql_str();
+        if pooler == PgPooler::Session {
+            let mut set = format!("SET idle_in_transaction_session_timeout = {idle_ms}");
+            if statement_ms > 0 {
+                set.push_str(&format!("; SET statement_timeout = {statement_ms}"));
+            }
+            let set = AssertSqlSafe(set).into_sql_str();
             pool = pool.after_connect(move |conn, _| {
                 let set = set.clone();
                 Box::pin(async move { conn.execute(set).await.map(|_| ()) })
@@ -104,15 +116,49 @@ impl PgStore {
             }
             (None, _) => base,
         };
-        let mut conn = retry_until(deadline, || migration.connect()).await?;
-        sqlx::migrate!("migrations/postgres")
-            .run(&mut conn)
-            .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        let _ = conn.close().await;
+        migrate(&migration, deadline).await?;
         // The serving path works end to end (through the pooler, if any) before we serve.
         retry_until(deadline, || sqlx::query(crate::core::PING).execute(&db)).await?;
         Ok(SqlStore::new(Db::Postgres(db)))
+    }
+}
+
+/// How long one migration attempt waits for a lock (the advisory lock of another process's
+/// migrations, a table a long query holds) before it gives up and is retried.
+const MIGRATION_LOCK_TIMEOUT_MS: u64 = 2_000;
+/// How long start-up retries migrations that wait for locks, before failing loudly.
+const MIGRATION_LOCK_RETRY: Duration = Duration::from_secs(60);
+
+/// Runs pending migrations on a connection of their own. Each attempt waits at most
+/// [`MIGRATION_LOCK_TIMEOUT_MS`] for any lock (`lock_timeout`, sent as `SET` since a session
+/// pooler refuses start-up options); one that fails on a lock (`55P03`) is retried on a fresh
+/// connection (closing releases the advisory lock; each migration is its own transaction, so a
+/// failed one left nothing behind) for up to [`MIGRATION_LOCK_RETRY`], then start-up fails with
+/// the cause instead of hanging behind the lock.
+async fn migrate(migration: &PgConnectOptions, connect_deadline: Instant) -> StoreResult<()> {
+    let give_up = Instant::now() + MIGRATION_LOCK_RETRY;
+    let set = AssertSqlSafe(format!("SET lock_timeout = {MIGRATION_LOCK_TIMEOUT_MS}")).into_sql_str();
+    loop {
+        let mut conn =
+            retry_until(connect_deadline.max(Instant::now() + Duration::from_secs(1)), || migration.connect()).await?;
+        conn.execute(set.clone()).await.map_err(map_err)?;
+        let outcome = sqlx::migrate!("migrations/postgres").run(&mut conn).await;
+        let _ = conn.close().await;
+        let error = match outcome {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        let on_a_lock = match &error {
+            sqlx::migrate::MigrateError::Execute(e) | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => {
+                crate::errors::is_lock_timeout(e)
+            }
+            _ => false,
+        };
+        if !on_a_lock || Instant::now() >= give_up {
+            return Err(StoreError::Other(format!("migration failed: {error}")));
+        }
+        tracing::warn!(%error, "migrations wait for a lock held elsewhere; retrying");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

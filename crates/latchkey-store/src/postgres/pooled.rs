@@ -19,6 +19,13 @@
 //!   its `query_wait_timeout`, 120 s by default): the wait is bounded here by the acquire
 //!   timeout, like waiting for a connection of our own pool.
 //!
+//! - The server enforces the statement timeout, but a server or pooler that goes silent
+//!   (stopped, or the network drops every packet) answers nothing at all, and sqlx sets no
+//!   socket timeout. Every statement, `BEGIN` and `COMMIT` therefore also has a client-side
+//!   deadline ([`PgDb::deadline`]); on expiry the connection is detached from the pool and
+//!   dropped (never reused: its protocol state is unknown) and the error is an I/O timeout,
+//!   `StoreError::Unavailable`.
+//!
 //! Transactions are this module's own (not `sqlx::Transaction`) in every mode, so that one
 //! abandoned mid-`BEGIN` (a request cancelled, or the bound above) is rolled back: sqlx's
 //! queues its rollback only once `BEGIN` has completed, and would return a connection still
@@ -78,19 +85,32 @@ pub struct PgDb {
     begin_sql: SqlStr,
     /// Bound on the pooler's wait for a server connection (transaction mode).
     acquire_timeout: Duration,
+    /// Client-side bound on each statement, `BEGIN` and `COMMIT`.
+    deadline: Duration,
 }
 
 impl PgDb {
     pub(crate) fn new(pool: PgPool, pooler: PgPooler, statement_timeout: Duration, acquire_timeout: Duration) -> Self {
+        let deadline = client_deadline(statement_timeout);
         let begin_sql = match pooler {
-            // A number of our own: safe to splice.
+            // Numbers of our own: safe to splice. No `statement_timeout` when it is off, so the
+            // server's (or the pooler's) default stands.
             PgPooler::Transaction => {
-                AssertSqlSafe(format!("BEGIN; SET LOCAL statement_timeout = {}", statement_timeout.as_millis()))
-                    .into_sql_str()
+                let mut sql =
+                    format!("BEGIN; SET LOCAL idle_in_transaction_session_timeout = {}", deadline.as_millis());
+                if !statement_timeout.is_zero() {
+                    sql.push_str(&format!("; SET LOCAL statement_timeout = {}", statement_timeout.as_millis()));
+                }
+                AssertSqlSafe(sql).into_sql_str()
             }
             PgPooler::None | PgPooler::Session => "BEGIN".into_sql_str(),
         };
-        Self { pool, pooler, begin_sql, acquire_timeout }
+        Self { pool, pooler, begin_sql, acquire_timeout, deadline }
+    }
+
+    /// The client-side bound on each statement, `BEGIN` and `COMMIT`.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
     }
 
     fn unnamed(&self) -> bool {
@@ -102,9 +122,8 @@ impl PgDb {
         let conn = self.pool.acquire().await?;
         // Marked open before `BEGIN` is sent: if this future is dropped mid-way, the drop
         // rolls back (or closes) instead of pooling a connection inside a transaction.
-        let mut tx = PgTx { conn: PgTxConn { conn: Some(conn), unnamed: self.unnamed(), open: true } };
-        let raw = tx.conn.raw()?;
-        let begin = raw.execute(self.begin_sql.clone());
+        let mut tx = PgTx { conn: self.tx_conn(conn, true) };
+        let begin = tx.conn.run_simple(self.begin_sql.clone());
         if self.unnamed() {
             tokio::time::timeout(self.acquire_timeout, begin).await.map_err(|_| pooler_wait_timeout(self))??;
         } else {
@@ -124,24 +143,17 @@ impl PgDb {
         self.pool.options()
     }
 
-    /// A connection held across statements (`&mut *conn` is its executor), if one is idle or
-    /// can be opened without waiting.
-    pub fn try_acquire(&self) -> Option<PgConn> {
-        self.pool.try_acquire().map(|conn| self.held(conn))
-    }
-
     /// A connection held across statements (`&mut *conn` is its executor).
     pub async fn acquire(&self) -> Result<PgConn, sqlx::Error> {
         Ok(self.held(self.pool.acquire().await?))
     }
 
     fn held(&self, conn: PoolConnection<Postgres>) -> PgConn {
-        PgConn {
-            exec: PgConnExec {
-                tx: PgTxConn { conn: Some(conn), unnamed: self.unnamed(), open: false },
-                db: self.clone(),
-            },
-        }
+        PgConn { exec: PgConnExec { tx: self.tx_conn(conn, false), db: self.clone() } }
+    }
+
+    fn tx_conn(&self, conn: PoolConnection<Postgres>, open: bool) -> PgTxConn {
+        PgTxConn { conn: Some(conn), unnamed: self.unnamed(), open, deadline: self.deadline }
     }
 }
 
@@ -175,13 +187,13 @@ impl PgConnExec {
     /// Transaction mode: opens this statement's own transaction (bounded like [`PgDb::begin`]).
     async fn begin_own(&mut self) -> Result<(), sqlx::Error> {
         self.tx.open = true;
-        let begin = self.tx.raw()?.execute(self.db.begin_sql.clone());
+        let begin = self.tx.run_simple(self.db.begin_sql.clone());
         tokio::time::timeout(self.db.acquire_timeout, begin).await.map_err(|_| pooler_wait_timeout(&self.db))??;
         Ok(())
     }
 
     async fn commit_own(&mut self) -> Result<(), sqlx::Error> {
-        self.tx.raw()?.execute("COMMIT").await?;
+        self.tx.run_simple("COMMIT".into_sql_str()).await?;
         self.tx.open = false;
         Ok(())
     }
@@ -263,7 +275,7 @@ pub struct PgTx {
 
 impl PgTx {
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        self.conn.raw()?.execute("COMMIT").await?;
+        self.conn.run_simple("COMMIT".into_sql_str()).await?;
         self.conn.open = false;
         Ok(())
     }
@@ -290,12 +302,54 @@ pub struct PgTxConn {
     unnamed: bool,
     /// `BEGIN` may have run and no `COMMIT` has succeeded.
     open: bool,
+    /// Client-side bound on each statement ([`PgDb::deadline`]).
+    deadline: Duration,
 }
 
 impl PgTxConn {
     fn raw(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
         self.conn.as_deref_mut().ok_or(sqlx::Error::PoolClosed)
     }
+
+    /// Runs a simple query (`BEGIN`, `COMMIT`) within the deadline.
+    async fn run_simple(&mut self, sql: SqlStr) -> Result<(), sqlx::Error> {
+        let deadline = self.deadline;
+        let run = self.raw()?.execute(sql);
+        let outcome = tokio::time::timeout(deadline, run).await;
+        self.within_deadline(outcome).map(|_| ())
+    }
+
+    /// A run's outcome; past the deadline, the connection is dropped: the server (or the
+    /// network) went silent mid-exchange, so nothing more can be read from it in order.
+    fn within_deadline<T>(
+        &mut self,
+        outcome: Result<Result<T, sqlx::Error>, tokio::time::error::Elapsed>,
+    ) -> Result<T, sqlx::Error> {
+        outcome.unwrap_or_else(|_| {
+            if let Some(conn) = self.conn.take() {
+                // Detached: the pool may open a replacement at once; dropped: the socket is
+                // closed without a goodbye that could block. The server ends the session (and
+                // rolls back) when it sees the close, or by its idle-in-transaction timeout.
+                drop(conn.detach());
+            }
+            self.open = false;
+            Err(past_deadline(self.deadline))
+        })
+    }
+}
+
+/// The client-side deadline for a statement timeout: it lets the server cancel the statement
+/// first (its error names the cause), with 2 s for the answer to arrive; 30 s when the
+/// statement timeout is off.
+pub(crate) fn client_deadline(statement_timeout: Duration) -> Duration {
+    if statement_timeout.is_zero() { Duration::from_secs(30) } else { statement_timeout + Duration::from_secs(2) }
+}
+
+fn past_deadline(deadline: Duration) -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("PostgreSQL did not answer within {} ms; the connection was closed", deadline.as_millis()),
+    ))
 }
 
 /// How long a dropped transaction's rollback may take before its connection is closed instead.
@@ -358,14 +412,12 @@ impl<'c> Executor<'c> for &'c PgDb {
         'c: 'e,
         E: 'q + Execute<'q, Postgres>,
     {
-        if !self.unnamed() {
-            return (&self.pool).fetch_many(query);
-        }
-        // A statement of its own transaction; its results are few rows, collected.
+        // On a connection of our own, so that the deadline can drop it (sqlx's pool would return
+        // it, and test it with a ping that nothing bounds). In transaction mode the statement
+        // runs in its own transaction (`PgConnExec`).
         stream::once(async move {
-            let mut tx = self.begin().await?;
-            let steps: Vec<Step> = (&mut *tx).fetch_many(query).try_collect().await?;
-            tx.commit().await?;
+            let mut conn = self.acquire().await?;
+            let steps: Vec<Step> = (&mut *conn).fetch_many(query).try_collect().await?;
             Ok::<_, sqlx::Error>(stream::iter(steps.into_iter().map(Ok)))
         })
         .try_flatten()
@@ -377,14 +429,9 @@ impl<'c> Executor<'c> for &'c PgDb {
         'c: 'e,
         E: 'q + Execute<'q, Postgres>,
     {
-        if !self.unnamed() {
-            return (&self.pool).fetch_optional(query);
-        }
         Box::pin(async move {
-            let mut tx = self.begin().await?;
-            let row = (&mut *tx).fetch_optional(query).await?;
-            tx.commit().await?;
-            Ok(row)
+            let mut conn = self.acquire().await?;
+            (&mut *conn).fetch_optional(query).await
         })
     }
 
@@ -421,12 +468,18 @@ impl<'c> Executor<'c> for &'c mut PgTxConn {
         'c: 'e,
         E: 'q + Execute<'q, Postgres>,
     {
-        let unnamed = self.unnamed;
-        match self.raw() {
-            Ok(conn) if unnamed => conn.fetch_many(Unnamed(query)),
-            Ok(conn) => conn.fetch_many(query),
-            Err(e) => stream::once(async { Err(e) }).boxed(),
-        }
+        // The rows are collected so that one deadline bounds the whole statement.
+        stream::once(async move {
+            let unnamed = self.unnamed;
+            let deadline = self.deadline;
+            let conn = self.raw()?;
+            let run = if unnamed { conn.fetch_many(Unnamed(query)) } else { conn.fetch_many(query) };
+            let outcome = tokio::time::timeout(deadline, run.try_collect::<Vec<Step>>()).await;
+            let steps = self.within_deadline(outcome)?;
+            Ok::<_, sqlx::Error>(stream::iter(steps.into_iter().map(Ok)))
+        })
+        .try_flatten()
+        .boxed()
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<PgRow>, sqlx::Error>>
@@ -434,12 +487,14 @@ impl<'c> Executor<'c> for &'c mut PgTxConn {
         'c: 'e,
         E: 'q + Execute<'q, Postgres>,
     {
-        let unnamed = self.unnamed;
-        match self.raw() {
-            Ok(conn) if unnamed => conn.fetch_optional(Unnamed(query)),
-            Ok(conn) => conn.fetch_optional(query),
-            Err(e) => Box::pin(async { Err(e) }),
-        }
+        Box::pin(async move {
+            let unnamed = self.unnamed;
+            let deadline = self.deadline;
+            let conn = self.raw()?;
+            let run = if unnamed { conn.fetch_optional(Unnamed(query)) } else { conn.fetch_optional(query) };
+            let outcome = tokio::time::timeout(deadline, run).await;
+            self.within_deadline(outcome)
+        })
     }
 
     fn prepare_with<'e>(
