@@ -289,6 +289,22 @@ fn data_files_are_private_and_the_master_key_is_never_replaced() {
         latchkey(&dir).args(["project", "create", "--name", "x"]).env("LATCHKEY_MASTER_KEY", wrong).output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("master key does not match"));
+    // The external-user commands too (a secret sealed under a wrong key would be unusable).
+    let project = uuid::Uuid::now_v7().to_string();
+    for args in [
+        vec!["signing-secret", "create", "--project", &project],
+        vec!["external-key", "list", "--project", &project],
+        vec!["external-config", "show", "--project", &project],
+    ] {
+        let (_, wrong) = latchkey_core::crypto::MasterKey::generate();
+        let output = latchkey(&dir).args(&args).env("LATCHKEY_MASTER_KEY", wrong).output().unwrap();
+        assert!(!output.status.success(), "{args:?} with a wrong master key");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("master key does not match"),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     std::fs::rename(root.path().join("saved.key"), dir.join("master.key")).unwrap();
     let listed = run_json(&dir, &["project", "list", "--json"]);
     assert_eq!(listed.as_array().unwrap().len(), 1, "only the bootstrap project exists");

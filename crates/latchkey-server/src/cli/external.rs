@@ -107,7 +107,8 @@ pub enum ExternalConfigCommand {
 }
 
 async fn admin(storage: &StorageConfig) -> anyhow::Result<ExternalAdmin> {
-    Ok(super::open_admin(storage).await?.external)
+    // Like every admin command: refused unless the master key opens the stored keys.
+    Ok(super::admin::checked_admin(storage).await?.external)
 }
 
 fn project_id(text: &str) -> anyhow::Result<ProjectId> {
