@@ -31,6 +31,9 @@ pub enum CoreError {
     TokenReuseDetected,
     #[error("invalid API key")]
     InvalidApiKey,
+    /// A live key of the right project, without the scope the route needs.
+    #[error("this API key does not have the {needed} scope")]
+    InsufficientScope { needed: &'static str },
     #[error("project not found")]
     ProjectNotFound,
     #[error("invalid username query: {0}")]
@@ -50,6 +53,9 @@ pub enum CoreError {
     /// The user with this email is already linked to another foreign id.
     #[error("a user with this email is already linked to another external account")]
     ForeignIdConflict,
+    /// A suspension is in force for this user.
+    #[error("this account is suspended")]
+    UserSuspended,
     /// The account exists but is deactivated.
     #[error("this account is disabled")]
     AccountDisabled,
@@ -61,6 +67,11 @@ pub enum CoreError {
     InvalidOrExpiredToken,
     #[error("user not found")]
     UserNotFound,
+    #[error("session not found")]
+    SessionNotFound,
+    /// A list cursor this server did not issue.
+    #[error("the cursor is not valid for this list")]
+    InvalidCursor,
     #[error("this user's email address is already verified")]
     AlreadyVerified,
     /// The password-hashing pool's queue is full: shed load instead of queueing forever.

@@ -19,6 +19,7 @@ pub mod error;
 pub mod external;
 pub mod hashing;
 pub mod mail;
+pub mod request_scope;
 pub mod store;
 pub mod tokens;
 

@@ -26,6 +26,9 @@ pub enum ErrorCode {
     InvalidBody,
     #[strum(serialize = "auth/invalid-api-key")]
     InvalidApiKey,
+    /// An `auth` API key on an admin route.
+    #[strum(serialize = "auth/insufficient-scope")]
+    InsufficientScope,
     #[strum(serialize = "auth/weak-password")]
     WeakPassword,
     #[strum(serialize = "DUPLICATE_EMAIL")]
@@ -56,6 +59,9 @@ pub enum ErrorCode {
     ForeignIdConflict,
     #[strum(serialize = "auth/account-disabled")]
     AccountDisabled,
+    /// The user is suspended (sign-in, refresh, external sign-in).
+    #[strum(serialize = "auth/user-suspended")]
+    UserSuspended,
     #[strum(serialize = "auth/invalid-reset-token")]
     InvalidResetToken,
     #[strum(serialize = "auth/invalid-or-expired-token")]
@@ -66,6 +72,12 @@ pub enum ErrorCode {
     ProjectNotFound,
     #[strum(serialize = "user/not-found")]
     UserNotFound,
+    /// An admin route's path names a session this user does not have.
+    #[strum(serialize = "session/not-found")]
+    SessionNotFound,
+    /// A list cursor that this server did not issue (or for another query).
+    #[strum(serialize = "request/invalid-cursor")]
+    InvalidCursor,
     #[strum(serialize = "username/invalid-query")]
     InvalidUsernameQuery,
     #[strum(serialize = "request/body-timeout")]

@@ -7,10 +7,12 @@
 //! older client. With the `openapi` feature every type also derives `utoipa::ToSchema` under
 //! the schema name the server's OpenAPI document has always used.
 
+pub mod admin;
 mod auth;
 mod error;
 mod user;
 
+pub use admin::ApiKeyScope;
 pub use auth::{
     CheckUsernameAvailability, Credentials, MessageResponse, RefreshBody, RequestNewAccessToken, RequestPasswordReset,
     ResetPassword, SendVerificationEmail, ServiceVerified, SignIn, SignOut, SignUp, SuccessResponse,

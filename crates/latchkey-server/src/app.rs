@@ -75,10 +75,12 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
         }));
     // Outermost, so a panic answered 500 is counted too. `Router::layer` wraps each route
     // after routing, so `MatchedPath` (the route template) is known here.
-    match options.metrics {
+    let app = match options.metrics {
         Some(metrics) => app.layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::track)),
         None => app,
-    }
+    };
+    // Outermost: every response, errors and panics included, carries the request's id.
+    app.layer(axum::middleware::from_fn(crate::request_id::layer))
 }
 
 /// The hosted HTML pages' fixed security headers: no framing, no referrer, no caching, no

@@ -101,9 +101,15 @@ impl From<CoreError> for ApiError {
                 ApiError::new(S::CONFLICT, Code::ForeignIdConflict, message).with_field("email")
             }
             CoreError::AccountDisabled => ApiError::new(S::FORBIDDEN, Code::AccountDisabled, message),
+            CoreError::UserSuspended => ApiError::new(S::FORBIDDEN, Code::UserSuspended, message),
+            CoreError::InsufficientScope { .. } => ApiError::new(S::FORBIDDEN, Code::InsufficientScope, message),
             CoreError::InvalidResetToken => ApiError::new(S::BAD_REQUEST, Code::InvalidResetToken, message),
             CoreError::InvalidOrExpiredToken => ApiError::new(S::BAD_REQUEST, Code::InvalidOrExpiredToken, message),
             CoreError::UserNotFound => ApiError::new(S::NOT_FOUND, Code::UserNotFound, message),
+            CoreError::SessionNotFound => ApiError::new(S::NOT_FOUND, Code::SessionNotFound, message),
+            CoreError::InvalidCursor => {
+                ApiError::new(S::BAD_REQUEST, Code::InvalidCursor, message).with_field("cursor")
+            }
             CoreError::AlreadyVerified => ApiError::new(S::CONFLICT, Code::AlreadyVerified, message),
             CoreError::Busy => {
                 let mut e = ApiError::new(S::SERVICE_UNAVAILABLE, Code::Busy, message);

@@ -26,6 +26,7 @@ pub mod mail;
 pub mod master_key;
 pub mod metrics;
 pub mod openapi;
+pub mod request_id;
 pub mod routes;
 pub mod serve;
 pub mod settings;

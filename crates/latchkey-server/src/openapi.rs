@@ -43,6 +43,7 @@ pub const API_KEY_SCHEME: &str = "apiKey";
         routes::jwks::jwks,
         routes::health::healthz,
         routes::health::readyz,
+        routes::admin::project::show,
     ),
     components(schemas(ErrorBody, AuthUser)),
     modifiers(&Shared),
@@ -53,6 +54,8 @@ pub const API_KEY_SCHEME: &str = "apiKey";
         (name = "users", description = "User lookups (API key required)"),
         (name = "keys", description = "Public keys for verifying access tokens (no API key)"),
         (name = "health", description = "Liveness and readiness probes"),
+        (name = "admin", description = "Administration: users, sessions, signing keys, the audit trail \
+                                        (API key with the admin scope)"),
     ),
 )]
 pub struct ApiDoc;

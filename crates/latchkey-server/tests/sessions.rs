@@ -210,7 +210,12 @@ async fn projects_are_isolated() {
 #[tokio::test]
 async fn a_revoked_key_is_refused_at_once() {
     let app = TestApp::spawn().await;
-    let extra = app.admin.projects.create_api_key(app.project, "extra").await.unwrap();
+    let extra = app
+        .admin
+        .projects
+        .create_api_key(app.project, "extra", latchkey_core::domain::ApiKeyScope::Auth)
+        .await
+        .unwrap();
     let (status, _) = app
         .post_as(
             app.project,

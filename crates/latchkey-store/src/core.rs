@@ -4,9 +4,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::domain::{
-    ApiKeyId, ApiKeyRecord, Location, Profile, Project, ProjectId, ProjectSettings, Role, SessionId, User, UserId,
+    ApiKeyId, ApiKeyRecord, ApiKeyScope, Location, Profile, Project, ProjectId, ProjectSettings, Role, SessionId, User,
+    UserId,
 };
-use latchkey_core::store::{CoreStore, FailureWindow, Rotation, SessionRecord, StoreError, StoreResult};
+use latchkey_core::store::{CoreStore, FailureWindow, LiveApiKey, Rotation, SessionRecord, StoreError, StoreResult};
 use latchkey_core::tokens::StoredSigningKey;
 use serde_json::{Map, Value};
 
@@ -69,22 +70,30 @@ struct ApiKeyRow {
     project_id: Id<ProjectId>,
     name: String,
     prefix: String,
+    scope: String,
     digest: String,
     created_at: Millis,
     revoked_at: Option<Millis>,
 }
 
-impl From<ApiKeyRow> for ApiKeyRecord {
-    fn from(row: ApiKeyRow) -> Self {
-        ApiKeyRecord {
+fn api_key_scope(text: &str) -> StoreResult<ApiKeyScope> {
+    text.parse().map_err(|_| StoreError::Other(format!("bad API key scope {text:?}")))
+}
+
+impl TryFrom<ApiKeyRow> for ApiKeyRecord {
+    type Error = StoreError;
+
+    fn try_from(row: ApiKeyRow) -> StoreResult<Self> {
+        Ok(ApiKeyRecord {
             id: row.id.0,
             project_id: row.project_id.0,
             name: row.name,
             prefix: row.prefix,
+            scope: api_key_scope(&row.scope)?,
             digest: row.digest,
             created_at: row.created_at.0,
             revoked_at: instant(row.revoked_at),
-        }
+        })
     }
 }
 
@@ -270,15 +279,19 @@ impl Tx {
 
 /// An API key, on the writer or inside a transaction.
 async fn insert_api_key(on: On<'_>, key: &ApiKeyRecord) -> StoreResult<()> {
-    on.query("INSERT INTO api_keys (id, project_id, name, prefix, digest, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(Id(key.id))
-        .bind(Id(key.project_id))
-        .bind(key.name.as_str())
-        .bind(key.prefix.as_str())
-        .bind(key.digest.as_str())
-        .bind(Millis(key.created_at))
-        .execute()
-        .await?;
+    on.query(
+        "INSERT INTO api_keys (id, project_id, name, prefix, scope, digest, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(Id(key.id))
+    .bind(Id(key.project_id))
+    .bind(key.name.as_str())
+    .bind(key.prefix.as_str())
+    .bind(key.scope.as_str())
+    .bind(key.digest.as_str())
+    .bind(Millis(key.created_at))
+    .execute()
+    .await?;
     Ok(())
 }
 
@@ -363,7 +376,7 @@ impl CoreStore for SqlStore {
             .bind(Id(project))
             .fetch_all()
             .await?;
-        Ok(rows.into_iter().map(ApiKeyRecord::from).collect())
+        rows.into_iter().map(ApiKeyRecord::try_from).collect()
     }
 
     async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId, now: DateTime<Utc>) -> StoreResult<bool> {
@@ -377,13 +390,16 @@ impl CoreStore for SqlStore {
         Ok(revoked == 1)
     }
 
-    async fn project_for_api_key(&self, digest: &str) -> StoreResult<Option<ProjectId>> {
-        let row: Option<(Id<ProjectId>,)> = self
-            .read("SELECT project_id FROM api_keys WHERE digest = $1 AND revoked_at IS NULL")
+    async fn live_api_key(&self, digest: &str) -> StoreResult<Option<LiveApiKey>> {
+        let row: Option<(Id<ProjectId>, Id<ApiKeyId>, String)> = self
+            .read("SELECT project_id, id, scope FROM api_keys WHERE digest = $1 AND revoked_at IS NULL")
             .bind(digest)
             .fetch_optional()
             .await?;
-        Ok(row.map(|(id,)| id.0))
+        row.map(|(project, id, scope)| {
+            Ok(LiveApiKey { project_id: project.0, id: id.0, scope: api_key_scope(&scope)? })
+        })
+        .transpose()
     }
 
     async fn create_user_with_session(&self, user: &User, session: &SessionRecord) -> StoreResult<()> {

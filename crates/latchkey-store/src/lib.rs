@@ -8,6 +8,7 @@
 //! statement to the backend; `types.rs` has the stored forms of ids, instants and JSON;
 //! `sqlite.rs` and `postgres/` open the databases. All SQL lives in this crate.
 
+mod audit;
 mod core;
 mod db;
 mod errors;

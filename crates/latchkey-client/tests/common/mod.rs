@@ -56,7 +56,11 @@ impl Server {
         let services = Arc::new(Services::new(deps, hasher, AuthPolicy::new(base_url.clone())));
         let admin = services.admin.clone();
         let project = admin.projects.create_project("SDK test", ProjectSettings::default()).await.expect("project");
-        let key = admin.projects.create_api_key(project.id, "sdk").await.expect("key");
+        let key = admin
+            .projects
+            .create_api_key(project.id, "sdk", latchkey_core::domain::ApiKeyScope::Auth)
+            .await
+            .expect("key");
         let app = router(AppState { services: Arc::clone(&services) }, DEFAULT_BODY_LIMIT);
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
@@ -87,7 +91,12 @@ impl Server {
     /// A second project with its own key on the same server.
     pub async fn another_project(&self) -> (String, String) {
         let project = self.admin.projects.create_project("Other", ProjectSettings::default()).await.expect("project");
-        let key = self.admin.projects.create_api_key(project.id, "other").await.expect("key");
+        let key = self
+            .admin
+            .projects
+            .create_api_key(project.id, "other", latchkey_core::domain::ApiKeyScope::Auth)
+            .await
+            .expect("key");
         (project.id.to_string(), key.plaintext)
     }
 }

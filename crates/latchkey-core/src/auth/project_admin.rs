@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::shared::Deps;
 use crate::crypto::{digest, random_token};
-use crate::domain::{ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings};
+use crate::domain::{ApiKeyId, ApiKeyRecord, ApiKeyScope, Project, ProjectId, ProjectSettings};
 use crate::tokens::SigningKey;
 use crate::{CoreError, Result};
 
@@ -95,9 +95,10 @@ impl ProjectAdmin {
         self.project(id).await
     }
 
-    pub async fn create_api_key(&self, project: ProjectId, name: &str) -> Result<NewApiKey> {
+    pub async fn create_api_key(&self, project: ProjectId, name: &str, scope: ApiKeyScope) -> Result<NewApiKey> {
         self.project(project).await?;
-        let key = self.new_api_key(project, name);
+        let mut key = self.new_api_key(project, name);
+        key.record.scope = scope;
         self.deps.store.insert_api_key(&key.record).await?;
         Ok(key)
     }
@@ -109,6 +110,7 @@ impl ProjectAdmin {
             project_id: project,
             name: name.trim().to_owned(),
             prefix: plaintext[..SHOWN_PREFIX_LEN].to_owned(),
+            scope: ApiKeyScope::Auth,
             digest: digest(&plaintext),
             created_at: self.deps.clock.now(),
             revoked_at: None,

@@ -46,3 +46,11 @@ uuid_id!(
     /// One message in the email outbox.
     OutboxId
 );
+uuid_id!(
+    /// One record of the audit trail (time-ordered, so id order is time order).
+    AuditEventId
+);
+uuid_id!(
+    /// One suspension of a user.
+    SuspensionId
+);

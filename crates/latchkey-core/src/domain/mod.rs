@@ -1,6 +1,7 @@
 //! Domain types. Input types validate on construction, so a value of type [`Email`] or
 //! [`Username`] is always normalised and within bounds; the rest of the code never re-checks.
 
+pub mod audit;
 mod ids;
 mod mail;
 pub(crate) mod profile;
@@ -8,9 +9,10 @@ mod project;
 mod user;
 mod validated;
 
-pub use ids::{ApiKeyId, OutboxId, ProjectId, SessionId, UserId};
+pub use audit::{Actor, AuditAction, AuditEvent, AuditFilter};
+pub use ids::{ApiKeyId, AuditEventId, OutboxId, ProjectId, SessionId, SuspensionId, UserId};
 pub use mail::{LinkPurpose, MailSettings, SmtpOverride, smtp_password_context};
 pub use profile::{Location, Profile, ProfileInput};
-pub use project::{ApiKeyRecord, Project, ProjectSettings};
+pub use project::{ApiKeyRecord, ApiKeyScope, Project, ProjectSettings};
 pub use user::{Role, User};
 pub use validated::{Email, Password, Username};

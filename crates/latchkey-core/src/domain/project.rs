@@ -30,6 +30,30 @@ pub struct Project {
     pub created_at: DateTime<Utc>,
 }
 
+/// What an API key may call: `Auth`, the SDK's routes; `Admin`, those and the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString, strum::Display)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum ApiKeyScope {
+    Auth,
+    Admin,
+}
+
+impl ApiKeyScope {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl From<ApiKeyScope> for latchkey_proto::ApiKeyScope {
+    fn from(scope: ApiKeyScope) -> Self {
+        match scope {
+            ApiKeyScope::Auth => Self::Auth,
+            ApiKeyScope::Admin => Self::Admin,
+        }
+    }
+}
+
 /// An API key as stored: only its SHA-256 digest and a short public prefix for listing.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiKeyRecord {
@@ -37,6 +61,7 @@ pub struct ApiKeyRecord {
     pub project_id: ProjectId,
     pub name: String,
     pub prefix: String,
+    pub scope: ApiKeyScope,
     #[serde(skip)]
     pub digest: String,
     pub created_at: DateTime<Utc>,

@@ -7,11 +7,13 @@
 //! [`Store`] is the sum of one trait per area ([`CoreStore`] here; later areas add their own
 //! trait in their own file and list it as a supertrait of [`Store`]).
 
+mod audit;
 mod external;
 /// A store without a database, for tests (the `memory-store` feature).
 #[cfg(feature = "memory-store")]
 pub mod memory;
 
+pub use audit::AuditStore;
 pub use external::{
     ExternalKeyRecord, ExternalSecretRecord, ExternalSettings, ExternalSignIn, ExternalSignInOutcome, ExternalStore,
     UserChange,
@@ -23,7 +25,9 @@ pub use mail::{Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings, SessionId, User, UserId};
+use crate::domain::{
+    ApiKeyId, ApiKeyRecord, ApiKeyScope, Project, ProjectId, ProjectSettings, SessionId, User, UserId,
+};
 use crate::tokens::StoredSigningKey;
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +88,14 @@ pub struct Rotation {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What a presented API key grants, once found live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveApiKey {
+    pub project_id: ProjectId,
+    pub id: ApiKeyId,
+    pub scope: ApiKeyScope,
+}
+
 /// Sign-in attempts not (yet) vindicated by a success, per (project, email), in a fixed window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureWindow {
@@ -92,9 +104,9 @@ pub struct FailureWindow {
 }
 
 /// Everything a backend provides. Implemented automatically for any type with every area trait.
-pub trait Store: CoreStore + ExternalStore + MailStore {}
+pub trait Store: CoreStore + ExternalStore + MailStore + AuditStore {}
 
-impl<T: CoreStore + ExternalStore + MailStore> Store for T {}
+impl<T: CoreStore + ExternalStore + MailStore + AuditStore> Store for T {}
 
 /// Projects, keys, users, sessions and sign-in throttling.
 #[async_trait]
@@ -113,8 +125,8 @@ pub trait CoreStore: Send + Sync + 'static {
     async fn list_api_keys(&self, project: ProjectId) -> StoreResult<Vec<ApiKeyRecord>>;
     /// Returns false when no live key with that id exists in that project.
     async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId, now: DateTime<Utc>) -> StoreResult<bool>;
-    /// The project of the live (unrevoked) key with this digest.
-    async fn project_for_api_key(&self, digest: &str) -> StoreResult<Option<ProjectId>>;
+    /// The live (unrevoked) key with this digest: its project, id and scope.
+    async fn live_api_key(&self, digest: &str) -> StoreResult<Option<LiveApiKey>>;
 
     // Users.
     async fn create_user_with_session(&self, user: &User, session: &SessionRecord) -> StoreResult<()>;

@@ -82,15 +82,17 @@ fn print_project(project: &Project, json: bool) {
 pub async fn api_key(storage: &StorageConfig, command: ApiKeyCommand) -> anyhow::Result<()> {
     let admin = checked_admin(storage).await?.projects;
     match command {
-        ApiKeyCommand::Create { project, name, json } => {
-            let created = admin.create_api_key(project_id(&project)?, &name).await?;
+        ApiKeyCommand::Create { project, name, scope, json } => {
+            let scope = scope.parse().with_context(|| format!("{scope:?} is not a scope (auth or admin)"))?;
+            let created = admin.create_api_key(project_id(&project)?, &name, scope).await?;
+            let record = &created.record;
             if json {
                 println!(
                     "{}",
-                    json!({ "id": created.record.id, "projectId": created.record.project_id, "apiKey": created.plaintext })
+                    json!({ "id": record.id, "projectId": record.project_id, "scope": record.scope, "apiKey": created.plaintext })
                 );
             } else {
-                println!("API key {} for project {}", created.record.id, created.record.project_id);
+                println!("API key {} ({} scope) for project {}", record.id, record.scope, record.project_id);
                 println!("  {}", created.plaintext);
                 println!("Store it now: it is not shown again.");
             }
@@ -121,5 +123,5 @@ fn print_key(key: &ApiKeyRecord) {
         Some(at) => format!("revoked {}", at.to_rfc3339()),
         None => "live".to_owned(),
     };
-    println!("{}  {}…  {:<12} {}", key.id, key.prefix, key.name, state);
+    println!("{}  {}…  {:<6} {:<12} {}", key.id, key.prefix, key.scope, key.name, state);
 }

@@ -254,10 +254,14 @@ pub enum ApiKeyCommand {
         project: String,
         #[arg(long, default_value = "default")]
         name: String,
+        /// `auth`: the SDK's routes only. `admin`: those and the admin API
+        /// (`/v7/{project}/admin/...`: users, sessions, signing keys, the audit trail).
+        #[arg(long, default_value = "auth", value_parser = ["auth", "admin"])]
+        scope: String,
         #[arg(long)]
         json: bool,
     },
-    /// List a project's keys (prefix only).
+    /// List a project's keys (prefix and scope only).
     List {
         #[arg(long)]
         project: String,

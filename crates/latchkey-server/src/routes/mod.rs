@@ -1,5 +1,6 @@
 //! Routes of API.md, one module per area.
 
+pub mod admin;
 pub mod auth;
 pub mod email;
 pub mod external;
@@ -18,5 +19,6 @@ pub fn project_router() -> Router<AppState> {
     Router::new()
         .nest("/auth", auth::router().merge(external::router()).merge(email::router()).merge(pages::router()))
         .nest("/users", users::router())
+        .nest("/admin", admin::router())
         .merge(jwks::router())
 }

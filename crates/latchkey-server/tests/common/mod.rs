@@ -191,7 +191,11 @@ impl TestApp {
         tokio::spawn(async move { app.run_until_stopped(std::future::pending()).await.expect("serve") });
         let admin = services.admin.clone();
         let project = admin.projects.create_project("Test project", ProjectSettings::default()).await.expect("project");
-        let key = admin.projects.create_api_key(project.id, "test").await.expect("key");
+        let key = admin
+            .projects
+            .create_api_key(project.id, "test", latchkey_core::domain::ApiKeyScope::Auth)
+            .await
+            .expect("key");
         Self {
             addr,
             project: project.id,
@@ -222,7 +226,12 @@ impl TestApp {
     /// A second project with its own key, on the same server.
     pub async fn another_project(&self) -> (ProjectId, String) {
         let project = self.admin.projects.create_project("Other", ProjectSettings::default()).await.expect("project");
-        let key = self.admin.projects.create_api_key(project.id, "other").await.expect("key");
+        let key = self
+            .admin
+            .projects
+            .create_api_key(project.id, "other", latchkey_core::domain::ApiKeyScope::Auth)
+            .await
+            .expect("key");
         (project.id, key.plaintext)
     }
 
@@ -254,6 +263,23 @@ impl TestApp {
         let response =
             self.http.get(self.url(self.project, path)).bearer_auth(&self.api_key).send().await.expect("request");
         read(response).await
+    }
+
+    /// A new `admin`-scope API key of `project`.
+    pub async fn admin_key_of(&self, project: ProjectId) -> String {
+        let scope = latchkey_core::domain::ApiKeyScope::Admin;
+        self.admin.projects.create_api_key(project, "admin", scope).await.expect("admin key").plaintext
+    }
+
+    /// A call of this project's admin API (`path` after `/admin`) with `key`; `body` is sent
+    /// as JSON unless it is `Value::Null`.
+    pub async fn admin_call(&self, method: reqwest::Method, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let url = self.url(self.project, &format!("/admin{path}"));
+        let mut request = self.http.request(method, url).bearer_auth(key);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        read(request.send().await.expect("request")).await
     }
 
     /// Signs up `email` with a valid password and returns the response body.

@@ -10,16 +10,18 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domain::{
-    ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings, Role, SessionId, User, UserId,
+    ApiKeyId, ApiKeyRecord, ApiKeyScope, Project, ProjectId, ProjectSettings, Role, SessionId, User, UserId,
 };
 use latchkey_core::store::{Rotation, SessionRecord, StoreError, UniqueField};
 use latchkey_core::tokens::SigningKey;
 
+mod audit;
 mod backends;
 mod external;
 mod mail;
 mod shared_postgres;
 
+use audit::audit_events_list_filter_page_and_purge;
 use external::{
     a_jti_is_used_once_per_project, external_config_is_scoped_by_project,
     linking_applies_only_from_the_expected_foreign_id, racing_links_of_one_user_apply_once,
@@ -80,6 +82,7 @@ on_every_backend!(
     racing_reset_requests_respect_the_rate_limit,
     old_mail_is_purged_and_live_mail_kept,
     racing_first_projects_create_exactly_one,
+    audit_events_list_filter_page_and_purge,
 );
 
 fn now() -> chrono::DateTime<Utc> {
@@ -157,15 +160,18 @@ async fn every_read_is_scoped_by_project(store: Arc<Store>) {
         project_id: a,
         name: "k".into(),
         prefix: "lk_abc".into(),
+        scope: ApiKeyScope::Admin,
         digest: "digest-a".into(),
         created_at: now(),
         revoked_at: None,
     };
     store.insert_api_key(&key).await.unwrap();
     assert!(!store.revoke_api_key(b, key.id, now()).await.unwrap(), "another project cannot revoke it");
-    assert_eq!(store.project_for_api_key("digest-a").await.unwrap(), Some(a));
+    let live = store.live_api_key("digest-a").await.unwrap().expect("live");
+    assert_eq!((live.project_id, live.id, live.scope), (a, key.id, ApiKeyScope::Admin));
+    assert_eq!(store.list_api_keys(a).await.unwrap()[0].scope, ApiKeyScope::Admin, "the scope reads back");
     assert!(store.revoke_api_key(a, key.id, now()).await.unwrap());
-    assert_eq!(store.project_for_api_key("digest-a").await.unwrap(), None);
+    assert_eq!(store.live_api_key("digest-a").await.unwrap(), None);
 }
 
 async fn records_round_trip_exactly(store: Arc<Store>) {
@@ -307,6 +313,7 @@ async fn racing_first_projects_create_exactly_one(store: Arc<Store>) {
             project_id: project.id,
             name: "bootstrap".into(),
             prefix: format!("lk_{n:08}"),
+            scope: ApiKeyScope::Auth,
             digest: format!("digest-{n}"),
             created_at: now(),
             revoked_at: None,
@@ -326,9 +333,13 @@ async fn racing_first_projects_create_exactly_one(store: Arc<Store>) {
     let winner = &candidates[results.iter().position(|won| *won).unwrap()];
     assert_eq!(projects[0].id, winner.0.id);
     assert_eq!(store.signing_keys(winner.0.id).await.unwrap().len(), 1, "with its signing key");
-    assert_eq!(store.project_for_api_key(&winner.2.digest).await.unwrap(), Some(winner.0.id), "and its API key");
+    assert_eq!(
+        store.live_api_key(&winner.2.digest).await.unwrap().map(|k| k.project_id),
+        Some(winner.0.id),
+        "and its API key"
+    );
     for loser in candidates.iter().filter(|c| c.0.id != winner.0.id) {
-        assert_eq!(store.project_for_api_key(&loser.2.digest).await.unwrap(), None, "a loser wrote nothing");
+        assert_eq!(store.live_api_key(&loser.2.digest).await.unwrap(), None, "a loser wrote nothing");
     }
     let (p, k, a) = candidate(99);
     assert!(!store.create_first_project(&p, &k, &a).await.unwrap(), "none once a project exists");

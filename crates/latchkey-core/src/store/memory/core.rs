@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{MemoryStore, Tables, duplicate, ms};
 use crate::domain::{ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings, SessionId, User, UserId};
-use crate::store::{CoreStore, FailureWindow, Rotation, SessionRecord, StoreResult};
+use crate::store::{CoreStore, FailureWindow, LiveApiKey, Rotation, SessionRecord, StoreResult};
 use crate::tokens::StoredSigningKey;
 
 impl Tables {
@@ -116,9 +116,10 @@ impl CoreStore for MemoryStore {
         Ok(live.map(|key| key.revoked_at = Some(ms(now))).is_some())
     }
 
-    async fn project_for_api_key(&self, digest: &str) -> StoreResult<Option<ProjectId>> {
+    async fn live_api_key(&self, digest: &str) -> StoreResult<Option<LiveApiKey>> {
         let tables = self.lock().await;
-        Ok(tables.api_keys.values().find(|k| k.digest == digest && k.revoked_at.is_none()).map(|k| k.project_id))
+        let live = tables.api_keys.values().find(|k| k.digest == digest && k.revoked_at.is_none());
+        Ok(live.map(|k| LiveApiKey { project_id: k.project_id, id: k.id, scope: k.scope }))
     }
 
     async fn create_user_with_session(&self, user: &User, session: &SessionRecord) -> StoreResult<()> {

@@ -12,6 +12,7 @@
 //! [`StoreError::Conflict`] with the same [`UniqueField`]), foreign keys (reported as
 //! [`StoreError::Other`]), and timestamps stored to the millisecond.
 
+mod audit;
 mod core;
 mod external;
 mod mail;
@@ -49,6 +50,8 @@ struct Tables {
     external_keys: HashMap<(ProjectId, String), ExternalKeyRecord>,
     /// (project, jti digest) -> until when it stays used.
     external_jtis: HashMap<(ProjectId, String), DateTime<Utc>>,
+    /// Keyed by id: UUIDv7, so key order is time order.
+    audit_events: BTreeMap<crate::domain::AuditEventId, crate::domain::AuditEvent>,
 }
 
 /// The in-memory store. Cheap to create; each value is its own empty database.

@@ -1,0 +1,48 @@
+//! The admin API, `/v7/{project_id}/admin/...` (docs/ADMIN.md): every route needs an API key
+//! of the path's project with the `admin` scope ([`AdminKey`]). One module per area; each
+//! handler translates HTTP to one call of a core admin service and its errors to HTTP.
+
+pub mod project;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use latchkey_core::domain::{Actor, ProjectId};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::{bearer, header_project};
+
+pub fn router() -> Router<AppState> {
+    Router::new().merge(project::router())
+}
+
+/// The path's project, authenticated by an `admin`-scope key, and the key as the actor the
+/// audit trail records. A key of another project (or none) is 401 `auth/invalid-api-key`,
+/// as on every route; an `auth` key of this project is 403 `auth/insufficient-scope`.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminKey {
+    pub project: ProjectId,
+    pub actor: Actor,
+}
+
+impl FromRequestParts<AppState> for AdminKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found())?;
+        let project = params
+            .iter()
+            .find(|(name, _)| *name == "project_id")
+            .and_then(|(_, value)| value.parse::<ProjectId>().ok())
+            .ok_or_else(ApiError::invalid_api_key)?;
+        if let Some(header_project) = header_project(parts)?
+            && header_project != project
+        {
+            return Err(ApiError::invalid_api_key());
+        }
+        let key = bearer(parts).ok_or_else(ApiError::invalid_api_key)?;
+        let actor = state.services.api_keys.authorize_admin(project, key).await?;
+        Ok(AdminKey { project, actor })
+    }
+}

@@ -1,0 +1,42 @@
+//! `GET /admin/project`: the project's settings.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::SecondsFormat;
+use latchkey_core::domain::Project;
+use latchkey_proto::ErrorBody;
+use latchkey_proto::admin::AdminProject;
+
+use super::AdminKey;
+use crate::app::AppState;
+use crate::error::ApiError;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/project", get(show))
+}
+
+pub(crate) fn admin_project(project: &Project) -> AdminProject {
+    AdminProject {
+        id: project.id.to_string(),
+        name: project.name.clone(),
+        access_token_ttl: project.settings.access_token_ttl_secs,
+        refresh_token_ttl: project.settings.refresh_token_ttl_secs,
+        created_at: project.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+    }
+}
+
+#[utoipa::path(
+    get, path = "/v7/{project_id}/admin/project", tag = "admin",
+    params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The project's settings", body = AdminProject),
+        (status = 403, description = "`auth/insufficient-scope`: the key lacks the admin scope", body = ErrorBody),
+        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn show(State(state): State<AppState>, key: AdminKey) -> Result<Json<AdminProject>, ApiError> {
+    let project = state.services.admin.projects.project(key.project).await?;
+    Ok(Json(admin_project(&project)))
+}
