@@ -21,6 +21,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // An admin command whose reader went away (`latchkey project list | head -1`) should end
+    // quietly, as other command-line tools do, not panic on the failed write: restore the
+    // default SIGPIPE action, which Rust's runtime sets to ignore. `serve` keeps ignoring it,
+    // so a client closing its socket never kills the server.
+    #[cfg(unix)]
+    if !loaded.is_serve() {
+        // SAFETY: resets one signal's disposition before any thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     init_tracing(format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

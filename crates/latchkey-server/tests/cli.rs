@@ -358,3 +358,26 @@ fn help_shows_the_defaults() {
         assert!(text.contains(needle), "--help shows {needle}:\n{text}");
     }
 }
+
+#[test]
+fn an_admin_command_whose_reader_is_gone_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    run_json(dir.path(), &["project", "create", "--name", "Piped", "--json"]);
+    // A pipe whose reading end is already closed: the first write fails (`... | true`).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = latchkey(dir.path())
+        .args(["project", "list", "--json"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(101), "a panic: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "ended by SIGPIPE, like any filter: {stderr}");
+    }
+}
