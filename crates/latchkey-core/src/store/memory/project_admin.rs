@@ -9,9 +9,9 @@ use crate::store::{KeyRotation, ProjectAdminStore, StoreResult};
 use crate::tokens::{KeyState, StoredSigningKey};
 
 impl Tables {
-    /// Every check of `INSERT INTO signing_keys`: the primary key, the project, and the unique
-    /// indexes of one active key and one standby per project (`pending`: keys inserted before
-    /// it in the same call).
+    /// The unique checks of `INSERT INTO signing_keys`: the primary key and the indexes of one
+    /// active key and one standby per project (`pending`: keys inserted before it in the same
+    /// call). The caller checks the project exists.
     pub(super) fn check_signing_key_insert(&self, key: &StoredSigningKey, pending: &[StoredSigningKey]) -> StoreResult<()> {
         let same_slot = |other: &StoredSigningKey| {
             let same_role = matches!(
@@ -23,10 +23,7 @@ impl Tables {
         if self.signing_keys.values().chain(pending).any(same_slot) {
             return Err(duplicate());
         }
-        if pending.iter().any(|k| k.project_id == key.project_id) {
-            return Ok(()); // the project is being created with it
-        }
-        self.require_project(key.project_id)
+        Ok(())
     }
 
     pub(super) fn insert_signing_key(&mut self, key: &StoredSigningKey) {
@@ -94,6 +91,7 @@ impl ProjectAdminStore for MemoryStore {
         if has_standby {
             return Ok(false);
         }
+        tables.require_project(key.project_id)?;
         tables.check_signing_key_insert(key, &[])?;
         tables.insert_signing_key(key);
         Ok(true)
@@ -112,6 +110,7 @@ impl ProjectAdminStore for MemoryStore {
     async fn rotate_signing_key(&self, rotation: &KeyRotation) -> StoreResult<bool> {
         let mut tables = self.lock().await;
         let project = rotation.project_id;
+        tables.require_project(rotation.new_standby.project_id)?;
         if !tables.key_in_state(project, &rotation.retiring_kid, KeyState::Active)
             || !tables.key_in_state(project, &rotation.promoted_kid, KeyState::Standby)
         {
