@@ -164,8 +164,9 @@ fn thumbprint(public_key: &[u8; 32]) -> String {
 #[derive(Clone, Debug)]
 pub struct KeyRing {
     active: SigningKey,
-    /// Every key the JWKS lists (the active one included), newest first, each with the
-    /// instant it leaves the JWKS (`None`: not retired).
+    /// Every key the JWKS lists: the active one first (for verifiers that take the first
+    /// key), then the standby, then the retired keys newest first, each with the instant it
+    /// leaves the JWKS (`None`: not retired).
     published: Vec<(SigningKey, Option<DateTime<Utc>>)>,
     refresh_secret: Arc<SecretKey>,
 }
@@ -190,6 +191,8 @@ impl KeyRing {
             }
         }
         let active = active.ok_or_else(|| CoreError::Internal(format!("project {project} has no active signing key")))?;
+        // Stable: the retired keys keep their order.
+        published.sort_by_key(|(key, until)| (key.kid != active.kid, until.is_some()));
         Ok(Self { active, published, refresh_secret: Arc::new(master.derive_key(&format!("refresh-token/{project}"))) })
     }
 
@@ -203,7 +206,7 @@ impl KeyRing {
         self.published_at(now).find(|k| k.kid == kid)
     }
 
-    /// The JWK Set at `now`: the standby, the active key, and the retired keys whose tokens
+    /// The JWK Set at `now`: the active key, the standby, and the retired keys whose tokens
     /// may still be live.
     pub fn jwks(&self, now: DateTime<Utc>) -> serde_json::Value {
         serde_json::json!({ "keys": self.published_at(now).map(SigningKey::jwk).collect::<Vec<_>>() })
@@ -423,8 +426,8 @@ mod tests {
         let kids = |at| -> Vec<String> {
             ring.jwks(at)["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
         };
-        assert_eq!(kids(now), [standby.kid.clone(), active.kid.clone(), retired.kid.clone()]);
-        assert_eq!(kids(until), [standby.kid.clone(), active.kid.clone()], "the retired key leaves at its end");
+        assert_eq!(kids(now), [active.kid.clone(), standby.kid.clone(), retired.kid.clone()], "the signer first");
+        assert_eq!(kids(until), [active.kid.clone(), standby.kid.clone()], "the retired key leaves at its end");
         assert!(ring.find(&retired.kid, now).is_some());
         assert!(ring.find(&retired.kid, until).is_none());
 

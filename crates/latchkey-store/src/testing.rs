@@ -130,3 +130,63 @@ impl TempDatabase {
         &self.name
     }
 }
+
+/// The tables of the database at `url` (`sqlite://PATH` or `postgres://…`) with a row in which
+/// some column's text contains `needle` (an id, say): for tests that prove an erasure left
+/// nothing behind. Every table of the schema is walked, so a table added later is covered too.
+pub async fn tables_mentioning(url: &str, needle: &str) -> Vec<String> {
+    let pattern = format!("%{needle}%");
+    let mut found = Vec::new();
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await.expect("open the SQLite database");
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("list tables");
+        for table in tables {
+            let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+                .bind(&table)
+                .fetch_all(&mut conn)
+                .await
+                .expect("list columns");
+            // Names come from the catalogue, quoted as identifiers: safe to splice.
+            let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+            let test = columns.iter().map(|c| format!("CAST({} AS TEXT) LIKE $1", quote(c))).collect::<Vec<_>>();
+            let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", quote(&table), test.join(" OR "));
+            let hits: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(&pattern)
+                .fetch_one(&mut conn)
+                .await
+                .expect("search a table");
+            if hits > 0 {
+                found.push(table);
+            }
+        }
+        let _ = conn.close().await;
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.expect("connect to the PostgreSQL database");
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables
+              WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("list tables");
+        for table in tables {
+            let sql = format!("SELECT COUNT(*) FROM \"{}\" t WHERE t::text LIKE $1", table.replace('"', "\"\""));
+            let hits: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(&pattern)
+                .fetch_one(&mut conn)
+                .await
+                .expect("search a table");
+            if hits > 0 {
+                found.push(table);
+            }
+        }
+        let _ = conn.close().await;
+    }
+    found
+}

@@ -65,8 +65,8 @@ impl ProjectAdmin {
         Ok(project)
     }
 
-    /// A new project's signing key and its standby, both created with the project: the
-    /// standby is in every JWKS the project ever serves, so the first rotation need not wait.
+    /// A new project's signing key and its standby (published from the start, so verifiers
+    /// hold it long before a rotation lets it sign).
     fn first_keys(&self, project: &Project) -> Result<[StoredSigningKey; 2]> {
         let (_, mut active) = SigningKey::generate(project.id, &self.deps.master, project.created_at)?;
         active.activated_at = Some(project.created_at);

@@ -14,12 +14,12 @@
 //! - A retired key leaves the JWKS at retirement + the access-token lifetime + [`CONTEXT_TTL`]
 //!   + [`RETIREMENT_MARGIN_SECS`] (verifiers' clock leeway); maintenance then deletes it.
 //! - A standby may sign once every cached JWKS holds it: [`JWKS_MAX_AGE_SECS`] +
-//!   [`CONTEXT_TTL`] after it was published, or at once if it was created with its project
-//!   (no JWKS without it was ever served). A rotation with a younger standby is refused
-//!   ([`CoreError::StandbyKeyTooNew`], with the wait) unless forced. Forcing is the emergency
-//!   path (a leaked key): it rotates at once, and verifiers whose cached JWKS predates the
-//!   standby reject the new tokens until they refetch it (at most five minutes; most refetch
-//!   on an unknown `kid`).
+//!   [`CONTEXT_TTL`] (5 min 30 s) after it was published. A rotation with a younger standby
+//!   is refused ([`CoreError::StandbyKeyTooNew`], with the wait) unless forced. Forcing is the
+//!   emergency path (a leaked key): it rotates at once, and verifiers whose cached JWKS
+//!   predates the standby reject the new tokens until they refetch it (at most five minutes;
+//!   most refetch on an unknown `kid`). A new project's standby is published with it, so
+//!   only a rotation in its first 5 min 30 s waits.
 
 use std::sync::Arc;
 
@@ -27,7 +27,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use super::context::CONTEXT_TTL;
 use super::shared::Deps;
-use crate::domain::{Actor, AuditAction, AuditEvent, Project, ProjectId};
+use crate::domain::{Actor, AuditAction, AuditEvent, ProjectId};
 use crate::store::{KeyRotation, StoreError};
 use crate::tokens::{KeyState, SigningKey, StoredSigningKey};
 use crate::{CoreError, Result};
@@ -69,11 +69,10 @@ pub fn signing_key_list(keys: &[SigningKeyStatus]) -> latchkey_proto::admin::Sig
     latchkey_proto::admin::SigningKeyList { keys: keys.iter().map(Into::into).collect() }
 }
 
-/// When `standby` may start signing without a verifier's cached JWKS lacking it.
-pub fn standby_ready_at(standby: &StoredSigningKey, project: &Project) -> DateTime<Utc> {
-    if standby.created_at <= project.created_at {
-        return standby.created_at; // published since the project exists
-    }
+/// When `standby` may start signing without a verifier's cached JWKS lacking it: every
+/// process publishes it within the context cache's lifetime, and a JWKS fetched just before
+/// that is cached for at most its max-age.
+pub fn standby_ready_at(standby: &StoredSigningKey) -> DateTime<Utc> {
     standby.created_at + Duration::seconds(JWKS_MAX_AGE_SECS) + context_ttl()
 }
 
@@ -142,7 +141,7 @@ impl SigningKeys {
                 continue;
             };
             let now = self.deps.clock.now();
-            let ready_at = standby_ready_at(standby, &current);
+            let ready_at = standby_ready_at(standby);
             if !force && ready_at > now {
                 let wait_ms = (ready_at - now).num_milliseconds().unsigned_abs();
                 return Err(CoreError::StandbyKeyTooNew { retry_after_secs: wait_ms.div_ceil(1000).max(1) });
@@ -198,22 +197,13 @@ impl SigningKeys {
 mod tests {
     use super::*;
     use crate::crypto::MasterKey;
-    use crate::domain::ProjectSettings;
-
-    fn project(created_at: DateTime<Utc>) -> Project {
-        Project { id: ProjectId::generate(), name: "p".into(), settings: ProjectSettings::default(), created_at }
-    }
 
     #[test]
     fn a_standby_is_ready_once_every_cached_jwks_holds_it() {
         let (master, _) = MasterKey::generate();
-        let start = Utc::now();
-        let project = project(start);
-        let (_, born_with_project) = SigningKey::generate(project.id, &master, start).unwrap();
-        assert_eq!(standby_ready_at(&born_with_project, &project), start, "no JWKS without it was ever served");
-        let later = start + Duration::hours(2);
-        let (_, added_later) = SigningKey::generate(project.id, &master, later).unwrap();
-        assert_eq!(standby_ready_at(&added_later, &project), later + Duration::seconds(330));
+        let published = Utc::now();
+        let (_, standby) = SigningKey::generate(ProjectId::generate(), &master, published).unwrap();
+        assert_eq!(standby_ready_at(&standby), published + Duration::seconds(300 + 30));
     }
 
     #[test]
