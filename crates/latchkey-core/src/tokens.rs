@@ -190,7 +190,8 @@ impl KeyRing {
                 KeyState::Retired { published_until } => published.push((key, Some(published_until))),
             }
         }
-        let active = active.ok_or_else(|| CoreError::Internal(format!("project {project} has no active signing key")))?;
+        let active =
+            active.ok_or_else(|| CoreError::Internal(format!("project {project} has no active signing key")))?;
         // Stable: the retired keys keep their order.
         published.sort_by_key(|(key, until)| (key.kid != active.kid, until.is_some()));
         Ok(Self { active, published, refresh_secret: Arc::new(master.derive_key(&format!("refresh-token/{project}"))) })
@@ -420,8 +421,12 @@ mod tests {
         let (standby, active, retired) = (key(), key(), key());
         let until = now + chrono::Duration::minutes(40);
         let states = [KeyState::Standby, KeyState::Active, KeyState::Retired { published_until: until }];
-        let ring = KeyRing::new(project, [standby.clone(), active.clone(), retired.clone()].into_iter().zip(states).collect(), &master)
-            .unwrap();
+        let ring = KeyRing::new(
+            project,
+            [standby.clone(), active.clone(), retired.clone()].into_iter().zip(states).collect(),
+            &master,
+        )
+        .unwrap();
         assert_eq!(ring.active().kid, active.kid, "the standby is newer but does not sign");
         let kids = |at| -> Vec<String> {
             ring.jwks(at)["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()

@@ -165,7 +165,8 @@ async fn every_project_route_is_scoped_to_an_admin_key_of_its_project() {
 
     // Each project's admin sees and changes only its own.
     call(&app, other, &other_key, Method::PATCH, "/project", json!({ "name": "Other renamed" })).await;
-    let (status, _, _) = call(&app, other, &other_key, Method::POST, "/signing-keys/rotate?force=true", Value::Null).await;
+    let (status, _, _) =
+        call(&app, other, &other_key, Method::POST, "/signing-keys/rotate?force=true", Value::Null).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(app.admin.projects.project(app.project).await.unwrap().name, "Test project");
     assert_eq!(app.admin.signing_keys.list(app.project).await.unwrap(), before);
@@ -241,8 +242,13 @@ async fn tokens_before_and_after_a_rotation_verify_against_the_jwks_alone() {
     // Maintenance deletes the unpublished key; the signing key and standby stay.
     assert_eq!(app.services.maintenance.purge_unpublished_signing_keys().await.unwrap(), 1);
     assert_eq!(app.store.signing_keys(app.project).await.unwrap().len(), 2);
-    let (status, refreshed) = app.post("/auth/request-new-access-token", json!({
-        "refreshToken": signed_in["refreshToken"] })).await;
+    let (status, refreshed) = app
+        .post(
+            "/auth/request-new-access-token",
+            json!({
+        "refreshToken": signed_in["refreshToken"] }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
     assert_eq!(kid_of(refreshed["accessToken"].as_str().unwrap()), standby);
 
@@ -256,7 +262,8 @@ async fn a_rotation_waits_for_a_fresh_standby_unless_forced() {
     let app = TestApp::spawn().await;
     let key = app.admin_key_of(app.project).await;
     // A new project's standby was published with it: the first rotation waits 5 min 30 s.
-    let (status, body, headers) = call(&app, app.project, &key, Method::POST, "/signing-keys/rotate", Value::Null).await;
+    let (status, body, headers) =
+        call(&app, app.project, &key, Method::POST, "/signing-keys/rotate", Value::Null).await;
     assert_error(&(status, body), StatusCode::CONFLICT, "signing-key/standby-too-new");
     assert_eq!(headers["retry-after"], "330");
     app.advance(330);
@@ -266,9 +273,14 @@ async fn a_rotation_waits_for_a_fresh_standby_unless_forced() {
 
     // The new standby was published just now: a verifier's cached JWKS may lack it.
     app.advance(60);
-    let (status, body, headers) = call(&app, app.project, &key, Method::POST, "/signing-keys/rotate", Value::Null).await;
+    let (status, body, headers) =
+        call(&app, app.project, &key, Method::POST, "/signing-keys/rotate", Value::Null).await;
     assert_error(&(status, body), StatusCode::CONFLICT, "signing-key/standby-too-new");
-    assert_eq!(headers["retry-after"], (330 - 60).to_string().as_str(), "the JWKS max-age and the cache TTL, less the wait");
+    assert_eq!(
+        headers["retry-after"],
+        (330 - 60).to_string().as_str(),
+        "the JWKS max-age and the cache TTL, less the wait"
+    );
     let bad = admin(&app, &key, Method::POST, "/signing-keys/rotate?force=maybe", Value::Null).await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "auth/invalid-body");
     assert_eq!(bad.1["field"], "force");
@@ -298,7 +310,12 @@ async fn projects_from_before_standbys_get_one() {
     let keys = app.store.signing_keys(created.id).await.unwrap();
     assert_eq!(keys.len(), 2, "new projects are created with a standby");
 
-    let legacy = Project { id: ProjectId::generate(), name: "Old".into(), settings: ProjectSettings::default(), created_at: now(&app) };
+    let legacy = Project {
+        id: ProjectId::generate(),
+        name: "Old".into(),
+        settings: ProjectSettings::default(),
+        created_at: now(&app),
+    };
     let key = legacy_key(&app, &legacy).await;
     let admin_key = app.admin_key_of(legacy.id).await;
     assert_eq!(jwks(&app, legacy.id).await.keys.len(), 1);
@@ -308,12 +325,18 @@ async fn projects_from_before_standbys_get_one() {
     assert_error(&(status, body), StatusCode::CONFLICT, "signing-key/standby-too-new");
     assert_eq!(jwks(&app, legacy.id).await.keys.len(), 2, "the standby is published at once");
     app.advance(330);
-    let (status, rotated, _) = call(&app, legacy.id, &admin_key, Method::POST, "/signing-keys/rotate", Value::Null).await;
+    let (status, rotated, _) =
+        call(&app, legacy.id, &admin_key, Method::POST, "/signing-keys/rotate", Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     assert_eq!(rotated["keys"][2]["kid"], key.as_str(), "the original key is retired");
 
     // `serve` gives every project without one a standby at start-up.
-    let other = Project { id: ProjectId::generate(), name: "Older".into(), settings: ProjectSettings::default(), created_at: now(&app) };
+    let other = Project {
+        id: ProjectId::generate(),
+        name: "Older".into(),
+        settings: ProjectSettings::default(),
+        created_at: now(&app),
+    };
     legacy_key(&app, &other).await;
     assert_eq!(app.admin.signing_keys.ensure_standby_keys().await.unwrap(), 1);
     assert_eq!(app.admin.signing_keys.ensure_standby_keys().await.unwrap(), 0, "once");
@@ -341,11 +364,7 @@ async fn the_audit_trail_filters_and_pages_newest_first() {
     app.advance(1);
     sign_in(&app, "trail@example.com", "s3cur3P@ss").await;
     let all = trail(&app, &key, "").await;
-    assert_eq!(
-        actions(&all)[..3],
-        ["sign-in.succeeded", "sign-in.failed", "project.renamed"],
-        "newest first"
-    );
+    assert_eq!(actions(&all)[..3], ["sign-in.succeeded", "sign-in.failed", "project.renamed"], "newest first");
     // The admin key's creation is on record too (from the command line).
     assert_eq!(actions(&all).last(), Some(&"api-key.created"));
 
@@ -458,7 +477,8 @@ async fn every_admin_action_and_security_event_is_recorded() {
     let (status, _) = app.post("/auth/request-password-reset", json!({ "email": email })).await;
     assert_eq!(status, StatusCode::OK);
     let token = mailed_token(&app).await;
-    let (status, body) = app.post("/auth/reset-password", json!({ "token": token, "newPassword": "n3w-S3cret!" })).await;
+    let (status, body) =
+        app.post("/auth/reset-password", json!({ "token": token, "newPassword": "n3w-S3cret!" })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let reset = trail(&app, &key, "&action=password-reset.completed").await;
     assert_eq!((reset.len(), reset[0]["userId"].as_str()), (1, Some(user.as_str())));
@@ -508,8 +528,15 @@ async fn a_deleted_project_leaves_no_row_behind() {
     let app = TestApp::spawn().await;
     let doomed = app.admin.projects.create_project("Doomed", ProjectSettings::default()).await.unwrap().id;
     let doomed_key = app.admin.projects.create_api_key(doomed, "k", ApiKeyScope::Admin).await.unwrap().plaintext;
-    let (status, body) = app.post_as(doomed, &doomed_key, "/auth/sign-up", json!({
-        "email": "gone@example.com", "password": "s3cur3P@ss" })).await;
+    let (status, body) = app
+        .post_as(
+            doomed,
+            &doomed_key,
+            "/auth/sign-up",
+            json!({
+        "email": "gone@example.com", "password": "s3cur3P@ss" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     sign_in(&app, "gone@example.com", "x").await;
     app.post_as(doomed, &doomed_key, "/auth/sign-in", json!({ "email": "gone@example.com", "password": "nope" })).await;
@@ -517,14 +544,19 @@ async fn a_deleted_project_leaves_no_row_behind() {
     call(&app, doomed, &doomed_key, Method::POST, "/signing-keys/rotate?force=true", Value::Null).await;
     app.sign_up("kept@example.com").await;
     let url = database_url(&app);
-    assert!(!latchkey_store::testing::tables_mentioning(&url, &doomed.to_string()).await.is_empty(), "the walk finds rows");
+    assert!(
+        !latchkey_store::testing::tables_mentioning(&url, &doomed.to_string()).await.is_empty(),
+        "the walk finds rows"
+    );
 
     app.admin.projects.delete_project(doomed).await.unwrap();
     let left = latchkey_store::testing::tables_mentioning(&url, &doomed.to_string()).await;
     assert!(left.is_empty(), "rows of the deleted project remain in {left:?}");
     let user_left = latchkey_store::testing::tables_mentioning(&url, body["user"]["id"].as_str().unwrap()).await;
     assert!(user_left.is_empty(), "rows naming its user remain in {user_left:?}");
-    let refused = app.post_as(doomed, &doomed_key, "/auth/sign-in", json!({ "email": "gone@example.com", "password": "s3cur3P@ss" })).await;
+    let refused = app
+        .post_as(doomed, &doomed_key, "/auth/sign-in", json!({ "email": "gone@example.com", "password": "s3cur3P@ss" }))
+        .await;
     assert_error(&refused, StatusCode::UNAUTHORIZED, "auth/invalid-api-key");
     let jwks = app.http.get(app.url(doomed, "/.well-known/jwks.json")).send().await.unwrap();
     assert_eq!(jwks.status(), StatusCode::NOT_FOUND);

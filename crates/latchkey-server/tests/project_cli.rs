@@ -157,7 +157,11 @@ async fn audit_list_filters_and_pages() {
     db.ok(&["api-key", "create", "--project", &other]);
 
     let all = db.json(&["audit", "list", "--project", &project, "--json"]);
-    assert_eq!(actions(&all), ["project.renamed", "api-key.revoked", "api-key.created"], "newest first, this project only");
+    assert_eq!(
+        actions(&all),
+        ["project.renamed", "api-key.revoked", "api-key.created"],
+        "newest first, this project only"
+    );
     assert_eq!(all["nextCursor"], Value::Null);
     let revoked = &all["events"][1];
     assert_eq!((revoked["actor"].as_str(), revoked["details"]["apiKeyId"].as_str()), (Some("cli"), Some(key_id)));

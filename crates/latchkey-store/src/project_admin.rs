@@ -123,9 +123,11 @@ impl ProjectAdminStore for SqlStore {
 
     async fn purge_unpublished_signing_keys(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         // Maintenance across projects: retired keys no verifier can need any more.
-        self.write("DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND COALESCE(published_until, retired_at) <= $1")
-            .bind(Millis(now))
-            .execute()
-            .await
+        self.write(
+            "DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND COALESCE(published_until, retired_at) <= $1",
+        )
+        .bind(Millis(now))
+        .execute()
+        .await
     }
 }

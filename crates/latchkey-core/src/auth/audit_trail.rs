@@ -84,7 +84,10 @@ fn action_filter(text: &str) -> Result<String> {
     let known = AuditAction::iter()
         .any(|action| action.as_str() == text || (text.ends_with('.') && action.as_str().starts_with(text)));
     if !known {
-        return Err(CoreError::invalid("action", "action must be an audit action (user.suspended) or a prefix (user.)"));
+        return Err(CoreError::invalid(
+            "action",
+            "action must be an audit action (user.suspended) or a prefix (user.)",
+        ));
     }
     Ok(text.to_owned())
 }

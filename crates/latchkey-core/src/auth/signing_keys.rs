@@ -111,7 +111,12 @@ impl SigningKeys {
             .await?
             .into_iter()
             .filter(|key| key.is_published(now))
-            .map(|key| SigningKeyStatus { state: key.state(), kid: key.kid, created_at: key.created_at, retired_at: key.retired_at })
+            .map(|key| SigningKeyStatus {
+                state: key.state(),
+                kid: key.kid,
+                created_at: key.created_at,
+                retired_at: key.retired_at,
+            })
             .collect();
         // A new project's two keys share their creation instant: the standby is the newer.
         let rank = |state: &KeyState| match state {

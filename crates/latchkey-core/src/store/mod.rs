@@ -9,17 +9,17 @@
 
 mod audit;
 mod external;
-mod project_admin;
 /// A store without a database, for tests (the `memory-store` feature).
 #[cfg(feature = "memory-store")]
 pub mod memory;
+mod project_admin;
 
 pub use audit::AuditStore;
-pub use project_admin::{KeyRotation, ProjectAdminStore};
 pub use external::{
     ExternalKeyRecord, ExternalSecretRecord, ExternalSettings, ExternalSignIn, ExternalSignInOutcome, ExternalStore,
     UserChange,
 };
+pub use project_admin::{KeyRotation, ProjectAdminStore};
 mod mail;
 
 pub use mail::{Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState};

@@ -86,7 +86,11 @@ pub async fn link_tokens_are_single_use_scoped_and_superseded(store: Arc<Store>)
     assert_eq!(store.link_token(b, "verify-1").await.unwrap(), None);
     assert_eq!(store.complete_email_verification(b, "verify-1", now()).await.unwrap(), None, "another project");
     let reset_done = audit_event(a, AuditAction::PasswordResetCompleted);
-    assert_eq!(store.complete_password_reset(a, "verify-1", "h", now(), &reset_done).await.unwrap(), None, "another purpose");
+    assert_eq!(
+        store.complete_password_reset(a, "verify-1", "h", now(), &reset_done).await.unwrap(),
+        None,
+        "another purpose"
+    );
     assert_eq!(store.complete_email_verification(a, "verify-1", now()).await.unwrap(), Some(u.id));
     assert!(store.get_user(a, u.id).await.unwrap().unwrap().is_verified);
     assert_eq!(store.complete_email_verification(a, "verify-1", now()).await.unwrap(), None, "used");
@@ -128,7 +132,11 @@ pub async fn link_tokens_are_single_use_scoped_and_superseded(store: Arc<Store>)
     let completed = audit_event(a, AuditAction::PasswordResetCompleted);
     assert_eq!(store.complete_password_reset(a, &reset_digests[1], "h1", now(), &completed).await.unwrap(), Some(u.id));
     let recorded = store.list_audit_events(a, &Default::default(), 1).await.unwrap();
-    assert_eq!((recorded[0].action, recorded[0].user_id), (AuditAction::PasswordResetCompleted, Some(u.id)), "with the user the token names");
+    assert_eq!(
+        (recorded[0].action, recorded[0].user_id),
+        (AuditAction::PasswordResetCompleted, Some(u.id)),
+        "with the user the token names"
+    );
     let read = store.get_user(a, u.id).await.unwrap().unwrap();
     assert_eq!(read.password_hash.as_deref(), Some("h1"));
     assert!(store.get_session(a, other_session.id).await.unwrap().unwrap().revoked_at.is_some());

@@ -24,10 +24,6 @@ mod project_admin;
 mod shared_postgres;
 
 use audit::audit_events_list_filter_page_and_purge;
-use project_admin::{
-    a_deleted_project_leaves_nothing_behind, a_project_is_renamed_with_its_record, racing_rotations_apply_once,
-    rotation_moves_each_key_one_step_with_its_record, standbys_are_added_once_and_unpublished_keys_purged,
-};
 use external::{
     a_jti_is_used_once_per_project, external_config_is_scoped_by_project,
     linking_applies_only_from_the_expected_foreign_id, racing_links_of_one_user_apply_once,
@@ -37,6 +33,10 @@ use mail::{
     link_tokens_are_single_use_scoped_and_superseded, mail_settings_round_trip_per_project,
     old_mail_is_purged_and_live_mail_kept, outbox_transitions_are_bound_to_the_claim,
     racing_reset_requests_respect_the_rate_limit, racing_workers_never_claim_the_same_row,
+};
+use project_admin::{
+    a_deleted_project_leaves_nothing_behind, a_project_is_renamed_with_its_record, racing_rotations_apply_once,
+    rotation_moves_each_key_one_step_with_its_record, standbys_are_added_once_and_unpublished_keys_purged,
 };
 
 /// Every area of the storage contract, as the server uses it.
@@ -196,7 +196,10 @@ async fn every_read_is_scoped_by_project(store: Arc<Store>) {
     };
     store.insert_api_key(&key, &audit_event(a, AuditAction::ApiKeyCreated)).await.unwrap();
     let revoked_elsewhere = audit_event(b, AuditAction::ApiKeyRevoked);
-    assert!(!store.revoke_api_key(b, key.id, now(), &revoked_elsewhere).await.unwrap(), "another project cannot revoke it");
+    assert!(
+        !store.revoke_api_key(b, key.id, now(), &revoked_elsewhere).await.unwrap(),
+        "another project cannot revoke it"
+    );
     assert!(actions(&store, b).await.is_empty(), "a revocation that did not happen is not recorded");
     let live = store.live_api_key("digest-a").await.unwrap().expect("live");
     assert_eq!((live.project_id, live.id, live.scope), (a, key.id, ApiKeyScope::Admin));

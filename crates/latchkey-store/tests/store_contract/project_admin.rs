@@ -87,7 +87,10 @@ pub async fn rotation_moves_each_key_one_step_with_its_record(store: Arc<Store>)
     let at = now() + Duration::hours(1);
     let turn = rotation(p, &active.kid, &standby.kid, at);
     assert!(!store.rotate_signing_key(&rotation(p, &standby.kid, &active.kid, at)).await.unwrap(), "roles swapped");
-    assert!(!store.rotate_signing_key(&rotation(other, &active.kid, &standby.kid, at)).await.unwrap(), "another project");
+    assert!(
+        !store.rotate_signing_key(&rotation(other, &active.kid, &standby.kid, at)).await.unwrap(),
+        "another project"
+    );
     assert!(actions(&store, p).await.is_empty(), "refused rotations write nothing");
 
     assert!(store.rotate_signing_key(&turn).await.unwrap());
@@ -129,7 +132,12 @@ pub async fn standbys_are_added_once_and_unpublished_keys_purged(store: Arc<Stor
     let (master, _) = MasterKey::generate();
     let current = project(&store).await;
     // A project from before standbys: one key, which signs.
-    let legacy = Project { id: ProjectId::generate(), name: "old".into(), settings: ProjectSettings::default(), created_at: now() };
+    let legacy = Project {
+        id: ProjectId::generate(),
+        name: "old".into(),
+        settings: ProjectSettings::default(),
+        created_at: now(),
+    };
     let (_, mut only) = SigningKey::generate(legacy.id, &master, now()).unwrap();
     only.activated_at = Some(now());
     store.create_project(&legacy, &[only.clone()]).await.unwrap();

@@ -4,9 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{MemoryStore, Tables, duplicate, ms};
-use crate::domain::{
-    ApiKeyId, ApiKeyRecord, AuditEvent, Project, ProjectId, ProjectSettings, SessionId, User, UserId,
-};
+use crate::domain::{ApiKeyId, ApiKeyRecord, AuditEvent, Project, ProjectId, ProjectSettings, SessionId, User, UserId};
 use crate::store::{CoreStore, FailureWindow, LiveApiKey, Rotation, SessionRecord, StoreResult};
 use crate::tokens::StoredSigningKey;
 

@@ -12,7 +12,11 @@ impl Tables {
     /// The unique checks of `INSERT INTO signing_keys`: the primary key and the indexes of one
     /// active key and one standby per project (`pending`: keys inserted before it in the same
     /// call). The caller checks the project exists.
-    pub(super) fn check_signing_key_insert(&self, key: &StoredSigningKey, pending: &[StoredSigningKey]) -> StoreResult<()> {
+    pub(super) fn check_signing_key_insert(
+        &self,
+        key: &StoredSigningKey,
+        pending: &[StoredSigningKey],
+    ) -> StoreResult<()> {
         let same_slot = |other: &StoredSigningKey| {
             let same_role = matches!(
                 (key.state(), other.state()),
@@ -71,7 +75,8 @@ impl ProjectAdminStore for MemoryStore {
         tables.sign_in_failures.retain(|(p, _), _| *p != project);
         tables.mail_settings.remove(&project);
         tables.link_tokens.retain(|_, t| t.project_id != project && !users.contains(&t.user_id));
-        let gone: Vec<_> = tables.outbox.iter().filter(|(_, row)| row.project_id == project).map(|(id, _)| *id).collect();
+        let gone: Vec<_> =
+            tables.outbox.iter().filter(|(_, row)| row.project_id == project).map(|(id, _)| *id).collect();
         for id in gone {
             tables.outbox.remove(&id);
             tables.outbox_rate_keys.remove(&id);
@@ -99,9 +104,8 @@ impl ProjectAdminStore for MemoryStore {
 
     async fn projects_without_standby_key(&self) -> StoreResult<Vec<ProjectId>> {
         let tables = self.lock().await;
-        let has_standby = |p: &ProjectId| {
-            tables.signing_keys.values().any(|k| k.project_id == *p && k.state() == KeyState::Standby)
-        };
+        let has_standby =
+            |p: &ProjectId| tables.signing_keys.values().any(|k| k.project_id == *p && k.state() == KeyState::Standby);
         let mut projects: Vec<_> = tables.projects.keys().copied().filter(|p| !has_standby(p)).collect();
         projects.sort();
         Ok(projects)
@@ -126,8 +130,9 @@ impl ProjectAdminStore for MemoryStore {
             new.activated_at = Some(ms(rotation.now));
         }
         let before = std::mem::replace(&mut tables.signing_keys, after);
-        let checked =
-            tables.check_signing_key_insert(&rotation.new_standby, &[]).and_then(|()| tables.check_audit_insert(&rotation.audit));
+        let checked = tables
+            .check_signing_key_insert(&rotation.new_standby, &[])
+            .and_then(|()| tables.check_audit_insert(&rotation.audit));
         if let Err(e) = checked {
             tables.signing_keys = before;
             return Err(e);
