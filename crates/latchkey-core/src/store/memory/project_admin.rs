@@ -114,12 +114,12 @@ impl ProjectAdminStore for MemoryStore {
     async fn rotate_signing_key(&self, rotation: &KeyRotation) -> StoreResult<bool> {
         let mut tables = self.lock().await;
         let project = rotation.project_id;
-        tables.require_project(rotation.new_standby.project_id)?;
         if !tables.key_in_state(project, &rotation.retiring_kid, KeyState::Active)
             || !tables.key_in_state(project, &rotation.promoted_kid, KeyState::Standby)
         {
             return Ok(false);
         }
+        tables.require_project(rotation.new_standby.project_id)?;
         // The new standby is checked against the keys as they will be after the two updates.
         let mut after = tables.signing_keys.clone();
         if let Some(old) = after.get_mut(&(project, rotation.retiring_kid.clone())) {
