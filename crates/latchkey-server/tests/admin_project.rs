@@ -417,6 +417,14 @@ async fn the_audit_trail_filters_and_pages_newest_first() {
     assert_eq!(all.len(), 5 + 2 + 2, "five renames, two sign-ins, two API keys");
     let (status, one) = admin(&app, &key, Method::GET, "/audit?limit=1", Value::Null).await;
     assert_eq!((status, one["events"].as_array().unwrap().len()), (StatusCode::OK, 1));
+
+    // Retention: the maintenance task deletes records older than `audit_retention_days`.
+    app.advance(24 * 3600 - 6); // the oldest records are a day old exactly
+    assert_eq!(app.services.maintenance.purge_old_audit_events(1).await.unwrap(), 0, "a day old is kept");
+    admin(&app, &key, Method::PATCH, "/project", json!({ "name": "Recent" })).await;
+    app.advance(10);
+    assert_eq!(app.services.maintenance.purge_old_audit_events(1).await.unwrap(), 9);
+    assert_eq!(actions(&trail(&app, &key, "").await), ["project.renamed"], "the recent record stays");
 }
 
 #[tokio::test]
