@@ -74,6 +74,10 @@ pub enum CoreError {
     InvalidCursor,
     #[error("this user's email address is already verified")]
     AlreadyVerified,
+    /// A signing-key rotation while the standby key is younger than the JWKS's cache
+    /// lifetime: verifiers with a cached JWKS would not know the key yet.
+    #[error("the standby signing key was published too recently; retry later, or force the rotation in an emergency")]
+    StandbyKeyTooNew { retry_after_secs: u64 },
     /// The password-hashing pool's queue is full: shed load instead of queueing forever.
     #[error("the server is busy; retry shortly")]
     Busy,

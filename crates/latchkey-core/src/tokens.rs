@@ -23,14 +23,52 @@ use crate::crypto::{MasterKey, SecretKey, random_bytes};
 use crate::domain::{ProjectId, Role, SessionId, UserId};
 use crate::{CoreError, Result};
 
-/// A signing key as stored: the private half sealed under the master key.
-#[derive(Debug, Clone)]
+/// A signing key as stored: the private half sealed under the master key, and where the key
+/// stands in its rotation (see [`KeyState`]). Published in the JWKS from creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSigningKey {
     pub kid: String,
     pub project_id: ProjectId,
     pub public_key: Vec<u8>,
     pub private_key_sealed: Vec<u8>,
     pub created_at: DateTime<Utc>,
+    /// When it began signing; `None` while it is the standby.
+    pub activated_at: Option<DateTime<Utc>>,
+    /// When it stopped signing.
+    pub retired_at: Option<DateTime<Utc>>,
+    /// When a retired key leaves the JWKS (set at retirement).
+    pub published_until: Option<DateTime<Utc>>,
+}
+
+/// Where a key stands: the standby is published but signs nothing (so verifiers that cache
+/// the JWKS hold it before it signs), the active key signs new access tokens, a retired key
+/// stays published until the last token it signed has expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Standby,
+    Active,
+    Retired { published_until: DateTime<Utc> },
+}
+
+impl StoredSigningKey {
+    pub fn state(&self) -> KeyState {
+        match (self.activated_at, self.retired_at) {
+            (None, _) => KeyState::Standby,
+            (Some(_), None) => KeyState::Active,
+            // A retirement always sets both; a missing end reads as "already unpublished".
+            (Some(_), Some(retired_at)) => {
+                KeyState::Retired { published_until: self.published_until.unwrap_or(retired_at) }
+            }
+        }
+    }
+
+    /// Whether the JWKS lists it at `now`.
+    pub fn is_published(&self, now: DateTime<Utc>) -> bool {
+        match self.state() {
+            KeyState::Retired { published_until } => published_until > now,
+            KeyState::Standby | KeyState::Active => true,
+        }
+    }
 }
 
 /// A usable signing key.
@@ -53,7 +91,8 @@ fn sealing_context(project: ProjectId, kid: &str) -> String {
 }
 
 impl SigningKey {
-    /// A fresh Ed25519 key for `project`, and its sealed form for storage.
+    /// A fresh Ed25519 key for `project`, and its sealed form for storage: a standby (set
+    /// `activated_at` for a key that signs at once).
     pub fn generate(project: ProjectId, master: &MasterKey, now: DateTime<Utc>) -> Result<(Self, StoredSigningKey)> {
         let seed: [u8; 32] =
             random_bytes(32).try_into().map_err(|_| CoreError::Internal("rng returned a short buffer".into()))?;
@@ -68,6 +107,9 @@ impl SigningKey {
             public_key: public_key.to_vec(),
             private_key_sealed: sealed,
             created_at: now,
+            activated_at: None,
+            retired_at: None,
+            published_until: None,
         };
         Ok((Self::from_parts(kid, der.as_bytes(), public_key), stored))
     }
@@ -116,33 +158,63 @@ fn thumbprint(public_key: &[u8; 32]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-/// The keys of one project: the newest signing key signs access tokens, all verify; the
-/// refresh secret signs and verifies refresh tokens.
+/// The keys of one project: the active signing key signs access tokens; it, the standby and
+/// the retired keys still published verify them and make up the JWKS. The refresh secret
+/// signs and verifies refresh tokens.
 #[derive(Clone, Debug)]
 pub struct KeyRing {
-    keys: Vec<SigningKey>,
+    active: SigningKey,
+    /// Every key the JWKS lists: the active one first (for verifiers that take the first
+    /// key), then the standby, then the retired keys newest first, each with the instant it
+    /// leaves the JWKS (`None`: not retired).
+    published: Vec<(SigningKey, Option<DateTime<Utc>>)>,
     refresh_secret: Arc<SecretKey>,
 }
 
 impl KeyRing {
-    /// `keys` newest first; must not be empty.
-    pub fn new(project: ProjectId, keys: Vec<SigningKey>, master: &MasterKey) -> Result<Self> {
-        if keys.is_empty() {
-            return Err(CoreError::Internal("project has no signing key".into()));
+    /// The ring of `keys` (unsealed, with their stored state), newest first; exactly one
+    /// must be active.
+    pub fn new(project: ProjectId, keys: Vec<(SigningKey, KeyState)>, master: &MasterKey) -> Result<Self> {
+        let mut active = None;
+        let mut published = Vec::with_capacity(keys.len());
+        for (key, state) in keys {
+            match state {
+                KeyState::Active if active.is_some() => {
+                    return Err(CoreError::Internal(format!("project {project} has two active signing keys")));
+                }
+                KeyState::Active => {
+                    active = Some(key.clone());
+                    published.push((key, None));
+                }
+                KeyState::Standby => published.push((key, None)),
+                KeyState::Retired { published_until } => published.push((key, Some(published_until))),
+            }
         }
-        Ok(Self { keys, refresh_secret: Arc::new(master.derive_key(&format!("refresh-token/{project}"))) })
+        let active =
+            active.ok_or_else(|| CoreError::Internal(format!("project {project} has no active signing key")))?;
+        // Stable: the retired keys keep their order.
+        published.sort_by_key(|(key, until)| (key.kid != active.kid, until.is_some()));
+        Ok(Self { active, published, refresh_secret: Arc::new(master.derive_key(&format!("refresh-token/{project}"))) })
     }
 
+    /// The key that signs new access tokens.
     pub fn active(&self) -> &SigningKey {
-        &self.keys[0]
+        &self.active
     }
 
-    pub fn find(&self, kid: &str) -> Option<&SigningKey> {
-        self.keys.iter().find(|k| k.kid == kid)
+    /// The published key with this `kid` at `now`.
+    pub fn find(&self, kid: &str, now: DateTime<Utc>) -> Option<&SigningKey> {
+        self.published_at(now).find(|k| k.kid == kid)
     }
 
-    pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({ "keys": self.keys.iter().map(SigningKey::jwk).collect::<Vec<_>>() })
+    /// The JWK Set at `now`: the active key, the standby, and the retired keys whose tokens
+    /// may still be live.
+    pub fn jwks(&self, now: DateTime<Utc>) -> serde_json::Value {
+        serde_json::json!({ "keys": self.published_at(now).map(SigningKey::jwk).collect::<Vec<_>>() })
+    }
+
+    fn published_at(&self, now: DateTime<Utc>) -> impl Iterator<Item = &SigningKey> {
+        self.published.iter().filter(move |(_, until)| until.is_none_or(|until| until > now)).map(|(key, _)| key)
     }
 }
 
@@ -279,7 +351,7 @@ pub fn verify_access(
     if header.alg != Algorithm::EdDSA {
         return Err(bad());
     }
-    let key = header.kid.as_deref().and_then(|kid| ring.find(kid)).ok_or_else(bad)?;
+    let key = header.kid.as_deref().and_then(|kid| ring.find(kid, now)).ok_or_else(bad)?;
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.validate_exp = false;
     validation.set_audience(&[project.to_string()]);
@@ -301,7 +373,7 @@ mod tests {
         let (key, stored) = SigningKey::generate(project, &master, Utc::now()).unwrap();
         let unsealed = SigningKey::unseal(&stored, &master).unwrap();
         assert_eq!(unsealed.kid, key.kid);
-        (project, KeyRing::new(project, vec![unsealed], &master).unwrap(), master)
+        (project, KeyRing::new(project, vec![(unsealed, KeyState::Active)], &master).unwrap(), master)
     }
 
     fn spec(project: ProjectId, now: DateTime<Utc>) -> PairSpec<'static> {
@@ -341,6 +413,55 @@ mod tests {
     }
 
     #[test]
+    fn the_active_key_signs_and_every_published_key_verifies() {
+        let (master, _) = MasterKey::generate();
+        let project = ProjectId::generate();
+        let now = Utc::now();
+        let key = || SigningKey::generate(project, &master, now).unwrap().0;
+        let (standby, active, retired) = (key(), key(), key());
+        let until = now + chrono::Duration::minutes(40);
+        let states = [KeyState::Standby, KeyState::Active, KeyState::Retired { published_until: until }];
+        let ring = KeyRing::new(
+            project,
+            [standby.clone(), active.clone(), retired.clone()].into_iter().zip(states).collect(),
+            &master,
+        )
+        .unwrap();
+        assert_eq!(ring.active().kid, active.kid, "the standby is newer but does not sign");
+        let kids = |at| -> Vec<String> {
+            ring.jwks(at)["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(kids(now), [active.kid.clone(), standby.kid.clone(), retired.kid.clone()], "the signer first");
+        assert_eq!(kids(until), [active.kid.clone(), standby.kid.clone()], "the retired key leaves at its end");
+        assert!(ring.find(&retired.kid, now).is_some());
+        assert!(ring.find(&retired.kid, until).is_none());
+
+        let pair = mint_pair(&ring, &spec(project, now)).unwrap();
+        assert_eq!(jsonwebtoken::decode_header(&pair.access_token).unwrap().kid.as_deref(), Some(active.kid.as_str()));
+        assert!(verify_access(&pair.access_token, "http://issuer", project, &ring, now).is_ok());
+
+        let two_active = vec![(active.clone(), KeyState::Active), (retired, KeyState::Active)];
+        assert!(KeyRing::new(project, two_active, &master).is_err());
+        assert!(KeyRing::new(project, vec![(standby, KeyState::Standby)], &master).is_err(), "none signs");
+    }
+
+    #[test]
+    fn a_stored_key_reads_its_state() {
+        let (master, _) = MasterKey::generate();
+        let now = Utc::now();
+        let (_, mut stored) = SigningKey::generate(ProjectId::generate(), &master, now).unwrap();
+        assert_eq!(stored.state(), KeyState::Standby, "a fresh key is a standby");
+        stored.activated_at = Some(now);
+        assert_eq!(stored.state(), KeyState::Active);
+        let until = now + chrono::Duration::hours(1);
+        stored.retired_at = Some(now);
+        stored.published_until = Some(until);
+        assert_eq!(stored.state(), KeyState::Retired { published_until: until });
+        assert!(stored.is_published(now));
+        assert!(!stored.is_published(until));
+    }
+
+    #[test]
     fn refresh_checks_project_expiry_and_signature() {
         let (project, ring, _) = setup();
         let now = Utc::now();
@@ -357,8 +478,8 @@ mod tests {
         ));
         // Same project id, other master key: the derived refresh secret differs.
         let (_, other_master) = MasterKey::generate();
-        let other_ring =
-            KeyRing::new(project, ring.keys.clone(), &MasterKey::from_base64(&other_master).unwrap()).unwrap();
+        let keys = vec![(ring.active.clone(), KeyState::Active)];
+        let other_ring = KeyRing::new(project, keys, &MasterKey::from_base64(&other_master).unwrap()).unwrap();
         assert!(matches!(
             verify_refresh(&pair.refresh_token, project, &other_ring, now),
             Err(CoreError::RefreshTokenInvalid)
@@ -366,7 +487,7 @@ mod tests {
         // Refresh tokens are not EdDSA and the JWKS cannot verify them.
         let header = jsonwebtoken::decode_header(&pair.refresh_token).unwrap();
         assert_eq!(header.alg, Algorithm::HS256);
-        assert!(!ring.jwks().to_string().contains("oct"), "no symmetric key is published");
+        assert!(!ring.jwks(now).to_string().contains("oct"), "no symmetric key is published");
         assert!(matches!(verify_refresh("garbage", project, &ring, now), Err(CoreError::RefreshTokenMalformed)));
     }
 }

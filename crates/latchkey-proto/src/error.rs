@@ -78,6 +78,10 @@ pub enum ErrorCode {
     /// A list cursor that this server did not issue (or for another query).
     #[strum(serialize = "request/invalid-cursor")]
     InvalidCursor,
+    /// A signing-key rotation before the standby key has been published for the JWKS's cache
+    /// lifetime (`Retry-After` says how long); forcing it is for emergencies.
+    #[strum(serialize = "signing-key/standby-too-new")]
+    StandbyKeyTooNew,
     #[strum(serialize = "username/invalid-query")]
     InvalidUsernameQuery,
     #[strum(serialize = "request/body-timeout")]

@@ -169,6 +169,8 @@ pub struct ServeConfig {
     pub mail: MailConfig,
     pub metrics: MetricsExposure,
     pub connections: ConnectionLimits,
+    /// `LATCHKEY_AUDIT_RETENTION_DAYS`: the maintenance task deletes older audit records.
+    pub audit_retention_days: u32,
 }
 
 /// Where `GET /metrics` is served (`LATCHKEY_METRICS`, `LATCHKEY_METRICS_BIND`).
@@ -321,7 +323,22 @@ impl ServeConfig {
                 MetricsExposure::Separate(addr)
             }
         };
-        Ok(Self { bind, public_url, hash_cost, hash_pool, body_limit, refresh_grace_secs, mail, metrics, connections })
+        let audit_retention_days = settings.audit_retention_days;
+        if !(1..=36_500).contains(&audit_retention_days) {
+            bail!("LATCHKEY_AUDIT_RETENTION_DAYS must be between 1 and 36500 days");
+        }
+        Ok(Self {
+            bind,
+            public_url,
+            hash_cost,
+            hash_pool,
+            body_limit,
+            refresh_grace_secs,
+            mail,
+            metrics,
+            connections,
+            audit_retention_days,
+        })
     }
 }
 

@@ -111,6 +111,11 @@ impl From<CoreError> for ApiError {
                 ApiError::new(S::BAD_REQUEST, Code::InvalidCursor, message).with_field("cursor")
             }
             CoreError::AlreadyVerified => ApiError::new(S::CONFLICT, Code::AlreadyVerified, message),
+            CoreError::StandbyKeyTooNew { retry_after_secs } => {
+                let mut e = ApiError::new(S::CONFLICT, Code::StandbyKeyTooNew, message);
+                e.retry_after_secs = Some(retry_after_secs);
+                e
+            }
             CoreError::Busy => {
                 let mut e = ApiError::new(S::SERVICE_UNAVAILABLE, Code::Busy, message);
                 e.retry_after_secs = Some(1);

@@ -80,6 +80,11 @@ impl Application {
         if options.bootstrap {
             bootstrap_if_empty(&services.admin.projects, &config.public_url).await?;
         }
+        // Projects created before rotation existed get the standby key a rotation promotes.
+        let standbys = services.admin.signing_keys.ensure_standby_keys().await?;
+        if standbys > 0 {
+            tracing::info!(projects = standbys, "published a standby signing key for projects without one");
+        }
         services.external_sign_in.install_jwks_fetcher(Arc::new(crate::jwks_fetch::HttpJwksFetcher::new()?));
 
         let metrics = (config.metrics != MetricsExposure::Off).then(Metrics::new);
@@ -130,7 +135,7 @@ impl Application {
     /// Serves until `shutdown` resolves, then drains requests and stops the outbox worker.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Self { listener, metrics_listener, router, services, metrics, storage, config, outbox_worker, .. } = self;
-        spawn_maintenance(services.maintenance.clone());
+        spawn_maintenance(services.maintenance.clone(), config.audit_retention_days);
         let worker = outbox_worker.then(|| start_outbox_worker(&services, &config, &storage, metrics.clone()));
         if let (Some(listener), Some(metrics)) = (metrics_listener, metrics) {
             let exposition = Exposition { metrics, health: services.health.clone() };
@@ -269,9 +274,10 @@ async fn bootstrap_if_empty(admin: &ProjectAdmin, public_url: &str) -> anyhow::R
     Ok(())
 }
 
-/// Periodic housekeeping every 10 minutes: ended sign-in throttling windows, and finished
-/// outbox rows and expired link tokens older than a week, are deleted.
-fn spawn_maintenance(maintenance: Maintenance) {
+/// Periodic housekeeping every 10 minutes: ended sign-in throttling windows, finished outbox
+/// rows and expired link tokens older than a week, audit records older than the retention,
+/// and retired signing keys no longer in the JWKS are deleted.
+fn spawn_maintenance(maintenance: Maintenance, audit_retention_days: u32) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
@@ -285,6 +291,16 @@ fn spawn_maintenance(maintenance: Maintenance) {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "finished outbox rows and expired link tokens deleted"),
                 Err(e) => tracing::warn!(error = %e, "mail cleanup failed"),
+            }
+            match maintenance.purge_old_audit_events(audit_retention_days).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "audit records past their retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "audit trail cleanup failed"),
+            }
+            match maintenance.purge_unpublished_signing_keys().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "retired signing keys no longer published deleted"),
+                Err(e) => tracing::warn!(error = %e, "signing key cleanup failed"),
             }
         }
     });

@@ -26,6 +26,7 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
 pub const DEFAULT_MAIL_FROM: &str = "Latchkey <no-reply@localhost>";
 pub const DEFAULT_REFRESH_GRACE_SECS: i64 = 30;
 pub const DEFAULT_SMTP_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
 
 const fn millis(d: std::time::Duration) -> u64 {
     d.as_millis() as u64
@@ -227,6 +228,11 @@ pub struct ServeSettings {
     #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS", value_name = "N",
         default_value_t = ConnectionLimits::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Days the audit trail keeps a record; the maintenance task deletes older ones
+    /// (1 to 36500).
+    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", value_name = "DAYS",
+        default_value_t = DEFAULT_AUDIT_RETENTION_DAYS)]
+    pub audit_retention_days: u32,
 }
 
 impl Default for GlobalSettings {
@@ -358,6 +364,7 @@ mod tests {
         assert_eq!(serve.refresh_grace_secs, latchkey_core::auth::AuthPolicy::new("x").refresh_grace_secs);
         assert!(serve.metrics);
         assert_eq!(serve.idle_timeout_secs, 75);
+        assert_eq!(serve.audit_retention_days, 365);
     }
 
     #[test]
@@ -366,7 +373,7 @@ mod tests {
         for key in ["bind", "database_connect_timeout_ms", "body_limit_bytes", "master_key_file", "metrics_bind"] {
             assert!(keys.iter().any(|k| k == key), "{key} in {keys:?}");
         }
-        assert_eq!(keys.len(), 29, "{keys:?}");
+        assert_eq!(keys.len(), 30, "{keys:?}");
     }
 
     #[test]

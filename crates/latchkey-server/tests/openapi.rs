@@ -49,6 +49,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v7/{project_id}/admin/users/{user_id}/sessions"),
     ("delete", "/v7/{project_id}/admin/users/{user_id}/sessions"),
     ("delete", "/v7/{project_id}/admin/users/{user_id}/sessions/{session_id}"),
+    ("patch", "/v7/{project_id}/admin/project"),
+    ("get", "/v7/{project_id}/admin/signing-keys"),
+    ("post", "/v7/{project_id}/admin/signing-keys/rotate"),
+    ("get", "/v7/{project_id}/admin/audit"),
 ];
 
 fn operation<'a>(doc: &'a Value, method: &str, path: &str) -> &'a Value {
@@ -170,6 +174,11 @@ async fn every_expected_status_is_documented_for_its_route() {
         ("get", p("/.well-known/jwks.json"), &[200, 404]),
         ("get", "/healthz".into(), &[200]),
         ("get", "/readyz".into(), &[200, 503]),
+        ("get", p("/admin/project"), &[200, 401, 403]),
+        ("patch", p("/admin/project"), &[200, 400, 401, 403]),
+        ("get", p("/admin/signing-keys"), &[200, 401, 403]),
+        ("post", p("/admin/signing-keys/rotate"), &[200, 400, 401, 403, 409]),
+        ("get", p("/admin/audit"), &[200, 400, 401, 403]),
     ];
     for (method, path, codes) in expected {
         let documented = statuses(&doc, method, &path);

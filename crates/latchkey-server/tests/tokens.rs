@@ -38,7 +38,7 @@ async fn access_tokens_verify_against_the_jwks_alone() {
     let app = TestApp::spawn().await;
     let body = app.sign_up("user@example.com").await;
     let set = jwks(&app).await;
-    assert_eq!(set.keys.len(), 1);
+    assert_eq!(set.keys.len(), 2, "the signing key and the standby a rotation promotes");
     let raw: Value = serde_json::to_value(&set).unwrap();
     assert_eq!(raw["keys"][0]["kty"], "OKP");
     assert_eq!(raw["keys"][0]["crv"], "Ed25519");
@@ -159,7 +159,7 @@ async fn each_project_publishes_only_its_own_keys() {
     let mine = jwks(&app).await;
     let response = app.http.get(app.url(other, "/.well-known/jwks.json")).send().await.unwrap();
     let theirs: JwkSet = response.json().await.unwrap();
-    assert_eq!(theirs.keys.len(), 1);
+    assert_eq!(theirs.keys.len(), 2, "its signing key and standby");
     let kid = |set: &JwkSet| set.keys[0].common.key_id.clone().unwrap();
     assert_ne!(kid(&mine), kid(&theirs));
     // A token of one project does not verify with the other's JWKS.

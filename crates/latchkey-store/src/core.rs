@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::domain::{
-    ApiKeyId, ApiKeyRecord, ApiKeyScope, Location, Profile, Project, ProjectId, ProjectSettings, Role, SessionId,
-    SessionMethod, User, UserId,
+    ApiKeyId, ApiKeyRecord, ApiKeyScope, AuditEvent, Location, Profile, Project, ProjectId, ProjectSettings, Role,
+    SessionId, SessionMethod, User, UserId,
 };
 use latchkey_core::store::{CoreStore, FailureWindow, LiveApiKey, Rotation, SessionRecord, StoreError, StoreResult};
 use latchkey_core::tokens::StoredSigningKey;
@@ -50,6 +50,9 @@ struct SigningKeyRow {
     public_key: Vec<u8>,
     private_key_sealed: Vec<u8>,
     created_at: Millis,
+    activated_at: Option<Millis>,
+    retired_at: Option<Millis>,
+    published_until: Option<Millis>,
 }
 
 impl From<SigningKeyRow> for StoredSigningKey {
@@ -60,6 +63,9 @@ impl From<SigningKeyRow> for StoredSigningKey {
             public_key: row.public_key,
             private_key_sealed: row.private_key_sealed,
             created_at: row.created_at.0,
+            activated_at: instant(row.activated_at),
+            retired_at: instant(row.retired_at),
+            published_until: instant(row.published_until),
         }
     }
 }
@@ -214,7 +220,7 @@ impl From<SessionRow> for SessionRecord {
 
 /// Statements several methods (and the other areas) run inside their transactions.
 impl Tx {
-    pub(crate) async fn insert_project(&mut self, project: &Project, key: &StoredSigningKey) -> StoreResult<()> {
+    pub(crate) async fn insert_project(&mut self, project: &Project, keys: &[StoredSigningKey]) -> StoreResult<()> {
         self.query(
             "INSERT INTO projects (id, name, access_token_ttl_secs, refresh_token_ttl_secs, created_at)
              VALUES ($1, $2, $3, $4, $5)",
@@ -226,17 +232,9 @@ impl Tx {
         .bind(Millis(project.created_at))
         .execute()
         .await?;
-        self.query(
-            "INSERT INTO signing_keys (project_id, kid, public_key, private_key_sealed, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(Id(key.project_id))
-        .bind(key.kid.as_str())
-        .bind(key.public_key.as_slice())
-        .bind(key.private_key_sealed.as_slice())
-        .bind(Millis(key.created_at))
-        .execute()
-        .await?;
+        for key in keys {
+            crate::project_admin::insert_signing_key(self.on(), key).await?;
+        }
         Ok(())
     }
 
@@ -350,9 +348,9 @@ impl CoreStore for SqlStore {
         self.readiness.check(move || probe(db)).await
     }
 
-    async fn create_project(&self, project: &Project, key: &StoredSigningKey) -> StoreResult<()> {
+    async fn create_project(&self, project: &Project, keys: &[StoredSigningKey]) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
-        tx.insert_project(project, key).await?;
+        tx.insert_project(project, keys).await?;
         tx.commit().await
     }
 
@@ -379,15 +377,18 @@ impl CoreStore for SqlStore {
 
     async fn signing_keys(&self, project: ProjectId) -> StoreResult<Vec<StoredSigningKey>> {
         let rows: Vec<SigningKeyRow> = self
-            .read("SELECT * FROM signing_keys WHERE project_id = $1 AND retired_at IS NULL ORDER BY created_at DESC")
+            .read("SELECT * FROM signing_keys WHERE project_id = $1 ORDER BY created_at DESC, kid")
             .bind(Id(project))
             .fetch_all()
             .await?;
         Ok(rows.into_iter().map(StoredSigningKey::from).collect())
     }
 
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
-        insert_api_key(self.db.writer(), key).await
+    async fn insert_api_key(&self, key: &ApiKeyRecord, audit: &AuditEvent) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        insert_api_key(tx.on(), key).await?;
+        tx.insert_audit_event(audit).await?;
+        tx.commit().await
     }
 
     async fn list_api_keys(&self, project: ProjectId) -> StoreResult<Vec<ApiKeyRecord>> {
@@ -399,15 +400,27 @@ impl CoreStore for SqlStore {
         rows.into_iter().map(ApiKeyRecord::try_from).collect()
     }
 
-    async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId, now: DateTime<Utc>) -> StoreResult<bool> {
-        let revoked = self
-            .write("UPDATE api_keys SET revoked_at = $1 WHERE project_id = $2 AND id = $3 AND revoked_at IS NULL")
+    async fn revoke_api_key(
+        &self,
+        project: ProjectId,
+        id: ApiKeyId,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.db.begin().await?;
+        let revoked = tx
+            .query("UPDATE api_keys SET revoked_at = $1 WHERE project_id = $2 AND id = $3 AND revoked_at IS NULL")
             .bind(Millis(now))
             .bind(Id(project))
             .bind(Id(id))
             .execute()
             .await?;
-        Ok(revoked == 1)
+        if revoked != 1 {
+            return Ok(false); // dropping `tx` rolls back
+        }
+        tx.insert_audit_event(audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn live_api_key(&self, digest: &str) -> StoreResult<Option<LiveApiKey>> {
@@ -487,6 +500,7 @@ impl CoreStore for SqlStore {
         session: &SessionRecord,
         verified_hash: &str,
         last_active: DateTime<Utc>,
+        audit: &AuditEvent,
     ) -> StoreResult<bool> {
         let mut tx = self.db.begin().await?;
         // Touches `last_active` only while the user is active, not suspended, and still has the
@@ -512,6 +526,7 @@ impl CoreStore for SqlStore {
             return Ok(false); // dropping `tx` rolls back
         }
         tx.insert_session(session).await?;
+        tx.insert_audit_event(audit).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -623,7 +638,7 @@ impl CoreStore for SqlStore {
     async fn create_first_project(
         &self,
         project: &Project,
-        key: &StoredSigningKey,
+        keys: &[StoredSigningKey],
         api_key: &ApiKeyRecord,
     ) -> StoreResult<bool> {
         // Racing first starts take turns, each dialect its way: SQLite's BEGIN IMMEDIATE takes
@@ -646,7 +661,7 @@ impl CoreStore for SqlStore {
             tx.commit().await?;
             return Ok(false);
         }
-        tx.insert_project(project, key).await?;
+        tx.insert_project(project, keys).await?;
         insert_api_key(tx.on(), api_key).await?;
         tx.commit().await?;
         Ok(true)

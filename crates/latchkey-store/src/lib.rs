@@ -17,6 +17,7 @@ mod external;
 mod health;
 mod mail;
 pub mod postgres;
+mod project_admin;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;

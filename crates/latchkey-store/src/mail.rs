@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use latchkey_core::domain::{LinkPurpose, MailSettings, OutboxId, ProjectId, SmtpOverride, UserId};
+use latchkey_core::domain::{AuditEvent, LinkPurpose, MailSettings, OutboxId, ProjectId, SmtpOverride, UserId};
 use latchkey_core::store::{Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState, StoreError, StoreResult};
 
 use crate::SqlStore;
@@ -326,6 +326,7 @@ impl MailStore for SqlStore {
         digest: &str,
         password_hash: &str,
         now: DateTime<Utc>,
+        audit: &AuditEvent,
     ) -> StoreResult<Option<UserId>> {
         let mut tx = self.db.begin().await?;
         let purpose = LinkPurpose::PasswordReset;
@@ -350,6 +351,7 @@ impl MailStore for SqlStore {
             .await?;
         // Any other reset link still in a mailbox dies with this one.
         tx.supersede_tokens(project, user, purpose).await?;
+        tx.insert_audit_event(&audit.clone().user(user)).await?;
         tx.commit().await?;
         Ok(Some(user))
     }

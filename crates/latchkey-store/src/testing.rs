@@ -90,25 +90,30 @@ impl TempDatabase {
     /// Every row of every table, as `(table, row as text)`: what a test searches for a value
     /// that must be gone (BYTEA shows hex-encoded).
     pub async fn rows(&self) -> Vec<(String, String)> {
-        let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT table_name::text FROM information_schema.tables
-              WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .expect("list tables");
-        let mut out = Vec::new();
-        for table in tables {
-            // Names come from the catalogue, quoted as identifiers: safe to splice.
-            let sql = format!("SELECT t::text FROM \"{}\" t", table.replace('"', "\"\""));
-            let rows: Vec<String> =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("read table");
-            out.extend(rows.into_iter().map(|row| (table.clone(), row)));
-        }
-        let _ = conn.close().await;
-        out
+        postgres_rows(&self.url).await
     }
+}
+
+/// Every row of every table of the PostgreSQL database at `url`, as `(table, row as text)`.
+pub async fn postgres_rows(url: &str) -> Vec<(String, String)> {
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect to the test database");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+          WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("list tables");
+    let mut out = Vec::new();
+    for table in tables {
+        // Names come from the catalogue, quoted as identifiers: safe to splice.
+        let sql = format!("SELECT t::text FROM \"{}\" t", table.replace('"', "\"\""));
+        let rows: Vec<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("read table");
+        out.extend(rows.into_iter().map(|row| (table.clone(), row)));
+    }
+    let _ = conn.close().await;
+    out
 }
 
 /// Every row of every table of the SQLite database at `path`, as `(table, row as text)`: each
@@ -188,4 +193,17 @@ impl TempDatabase {
     pub fn name(&self) -> &str {
         &self.name
     }
+}
+
+/// The tables of the database at `url` (`sqlite://PATH` or `postgres://…`) with a row in which
+/// some column's text contains `needle` (an id, say): for tests that prove an erasure left
+/// nothing behind. Every table of the schema is walked, so a table added later is covered too.
+pub async fn tables_mentioning(url: &str, needle: &str) -> Vec<String> {
+    let rows = match url.strip_prefix("sqlite://") {
+        Some(path) => sqlite_rows(std::path::Path::new(path)).await,
+        None => postgres_rows(url).await,
+    };
+    let mut found: Vec<String> = rows.into_iter().filter(|(_, row)| row.contains(needle)).map(|(t, _)| t).collect();
+    found.dedup();
+    found
 }

@@ -62,8 +62,11 @@ async fn create_project(store: &SqlStore, n: usize) -> Result<ProjectId, StoreEr
         public_key: vec![7; 32],
         private_key_sealed: vec![9; 2000],
         created_at: Utc::now(),
+        activated_at: Some(Utc::now()),
+        retired_at: None,
+        published_until: None,
     };
-    store.create_project(&project, &key).await.map(|()| id)
+    store.create_project(&project, &[key]).await.map(|()| id)
 }
 
 #[tokio::test]

@@ -8,9 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 
 use super::outbox::MailPayload;
+use super::security_events::security_event;
 use super::shared::Shared;
 use crate::crypto::{digest, random_token};
-use crate::domain::{Email, LinkPurpose, OutboxId, Password, ProjectId, User, UserId};
+use crate::domain::{AuditAction, Email, LinkPurpose, OutboxId, Password, ProjectId, User, UserId};
 use crate::store::{LinkToken, NewOutbox};
 use crate::{CoreError, Result};
 
@@ -74,7 +75,7 @@ impl EmailLinks {
 
     /// Sets a new password with a reset token. In one transaction: the token is consumed, the
     /// password set, the email marked verified (the link proved ownership) and every session
-    /// of the user revoked.
+    /// of the user revoked; `password-reset.completed` is recorded with them.
     pub async fn reset_password(&self, project: ProjectId, token: &str, new_password: String) -> Result<()> {
         let status = self.link_status(project, LinkPurpose::PasswordReset, token).await?;
         if !matches!(status, LinkStatus::Valid { .. }) {
@@ -83,7 +84,9 @@ impl EmailLinks {
         let password = Password::new_for("newPassword", new_password)?;
         let hash = self.shared.hasher.hash(password).await?;
         let now = self.shared.clock.now();
-        let user = self.shared.store.complete_password_reset(project, &digest(token), &hash, now).await?;
+        // The store adds the user's id: the token names it.
+        let completed = security_event(project, now, AuditAction::PasswordResetCompleted, None);
+        let user = self.shared.store.complete_password_reset(project, &digest(token), &hash, now, &completed).await?;
         let user = user.ok_or(CoreError::InvalidResetToken)?;
         tracing::info!(project = %project, user = %user, "password reset completed; sessions revoked");
         Ok(())

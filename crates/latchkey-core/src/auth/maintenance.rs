@@ -28,4 +28,15 @@ impl Maintenance {
     pub async fn purge_old_mail(&self) -> Result<u64> {
         Ok(self.shared.store.purge_mail(self.shared.clock.now() - Duration::days(7)).await?)
     }
+
+    /// Deletes audit records older than `retention_days` (the `audit_retention_days` setting).
+    pub async fn purge_old_audit_events(&self, retention_days: u32) -> Result<u64> {
+        let cutoff = self.shared.clock.now() - Duration::days(i64::from(retention_days));
+        Ok(self.shared.store.purge_audit_events(cutoff).await?)
+    }
+
+    /// Deletes retired signing keys that have left the JWKS (their tokens have all expired).
+    pub async fn purge_unpublished_signing_keys(&self) -> Result<u64> {
+        Ok(self.shared.store.purge_unpublished_signing_keys(self.shared.clock.now()).await?)
+    }
 }

@@ -12,9 +12,10 @@
 //! - [`Health`], [`Maintenance`]: readiness and pool load; periodic purges.
 //!
 //! Operator services, bundled in [`Admin`] (also built alone by the admin commands):
-//! [`ProjectAdmin`], [`ExternalAdmin`], [`MailAdmin`], [`UserAdmin`].
+//! [`ProjectAdmin`], [`ExternalAdmin`], [`MailAdmin`], [`UserAdmin`], [`SigningKeys`], [`AuditTrail`].
 
 mod api_key_check;
+mod audit_trail;
 mod context;
 mod email_links;
 mod external_admin;
@@ -27,14 +28,17 @@ mod outbox;
 mod project_admin;
 mod projects;
 mod registration;
+mod security_events;
 mod services;
 mod session_pair;
 mod sessions;
 mod shared;
+mod signing_keys;
 mod user_admin;
 
 pub use api_key_check::ApiKeyCheck;
-pub use context::ProjectContext;
+pub use audit_trail::{AuditListing, AuditPage, AuditTrail, DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE};
+pub use context::{CONTEXT_TTL, ProjectContext};
 pub use email_links::{EmailLinks, LinkStatus};
 pub(crate) use email_links::{new_link, reset_rate_key};
 pub use external_admin::{DEFAULT_OVERLAP_SECS, ExternalAdmin, NewSigningSecret, SECRET_PREFIX};
@@ -49,6 +53,10 @@ pub use registration::{Registration, SignUp};
 pub use services::{Admin, Services};
 pub use sessions::Sessions;
 pub use shared::Deps;
+pub use signing_keys::{
+    JWKS_MAX_AGE_SECS, RETIREMENT_MARGIN_SECS, SigningKeyStatus, SigningKeys, published_until, signing_key_list,
+    standby_ready_at,
+};
 pub use user_admin::{
     IssuedLink, LinkDelivery, ManagedUser, NewUser, SuspendUser, UserAdmin, UserChanges, UserLookup, UserPage,
     UserQuery, UserStatus,

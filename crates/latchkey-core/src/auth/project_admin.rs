@@ -1,12 +1,17 @@
-//! Operator actions on projects: create (and bootstrap), settings, API keys, and the start-up
-//! check that the master key opens every project's signing keys.
+//! Operator actions on projects: create (and bootstrap), rename, delete, settings, API keys,
+//! and the start-up check that the master key opens every project's signing keys.
+//!
+//! API keys are created and revoked only from the command line, so their audit records name
+//! the actor `cli`.
 
 use std::sync::Arc;
 
 use super::shared::Deps;
 use crate::crypto::{digest, random_token};
-use crate::domain::{ApiKeyId, ApiKeyRecord, ApiKeyScope, Project, ProjectId, ProjectSettings};
-use crate::tokens::SigningKey;
+use crate::domain::{
+    Actor, ApiKeyId, ApiKeyRecord, ApiKeyScope, AuditAction, AuditEvent, Project, ProjectId, ProjectSettings,
+};
+use crate::tokens::{SigningKey, StoredSigningKey};
 use crate::{CoreError, Result};
 
 #[derive(Clone)]
@@ -52,16 +57,21 @@ impl ProjectAdmin {
     }
 
     pub async fn create_project(&self, name: &str, settings: ProjectSettings) -> Result<Project> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(CoreError::invalid("name", "project name must be 1 to 100 characters"));
-        }
+        let name = project_name(name)?;
         validate_settings(&settings)?;
         let now = self.deps.clock.now();
         let project = Project { id: ProjectId::generate(), name: name.to_owned(), settings, created_at: now };
-        let (_, stored_key) = SigningKey::generate(project.id, &self.deps.master, now)?;
-        self.deps.store.create_project(&project, &stored_key).await?;
+        self.deps.store.create_project(&project, &self.first_keys(&project)?).await?;
         Ok(project)
+    }
+
+    /// A new project's signing key and its standby (published from the start, so verifiers
+    /// hold it long before a rotation lets it sign).
+    fn first_keys(&self, project: &Project) -> Result<[StoredSigningKey; 2]> {
+        let (_, mut active) = SigningKey::generate(project.id, &self.deps.master, project.created_at)?;
+        active.activated_at = Some(project.created_at);
+        let (_, standby) = SigningKey::generate(project.id, &self.deps.master, project.created_at)?;
+        Ok([active, standby])
     }
 
     /// First start of an empty database: a project with an API key, or `None` when any
@@ -74,9 +84,9 @@ impl ProjectAdmin {
             settings: ProjectSettings::default(),
             created_at: now,
         };
-        let (_, stored_key) = SigningKey::generate(project.id, &self.deps.master, now)?;
+        let keys = self.first_keys(&project)?;
         let key = self.new_api_key(project.id, "bootstrap");
-        let created = self.deps.store.create_first_project(&project, &stored_key, &key.record).await?;
+        let created = self.deps.store.create_first_project(&project, &keys, &key.record).await?;
         Ok(created.then_some((project, key)))
     }
 
@@ -88,10 +98,35 @@ impl ProjectAdmin {
         Ok(self.deps.store.list_projects().await?)
     }
 
+    /// Renames the project (1 to 100 characters), recording `project.renamed` (the names stay
+    /// out of the record). Emails and hosted pages of this process show the new name at once,
+    /// other processes within the project-context cache's lifetime (30 s).
+    pub async fn rename(&self, id: ProjectId, name: &str, actor: Actor) -> Result<Project> {
+        let name = project_name(name)?;
+        let now = self.deps.clock.now();
+        let audit = AuditEvent::new(id, now, actor, AuditAction::ProjectRenamed).detail("fields", vec!["name"]);
+        if !self.deps.store.rename_project(id, name, &audit).await? {
+            return Err(CoreError::ProjectNotFound);
+        }
+        self.deps.contexts.invalidate(id);
+        self.project(id).await
+    }
+
+    /// Deletes the project and everything in it: users, sessions, keys, mail, its audit trail.
+    /// Its API keys stop working at once; its tokens no longer verify (the JWKS is gone).
+    pub async fn delete_project(&self, id: ProjectId) -> Result<()> {
+        if !self.deps.store.delete_project(id).await? {
+            return Err(CoreError::ProjectNotFound);
+        }
+        self.deps.contexts.invalidate(id);
+        Ok(())
+    }
+
     pub async fn update_settings(&self, id: ProjectId, settings: ProjectSettings) -> Result<Project> {
         validate_settings(&settings)?;
         self.project(id).await?;
         self.deps.store.update_project_settings(id, &settings).await?;
+        self.deps.contexts.invalidate(id);
         self.project(id).await
     }
 
@@ -99,7 +134,10 @@ impl ProjectAdmin {
         self.project(project).await?;
         let mut key = self.new_api_key(project, name);
         key.record.scope = scope;
-        self.deps.store.insert_api_key(&key.record).await?;
+        let audit = AuditEvent::new(project, key.record.created_at, Actor::Cli, AuditAction::ApiKeyCreated)
+            .detail("apiKeyId", key.record.id.to_string())
+            .detail("scope", scope.as_str());
+        self.deps.store.insert_api_key(&key.record, &audit).await?;
         Ok(key)
     }
 
@@ -125,8 +163,20 @@ impl ProjectAdmin {
 
     /// Returns false when the project has no live key with that id.
     pub async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId) -> Result<bool> {
-        Ok(self.deps.store.revoke_api_key(project, id, self.deps.clock.now()).await?)
+        let now = self.deps.clock.now();
+        let audit =
+            AuditEvent::new(project, now, Actor::Cli, AuditAction::ApiKeyRevoked).detail("apiKeyId", id.to_string());
+        Ok(self.deps.store.revoke_api_key(project, id, now, &audit).await?)
     }
+}
+
+/// A project name: trimmed, 1 to 100 characters.
+fn project_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(CoreError::invalid("name", "project name must be 1 to 100 characters"));
+    }
+    Ok(name)
 }
 
 fn validate_settings(settings: &ProjectSettings) -> Result<()> {

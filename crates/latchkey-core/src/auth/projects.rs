@@ -23,8 +23,9 @@ impl Projects {
         self.shared.project_context(id).await
     }
 
-    /// The JWK Set of the project's signing keys.
+    /// The JWK Set of the project's published signing keys (active, standby, and retired
+    /// ones whose tokens may still be live).
     pub async fn jwks(&self, project: ProjectId) -> Result<serde_json::Value> {
-        Ok(self.shared.project_context(project).await?.keys.jwks())
+        Ok(self.shared.project_context(project).await?.keys.jwks(self.shared.clock.now()))
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::AuthPolicy;
 use super::api_key_check::ApiKeyCheck;
+use super::audit_trail::AuditTrail;
 use super::email_links::EmailLinks;
 use super::external_admin::ExternalAdmin;
 use super::external_sign_in::ExternalSignIn;
@@ -17,19 +18,23 @@ use super::projects::Projects;
 use super::registration::Registration;
 use super::sessions::Sessions;
 use super::shared::{Deps, Shared};
+use super::signing_keys::SigningKeys;
 use super::user_admin::UserAdmin;
 use crate::hashing::HasherPool;
 use crate::mail::Outbox;
 
 /// The operator services (projects and API keys, external-user keys, mail settings and the
-/// outbox, users and their sessions), each over the same [`Deps`]. Users need the hashing pool
-/// (passwords set by an operator): the admin commands start a small one.
+/// outbox, users and their sessions, signing-key rotation, the audit trail), each over the
+/// same [`Deps`]. Users need the hashing pool (passwords set by an operator): the admin
+/// commands start a small one.
 #[derive(Clone)]
 pub struct Admin {
     pub projects: ProjectAdmin,
     pub external: ExternalAdmin,
     pub mail: MailAdmin,
     pub users: UserAdmin,
+    pub signing_keys: SigningKeys,
+    pub audit: AuditTrail,
 }
 
 impl Admin {
@@ -38,6 +43,8 @@ impl Admin {
         Self {
             projects: ProjectAdmin::new(Arc::clone(&deps)),
             external: ExternalAdmin::new(Arc::clone(&deps)),
+            signing_keys: SigningKeys::new(Arc::clone(&deps)),
+            audit: AuditTrail::new(Arc::clone(&deps)),
             mail: MailAdmin::new(Arc::clone(&deps)),
             users: UserAdmin::new(deps, hasher),
         }

@@ -13,9 +13,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::Credentials;
 use super::lockout::PendingAttempt;
+use super::security_events::security_event;
 use super::shared::Shared;
 use crate::crypto::{digest, digests_match};
-use crate::domain::{Email, Password, ProjectId, SessionId, SessionMethod, User, UserId};
+use crate::domain::{AuditAction, Email, Password, ProjectId, SessionId, SessionMethod, User, UserId};
 use crate::store::{Rotation, SessionRecord};
 use crate::tokens::{PairSpec, mint_pair, verify_refresh};
 use crate::{CoreError, Result};
@@ -45,6 +46,10 @@ impl Sessions {
         // checked passwords can lock an account. A success clears the count.
         let attempts = self.shared.store.record_sign_in_attempt(project, email.as_str(), now, now - window).await?;
         if attempts.failures > self.shared.policy.max_failed_sign_ins {
+            // The attempt that crossed the limit records the lockout, once per window.
+            if attempts.failures == self.shared.policy.max_failed_sign_ins + 1 {
+                self.shared.record_lockout(project, email.as_str(), now).await;
+            }
             // Kept: the window is fixed, so a refused attempt cannot lengthen the lockout.
             let retry_after = (attempts.window_started_at + window - now).num_seconds().max(1);
             return Err(CoreError::TooManyAttempts { retry_after_secs: retry_after as u64 });
@@ -71,7 +76,10 @@ impl Sessions {
                 return Err(e);
             }
         };
+        let known_user = user.as_ref().map(|u| u.id);
         let Some(mut user) = user.filter(|_| verified.matches) else {
+            let failed = security_event(project, now, AuditAction::SignInFailed, known_user);
+            self.shared.record_failure_event(failed).await;
             return Err(CoreError::InvalidCredentials);
         };
         let verified_hash = user.password_hash.clone().ok_or(CoreError::InvalidCredentials)?;
@@ -86,9 +94,13 @@ impl Sessions {
         let context = self.shared.project_context(project).await?;
         let (session, tokens) =
             self.shared.new_session(&context.keys, &context.project.settings, &user, SessionMethod::Password, now)?;
+        let succeeded = security_event(project, now, AuditAction::SignInSucceeded, Some(user.id))
+            .detail("sessionId", session.id.to_string());
         // The password changed (a reset), or the user was disabled or suspended, while the
         // hash was being checked: say which, as a sign-in after it would.
-        if !self.shared.store.create_password_session(&session, &verified_hash, now).await? {
+        if !self.shared.store.create_password_session(&session, &verified_hash, now, &succeeded).await? {
+            let failed = security_event(project, now, AuditAction::SignInFailed, Some(user.id));
+            self.shared.record_failure_event(failed).await;
             if let Some(current) = self.shared.store.get_user(project, user.id).await? {
                 current.may_sign_in(now)?;
             }
@@ -164,6 +176,9 @@ impl Sessions {
             }
             tracing::warn!(project = %project, session = %session.id, "refresh token reuse detected; session revoked");
             self.shared.store.revoke_session(project, session.id, now).await?;
+            let reuse = security_event(project, now, AuditAction::RefreshReuseDetected, Some(session.user_id))
+                .detail("sessionId", session.id.to_string());
+            self.shared.record_failure_event(reuse).await;
             return Err(CoreError::TokenReuseDetected);
         }
         Err(CoreError::RefreshTokenInvalid)

@@ -1,11 +1,12 @@
 //! The dependencies the services are built from, in two layers, because the admin commands
 //! need neither a hashing pool nor the server's policy:
 //!
-//! - [`Deps`]: the store, the master key and the clock. Every service, admin or request flow,
-//!   is built from one of these.
+//! - [`Deps`]: the store, the master key, the clock and the project-context cache (which the
+//!   admin services invalidate on a change). Every service, admin or request flow, is built
+//!   from one of these.
 //! - [`Shared`]: what the request flows add over the same [`Deps`]: the hashing pool, the
-//!   policy, and the state every flow must see one instance of (the project-context cache,
-//!   the JWKS cache, the outbox wake-up signal). Held in one `Arc` by each request service.
+//!   policy, and the state every flow must see one instance of (the JWKS cache, the outbox
+//!   wake-up signal). Held in one `Arc` by each request service.
 
 use std::sync::Arc;
 
@@ -23,17 +24,19 @@ use crate::store::Store;
 use crate::tokens::{KeyRing, SigningKey};
 use crate::{CoreError, Result};
 
-/// The store, the master key that seals secrets at rest, and the clock.
+/// The store, the master key that seals secrets at rest, the clock, and the cache of project
+/// contexts the request flows read (shared, so an admin change on this process drops it).
 #[derive(Clone)]
 pub struct Deps {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) master: MasterKey,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) contexts: Arc<ContextCache>,
 }
 
 impl Deps {
     pub fn new(store: Arc<dyn Store>, master: MasterKey, clock: Arc<dyn Clock>) -> Self {
-        Self { store, master, clock }
+        Self { store, master, clock, contexts: Arc::default() }
     }
 
     /// The project, or [`CoreError::ProjectNotFound`]: admin actions on a project check it first.
@@ -50,7 +53,7 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) hasher: Arc<HasherPool>,
     pub(crate) policy: AuthPolicy,
-    contexts: ContextCache,
+    contexts: Arc<ContextCache>,
     pub(crate) jwks: JwksCache,
     /// Wakes the outbox worker when a row is committed (it also polls, so this is a hint).
     pub(crate) outbox_signal: Arc<Notify>,
@@ -64,7 +67,7 @@ impl Shared {
             clock: Arc::clone(&deps.clock),
             hasher,
             policy,
-            contexts: ContextCache::default(),
+            contexts: Arc::clone(&deps.contexts),
             jwks: JwksCache::default(),
             outbox_signal: Arc::new(Notify::new()),
         }
@@ -76,12 +79,14 @@ impl Shared {
             return Ok(hit);
         }
         let project = self.store.get_project(id).await?.ok_or(CoreError::ProjectNotFound)?;
+        let now = self.clock.now();
         let keys = self
             .store
             .signing_keys(id)
             .await?
             .iter()
-            .map(|stored| SigningKey::unseal(stored, &self.master))
+            .filter(|stored| stored.is_published(now))
+            .map(|stored| Ok((SigningKey::unseal(stored, &self.master)?, stored.state())))
             .collect::<Result<Vec<_>>>()?;
         let context = Arc::new(ProjectContext { project, keys: KeyRing::new(id, keys, &self.master)? });
         self.contexts.put(id, Arc::clone(&context));

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreResult;
-use crate::domain::{LinkPurpose, MailSettings, OutboxId, ProjectId, UserId};
+use crate::domain::{AuditEvent, LinkPurpose, MailSettings, OutboxId, ProjectId, UserId};
 
 /// A link token as stored: its digest, never the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,14 +140,17 @@ pub trait MailStore: Send + Sync + 'static {
     async fn link_token(&self, project: ProjectId, digest: &str) -> StoreResult<Option<LinkToken>>;
 
     /// Consumes a live reset token and, in the same transaction, sets the password hash,
-    /// marks the email verified and revokes every session of the user. None when the token
-    /// is unknown, of another project or purpose, used, superseded or expired at `now`.
+    /// marks the email verified, revokes every session of the user and records `audit`
+    /// (`password-reset.completed`, given the user's id here, as the token names it). None,
+    /// and nothing written, when the token is unknown, of another project or purpose, used,
+    /// superseded or expired at `now`.
     async fn complete_password_reset(
         &self,
         project: ProjectId,
         digest: &str,
         password_hash: &str,
         now: DateTime<Utc>,
+        audit: &AuditEvent,
     ) -> StoreResult<Option<UserId>>;
 
     /// Consumes a live verification token and marks the email verified, atomically.

@@ -12,6 +12,7 @@ mod external;
 /// A store without a database, for tests (the `memory-store` feature).
 #[cfg(feature = "memory-store")]
 pub mod memory;
+mod project_admin;
 mod user_admin;
 
 pub use audit::AuditStore;
@@ -19,6 +20,7 @@ pub use external::{
     ExternalKeyRecord, ExternalSecretRecord, ExternalSettings, ExternalSignIn, ExternalSignInOutcome, ExternalStore,
     UserChange,
 };
+pub use project_admin::{KeyRotation, ProjectAdminStore};
 pub use user_admin::{SuspensionChange, UserAdminStore, UserDeletion, UserFilter, UserUpdate};
 mod mail;
 
@@ -28,7 +30,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    ApiKeyId, ApiKeyRecord, ApiKeyScope, Project, ProjectId, ProjectSettings, SessionId, SessionMethod, User, UserId,
+    ApiKeyId, ApiKeyRecord, ApiKeyScope, AuditEvent, Project, ProjectId, ProjectSettings, SessionId, SessionMethod,
+    User, UserId,
 };
 use crate::tokens::StoredSigningKey;
 
@@ -108,9 +111,9 @@ pub struct FailureWindow {
 }
 
 /// Everything a backend provides. Implemented automatically for any type with every area trait.
-pub trait Store: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore {}
+pub trait Store: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore + ProjectAdminStore {}
 
-impl<T: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore> Store for T {}
+impl<T> Store for T where T: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore + ProjectAdminStore {}
 
 /// Projects, keys, users, sessions and sign-in throttling.
 #[async_trait]
@@ -119,16 +122,26 @@ pub trait CoreStore: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
     // Projects and their keys.
-    async fn create_project(&self, project: &Project, signing_key: &StoredSigningKey) -> StoreResult<()>;
+    /// Creates `project` with its signing keys (the active one and the standby).
+    async fn create_project(&self, project: &Project, signing_keys: &[StoredSigningKey]) -> StoreResult<()>;
     async fn get_project(&self, id: ProjectId) -> StoreResult<Option<Project>>;
     async fn list_projects(&self) -> StoreResult<Vec<Project>>;
     async fn update_project_settings(&self, id: ProjectId, settings: &ProjectSettings) -> StoreResult<()>;
+    /// Every stored signing key of `project` (standby, active, retired), newest first.
     async fn signing_keys(&self, project: ProjectId) -> StoreResult<Vec<StoredSigningKey>>;
 
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
+    /// Inserts `key` and records `audit` (`api-key.created`) in one transaction.
+    async fn insert_api_key(&self, key: &ApiKeyRecord, audit: &AuditEvent) -> StoreResult<()>;
     async fn list_api_keys(&self, project: ProjectId) -> StoreResult<Vec<ApiKeyRecord>>;
-    /// Returns false when no live key with that id exists in that project.
-    async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Revokes the key and records `audit` (`api-key.revoked`) in one transaction. Returns
+    /// false, and records nothing, when no live key with that id exists in that project.
+    async fn revoke_api_key(
+        &self,
+        project: ProjectId,
+        id: ApiKeyId,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
     /// The live (unrevoked) key with this digest: its project, id and scope.
     async fn live_api_key(&self, digest: &str) -> StoreResult<Option<LiveApiKey>>;
 
@@ -152,12 +165,14 @@ pub trait CoreStore: Send + Sync + 'static {
     /// active, not suspended at `last_active`, and its password hash is still `verified_hash`
     /// (the one the password was checked against): a reset, a disable or a suspension that
     /// committed while the hash was being verified must not be outlived by a session created
-    /// after it. False, and nothing written, otherwise.
+    /// after it. False, and nothing written, otherwise. `audit` (`sign-in.succeeded`) is
+    /// recorded in the same transaction.
     async fn create_password_session(
         &self,
         session: &SessionRecord,
         verified_hash: &str,
         last_active: DateTime<Utc>,
+        audit: &AuditEvent,
     ) -> StoreResult<bool>;
     async fn get_session(&self, project: ProjectId, id: SessionId) -> StoreResult<Option<SessionRecord>>;
     /// The conditional update at the heart of refresh: true if this call moved the session
@@ -187,13 +202,13 @@ pub trait CoreStore: Send + Sync + 'static {
     /// Deletes throttling windows that began before `before` (they can no longer block anyone).
     async fn purge_sign_in_failures(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
-    /// First start: creates `project` with its signing key and `api_key`, in one transaction,
+    /// First start: creates `project` with its signing keys and `api_key`, in one transaction,
     /// only if the database holds no project at all. Of any number of racing callers (in one
     /// process or several) exactly one gets `true`; the others create nothing.
     async fn create_first_project(
         &self,
         project: &Project,
-        signing_key: &StoredSigningKey,
+        signing_keys: &[StoredSigningKey],
         api_key: &ApiKeyRecord,
     ) -> StoreResult<bool>;
 }

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use latchkey_core::auth::Admin;
-use latchkey_core::domain::{ApiKeyRecord, Project, ProjectId, ProjectSettings};
+use latchkey_core::domain::{Actor, ApiKeyRecord, Project, ProjectId, ProjectSettings};
 use serde_json::json;
 
 use super::{ApiKeyCommand, Lifetimes, ProjectCommand};
@@ -16,7 +16,7 @@ pub(super) async fn checked_admin(storage: &StorageConfig) -> anyhow::Result<Adm
     Ok(admin)
 }
 
-fn project_id(text: &str) -> anyhow::Result<ProjectId> {
+pub(super) fn project_id(text: &str) -> anyhow::Result<ProjectId> {
     text.trim().parse().with_context(|| format!("{text:?} is not a project id (a UUID)"))
 }
 
@@ -48,8 +48,11 @@ pub async fn project(storage: &StorageConfig, command: ProjectCommand) -> anyhow
             }
         }
         ProjectCommand::Show { project, json } => print_project(&admin.project(project_id(&project)?).await?, json),
-        ProjectCommand::Set { project, lifetimes, mail, json } => {
-            let id = project_id(&project)?;
+        ProjectCommand::Set { project, project_flag, name, lifetimes, mail, json } => {
+            let id = project_id(project.or(project_flag).as_deref().unwrap_or_default())?;
+            if let Some(name) = name {
+                admin.rename(id, &name, Actor::Cli).await?;
+            }
             let current = admin.project(id).await?;
             let updated = admin.update_settings(id, apply(current.settings, &lifetimes)).await?;
             let mail = super::mail::apply_mail(&mail_admin, id, mail).await?;
@@ -62,6 +65,14 @@ pub async fn project(storage: &StorageConfig, command: ProjectCommand) -> anyhow
                 print_project(&updated, false);
                 super::mail::print_mail(&mail);
             }
+        }
+        ProjectCommand::Delete { project, confirm } => {
+            let id = project_id(&project)?;
+            if project_id(&confirm).ok() != Some(id) {
+                anyhow::bail!("refusing to delete project {id}: --confirm must repeat its id");
+            }
+            admin.delete_project(id).await?;
+            println!("deleted project {id} and everything in it");
         }
     }
     Ok(())

@@ -1,8 +1,10 @@
 //! The `latchkey` command line: `serve` and the admin subcommands, all on one database.
 
 mod admin;
+mod audit;
 mod external;
 mod mail;
+mod signing_key;
 mod user;
 
 use std::path::PathBuf;
@@ -131,6 +133,8 @@ impl Loaded {
             Command::ExternalConfig(command) => external::external_config(&storage, command).await,
             Command::Outbox(command) => mail::outbox(&storage, command).await,
             Command::User(command) => user::user(&storage, command).await,
+            Command::SigningKey(command) => signing_key::signing_key(&storage, command).await,
+            Command::Audit(command) => audit::audit(&storage, command).await,
         }
     }
 }
@@ -161,6 +165,12 @@ pub enum Command {
     /// sign out, clear a lockout (the admin API's operations; actor `cli`).
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Access-token signing keys: rotate, list.
+    #[command(subcommand, name = "signing-key")]
+    SigningKey(signing_key::SigningKeyCommand),
+    /// The audit trail of admin actions and security events.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,15 +195,30 @@ pub enum ProjectCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Change a project's settings.
+    /// Change a project's settings (name, token lifetimes, email).
     Set {
-        project: String,
+        /// The project id (or --project).
+        #[arg(value_name = "PROJECT", required_unless_present = "project_flag", conflicts_with = "project_flag")]
+        project: Option<String>,
+        #[arg(long = "project", value_name = "PROJECT")]
+        project_flag: Option<String>,
+        /// A new name (1 to 100 characters), used in emails and hosted pages.
+        #[arg(long)]
+        name: Option<String>,
         #[command(flatten)]
         lifetimes: Lifetimes,
         #[command(flatten)]
         mail: MailFlags,
         #[arg(long)]
         json: bool,
+    },
+    /// Delete a project and everything in it (users, sessions, keys, mail, audit trail).
+    /// Irreversible: --confirm must repeat the project id.
+    Delete {
+        project: String,
+        /// The project id again.
+        #[arg(long, value_name = "PROJECT")]
+        confirm: String,
     },
 }
 

@@ -39,6 +39,8 @@ pub struct TestApp {
     /// The operator services (`services.admin`), as the admin commands use them.
     pub admin: Admin,
     pub store: Arc<dyn Store>,
+    /// The master key the app seals secrets with (for tests that write keys to the store).
+    pub master: MasterKey,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
     /// The PostgreSQL database of this app (dropped with it), when the backend is PostgreSQL.
@@ -169,6 +171,7 @@ impl TestApp {
             ..Default::default()
         };
         let storage = StorageConfig::resolve(&global, Some(MasterKey::generate().1)).expect("storage settings");
+        let master = storage.master_key.clone();
         let settings =
             ServeSettings { bind: "127.0.0.1:0".into(), public_url: Some(ISSUER.into()), ..Default::default() };
         let mut config = ServeConfig::resolve(&settings).expect("serve config");
@@ -204,6 +207,7 @@ impl TestApp {
             services,
             admin,
             store,
+            master,
             http: reqwest::Client::new(),
             dir,
             postgres,

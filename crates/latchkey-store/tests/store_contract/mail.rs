@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use latchkey_core::domain::{LinkPurpose, MailSettings, OutboxId, ProjectId, SmtpOverride, User};
+use latchkey_core::domain::{AuditAction, LinkPurpose, MailSettings, OutboxId, ProjectId, SmtpOverride, User};
 use latchkey_core::store::{Claim, LinkToken, NewOutbox, OutboxState};
 
-use super::{Store, now, project, session, user};
+use super::{Store, actions, audit_event, now, project, session, user};
 
 fn outbox(project: ProjectId, purpose: LinkPurpose, rate_key: Option<&str>, minutes: i64) -> NewOutbox {
     NewOutbox {
@@ -86,7 +86,12 @@ pub async fn link_tokens_are_single_use_scoped_and_superseded(store: Arc<Store>)
     assert_eq!(store.link_token(a, "verify-1").await.unwrap(), Some(verify.clone()));
     assert_eq!(store.link_token(b, "verify-1").await.unwrap(), None);
     assert_eq!(store.complete_email_verification(b, "verify-1", now()).await.unwrap(), None, "another project");
-    assert_eq!(store.complete_password_reset(a, "verify-1", "h", now()).await.unwrap(), None, "another purpose");
+    let reset_done = audit_event(a, AuditAction::PasswordResetCompleted);
+    assert_eq!(
+        store.complete_password_reset(a, "verify-1", "h", now(), &reset_done).await.unwrap(),
+        None,
+        "another purpose"
+    );
     assert_eq!(store.complete_email_verification(a, "verify-1", now()).await.unwrap(), Some(u.id));
     assert!(store.get_user(a, u.id).await.unwrap().unwrap().is_verified);
     assert_eq!(store.complete_email_verification(a, "verify-1", now()).await.unwrap(), None, "used");
@@ -113,17 +118,31 @@ pub async fn link_tokens_are_single_use_scoped_and_superseded(store: Arc<Store>)
         reset_digests.push(digest);
     }
     assert!(store.link_token(a, &reset_digests[0]).await.unwrap().unwrap().superseded);
-    assert_eq!(store.complete_password_reset(a, &reset_digests[0], "h0", now()).await.unwrap(), None, "superseded");
+    assert_eq!(
+        store.complete_password_reset(a, &reset_digests[0], "h0", now(), &reset_done).await.unwrap(),
+        None,
+        "superseded"
+    );
+    assert!(actions(&store, a).await.is_empty(), "a reset that did not happen is not recorded");
 
     // Completing the live one sets the password and verified, and ends every session.
     let other_session = session(&u);
     let hash = u.password_hash.as_deref().unwrap();
-    assert!(store.create_password_session(&other_session, hash, now()).await.unwrap());
-    assert_eq!(store.complete_password_reset(a, &reset_digests[1], "h1", now()).await.unwrap(), Some(u.id));
+    let signed_in = audit_event(a, AuditAction::SignInSucceeded);
+    assert!(store.create_password_session(&other_session, hash, now(), &signed_in).await.unwrap());
+    let completed = audit_event(a, AuditAction::PasswordResetCompleted);
+    assert_eq!(store.complete_password_reset(a, &reset_digests[1], "h1", now(), &completed).await.unwrap(), Some(u.id));
+    let recorded = store.list_audit_events(a, &Default::default(), 1).await.unwrap();
+    assert_eq!(
+        (recorded[0].action, recorded[0].user_id),
+        (AuditAction::PasswordResetCompleted, Some(u.id)),
+        "with the user the token names"
+    );
     let read = store.get_user(a, u.id).await.unwrap().unwrap();
     assert_eq!(read.password_hash.as_deref(), Some("h1"));
     assert!(store.get_session(a, other_session.id).await.unwrap().unwrap().revoked_at.is_some());
-    assert_eq!(store.complete_password_reset(a, &reset_digests[1], "h2", now()).await.unwrap(), None, "used");
+    let again = audit_event(a, AuditAction::PasswordResetCompleted);
+    assert_eq!(store.complete_password_reset(a, &reset_digests[1], "h2", now(), &again).await.unwrap(), None, "used");
     assert_eq!(store.get_user(a, u.id).await.unwrap().unwrap().password_hash.as_deref(), Some("h1"));
 }
 

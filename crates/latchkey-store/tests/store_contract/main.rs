@@ -10,16 +10,17 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domain::{
-    ApiKeyId, ApiKeyRecord, ApiKeyScope, Project, ProjectId, ProjectSettings, Role, SessionId, SessionMethod, User,
-    UserId,
+    Actor, ApiKeyId, ApiKeyRecord, ApiKeyScope, AuditAction, AuditEvent, AuditFilter, Project, ProjectId,
+    ProjectSettings, Role, SessionId, SessionMethod, User, UserId,
 };
 use latchkey_core::store::{Rotation, SessionRecord, StoreError, UniqueField};
-use latchkey_core::tokens::SigningKey;
+use latchkey_core::tokens::{SigningKey, StoredSigningKey};
 
 mod audit;
 mod backends;
 mod external;
 mod mail;
+mod project_admin;
 mod shared_postgres;
 mod user_admin;
 
@@ -33,6 +34,10 @@ use mail::{
     link_tokens_are_single_use_scoped_and_superseded, mail_settings_round_trip_per_project,
     old_mail_is_purged_and_live_mail_kept, outbox_transitions_are_bound_to_the_claim,
     racing_reset_requests_respect_the_rate_limit, racing_workers_never_claim_the_same_row,
+};
+use project_admin::{
+    a_deleted_project_leaves_nothing_behind, a_project_is_renamed_with_its_record, racing_rotations_apply_once,
+    rotation_moves_each_key_one_step_with_its_record, standbys_are_added_once_and_unpublished_keys_purged,
 };
 use user_admin::{
     a_deleted_user_leaves_no_row_behind, links_and_passwords_supersede_and_revoke, sessions_list_and_revoke_per_user,
@@ -96,6 +101,11 @@ on_every_backend!(
     a_deleted_user_leaves_no_row_behind,
     links_and_passwords_supersede_and_revoke,
     sessions_list_and_revoke_per_user,
+    a_project_is_renamed_with_its_record,
+    a_deleted_project_leaves_nothing_behind,
+    rotation_moves_each_key_one_step_with_its_record,
+    racing_rotations_apply_once,
+    standbys_are_added_once_and_unpublished_keys_purged,
 );
 
 fn now() -> chrono::DateTime<Utc> {
@@ -110,9 +120,27 @@ async fn project(store: &Arc<Store>) -> ProjectId {
         settings: ProjectSettings::default(),
         created_at: now(),
     };
-    let (_, key) = SigningKey::generate(project.id, &master, now()).unwrap();
-    store.create_project(&project, &key).await.unwrap();
+    store.create_project(&project, &first_keys(project.id, &master)).await.unwrap();
     project.id
+}
+
+/// A new project's signing key and standby, as the core makes them.
+fn first_keys(project: ProjectId, master: &MasterKey) -> [StoredSigningKey; 2] {
+    let (_, mut active) = SigningKey::generate(project, master, now()).unwrap();
+    active.activated_at = Some(now());
+    let (_, standby) = SigningKey::generate(project, master, now()).unwrap();
+    [active, standby]
+}
+
+/// An audit record of `project` at `now()`.
+fn audit_event(project: ProjectId, action: AuditAction) -> AuditEvent {
+    AuditEvent::new(project, now(), Actor::System, action)
+}
+
+/// The actions recorded for `project`, newest first.
+async fn actions(store: &Arc<Store>, project: ProjectId) -> Vec<AuditAction> {
+    let events = store.list_audit_events(project, &AuditFilter::default(), 100).await.unwrap();
+    events.iter().map(|e| e.action).collect()
 }
 
 fn user(project: ProjectId, email: &str, username: Option<&str>) -> User {
@@ -180,13 +208,22 @@ async fn every_read_is_scoped_by_project(store: Arc<Store>) {
         created_at: now(),
         revoked_at: None,
     };
-    store.insert_api_key(&key).await.unwrap();
-    assert!(!store.revoke_api_key(b, key.id, now()).await.unwrap(), "another project cannot revoke it");
+    store.insert_api_key(&key, &audit_event(a, AuditAction::ApiKeyCreated)).await.unwrap();
+    let revoked_elsewhere = audit_event(b, AuditAction::ApiKeyRevoked);
+    assert!(
+        !store.revoke_api_key(b, key.id, now(), &revoked_elsewhere).await.unwrap(),
+        "another project cannot revoke it"
+    );
+    assert!(actions(&store, b).await.is_empty(), "a revocation that did not happen is not recorded");
     let live = store.live_api_key("digest-a").await.unwrap().expect("live");
     assert_eq!((live.project_id, live.id, live.scope), (a, key.id, ApiKeyScope::Admin));
     assert_eq!(store.list_api_keys(a).await.unwrap()[0].scope, ApiKeyScope::Admin, "the scope reads back");
-    assert!(store.revoke_api_key(a, key.id, now()).await.unwrap());
+    assert!(store.revoke_api_key(a, key.id, now(), &audit_event(a, AuditAction::ApiKeyRevoked)).await.unwrap());
     assert_eq!(store.live_api_key("digest-a").await.unwrap(), None);
+    assert_eq!(actions(&store, a).await, [AuditAction::ApiKeyRevoked, AuditAction::ApiKeyCreated]);
+    let again = audit_event(a, AuditAction::ApiKeyRevoked);
+    assert!(!store.revoke_api_key(a, key.id, now(), &again).await.unwrap(), "revoked once");
+    assert_eq!(actions(&store, a).await.len(), 2);
 }
 
 async fn records_round_trip_exactly(store: Arc<Store>) {
@@ -293,8 +330,10 @@ async fn a_password_session_needs_the_verified_hash_to_be_current(store: Arc<Sto
     let verified = u.password_hash.clone().unwrap();
 
     let first = session(&u);
-    assert!(store.create_password_session(&first, &verified, now()).await.unwrap());
+    let signed_in = audit_event(p, AuditAction::SignInSucceeded).user(u.id);
+    assert!(store.create_password_session(&first, &verified, now(), &signed_in).await.unwrap());
     assert!(store.get_session(p, first.id).await.unwrap().is_some());
+    assert_eq!(actions(&store, p).await, [AuditAction::SignInSucceeded], "recorded with the session");
     assert_eq!(store.get_user(p, u.id).await.unwrap().unwrap().last_active, Some(now()));
 
     // A reset commits between the hash check and the session insert: no session.
@@ -302,13 +341,16 @@ async fn a_password_session_needs_the_verified_hash_to_be_current(store: Arc<Sto
     // A late rehash from the old hash can no longer overwrite the new one.
     assert!(!store.upgrade_password_hash(p, u.id, &verified, "$argon2id$stale-rehash", now()).await.unwrap());
     let late = session(&u);
-    assert!(!store.create_password_session(&late, &verified, now()).await.unwrap());
+    let late_record = audit_event(p, AuditAction::SignInSucceeded).user(u.id);
+    assert!(!store.create_password_session(&late, &verified, now(), &late_record).await.unwrap());
     assert!(store.get_session(p, late.id).await.unwrap().is_none(), "nothing was written");
+    assert_eq!(actions(&store, p).await.len(), 1, "not even the record");
     // Another project's id never matches either.
     let other = project(&store).await;
     let mut foreign = session(&u);
     foreign.project_id = other;
-    assert!(!store.create_password_session(&foreign, "$argon2id$after-reset", now()).await.unwrap());
+    let foreign_record = audit_event(other, AuditAction::SignInSucceeded);
+    assert!(!store.create_password_session(&foreign, "$argon2id$after-reset", now(), &foreign_record).await.unwrap());
 }
 
 /// Issue 8 item 6: racing first-start bootstraps (on PostgreSQL on different pool
@@ -323,7 +365,7 @@ async fn racing_first_projects_create_exactly_one(store: Arc<Store>) {
             settings: ProjectSettings::default(),
             created_at: now(),
         };
-        let (_, key) = SigningKey::generate(project.id, &master, now()).unwrap();
+        let key = first_keys(project.id, &master);
         let api_key = ApiKeyRecord {
             id: ApiKeyId::generate(),
             project_id: project.id,
@@ -348,7 +390,7 @@ async fn racing_first_projects_create_exactly_one(store: Arc<Store>) {
     assert_eq!(projects.len(), 1);
     let winner = &candidates[results.iter().position(|won| *won).unwrap()];
     assert_eq!(projects[0].id, winner.0.id);
-    assert_eq!(store.signing_keys(winner.0.id).await.unwrap().len(), 1, "with its signing key");
+    assert_eq!(store.signing_keys(winner.0.id).await.unwrap().len(), 2, "with its signing key and standby");
     assert_eq!(
         store.live_api_key(&winner.2.digest).await.unwrap().map(|k| k.project_id),
         Some(winner.0.id),

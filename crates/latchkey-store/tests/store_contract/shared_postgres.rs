@@ -11,7 +11,9 @@ use latchkey_store::PgStore;
 use latchkey_store::testing::TempDatabase;
 use sqlx::{Connection, PgConnection};
 
-use super::{now, project, session, user};
+use latchkey_core::domain::AuditAction;
+
+use super::{audit_event, now, project, session, user};
 
 /// Two "processes" start at once on an empty database: both migrate (one waits for the
 /// other's migration lock) and both work.
@@ -198,7 +200,8 @@ async fn a_password_session_waits_for_a_reset_in_flight_and_then_refuses() {
     let signing_in = {
         let store = Arc::clone(&store);
         let late = late.clone();
-        tokio::spawn(async move { store.create_password_session(&late, &verified, now()).await })
+        let record = audit_event(p, AuditAction::SignInSucceeded);
+        tokio::spawn(async move { store.create_password_session(&late, &verified, now(), &record).await })
     };
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     tx.commit().await.unwrap();

@@ -11,8 +11,8 @@ use latchkey_core::domain::{
     UserId,
 };
 use latchkey_core::store::{
-    ExternalSignIn, LinkToken, NewOutbox, StoreError, SuspensionChange, UniqueField, UserChange, UserDeletion,
-    UserFilter, UserUpdate,
+    ExternalSignIn, LinkToken, NewOutbox, SessionRecord, StoreError, SuspensionChange, UniqueField, UserChange,
+    UserDeletion, UserFilter, UserUpdate,
 };
 
 use super::{Store, now, project, session, user};
@@ -25,15 +25,22 @@ fn event(project: ProjectId, action: AuditAction, user: Option<UserId>) -> Audit
     }
 }
 
+/// The `sign-in.succeeded` record a password session is created with.
+fn signed_in(session: &SessionRecord) -> AuditEvent {
+    AuditEvent::new(session.project_id, now(), Actor::System, AuditAction::SignInSucceeded).user(session.user_id)
+}
+
 async fn created(store: &Arc<Store>, project: ProjectId, email: &str, username: Option<&str>) -> User {
     let u = user(project, email, username);
     store.create_user(&u, &event(project, AuditAction::UserCreated, Some(u.id))).await.unwrap();
     u
 }
 
+/// The admin actions recorded about `user`, newest first (security events, actor `system`, left out).
 async fn actions(store: &Arc<Store>, project: ProjectId, user: UserId) -> Vec<AuditAction> {
     let filter = AuditFilter { user_id: Some(user), ..Default::default() };
-    store.list_audit_events(project, &filter, 100).await.unwrap().into_iter().map(|e| e.action).collect()
+    let trail = store.list_audit_events(project, &filter, 100).await.unwrap();
+    trail.into_iter().filter(|e| e.actor != Actor::System).map(|e| e.action).collect()
 }
 
 fn suspension(u: &User, ends_at: Option<DateTime<Utc>>, at: DateTime<Utc>) -> SuspensionChange {
@@ -135,7 +142,7 @@ pub async fn suspensions_keep_suspended_until_and_block_sign_in(store: Arc<Store
     let p = project(&store).await;
     let u = created(&store, p, "s@x.io", None).await;
     let live = session(&u);
-    assert!(store.create_password_session(&live, "$argon2id$stub", now()).await.unwrap());
+    assert!(store.create_password_session(&live, "$argon2id$stub", now(), &signed_in(&live)).await.unwrap());
     let until = |store: Arc<Store>| async move { store.get_user(p, u.id).await.unwrap().unwrap().suspended_until };
 
     let end = now() + Duration::hours(2);
@@ -143,10 +150,13 @@ pub async fn suspensions_keep_suspended_until_and_block_sign_in(store: Arc<Store
     assert_eq!(until(Arc::clone(&store)).await, Some(end));
     assert!(store.get_session(p, live.id).await.unwrap().unwrap().revoked_at.is_some(), "sessions are revoked");
     let refused = session(&u);
-    assert!(!store.create_password_session(&refused, "$argon2id$stub", now()).await.unwrap());
+    assert!(!store.create_password_session(&refused, "$argon2id$stub", now(), &signed_in(&refused)).await.unwrap());
     assert!(store.get_session(p, refused.id).await.unwrap().is_none(), "no session while suspended");
     let after_end = session(&u);
-    assert!(store.create_password_session(&after_end, "$argon2id$stub", end).await.unwrap(), "ended at `end`");
+    assert!(
+        store.create_password_session(&after_end, "$argon2id$stub", end, &signed_in(&after_end)).await.unwrap(),
+        "ended at `end`"
+    );
 
     // An earlier-ending second suspension does not shorten it; an open-ended one lasts.
     let shorter = suspension(&u, Some(now() + Duration::hours(1)), now() + Duration::seconds(1));
@@ -201,7 +211,7 @@ pub async fn updates_write_their_record_or_nothing(store: Arc<Store>) {
     let u = created(&store, p, "u@x.io", Some("uu1")).await;
     created(&store, p, "taken@x.io", Some("taken")).await;
     let s = session(&u);
-    assert!(store.create_password_session(&s, "$argon2id$stub", now()).await.unwrap());
+    assert!(store.create_password_session(&s, "$argon2id$stub", now(), &signed_in(&s)).await.unwrap());
 
     let mut changed = u.clone();
     changed.email = Some("new@x.io".into());
@@ -272,7 +282,9 @@ pub async fn a_deleted_user_leaves_no_row_behind(store: Arc<Store>) {
     let gone = created(&store, p, "gone@x.io", Some("gone")).await;
     let kept = created(&store, p, "kept@x.io", Some("kept")).await;
     for u in [&gone, &kept] {
-        assert!(store.create_password_session(&session(u), "$argon2id$stub", now()).await.unwrap());
+        assert!(
+            store.create_password_session(&session(u), "$argon2id$stub", now(), &signed_in(&session(u))).await.unwrap()
+        );
         store
             .insert_link_with_mail(
                 &token(u, &format!("t-{}", u.id), LinkPurpose::VerifyEmail),
@@ -407,7 +419,7 @@ pub async fn links_and_passwords_supersede_and_revoke(store: Arc<Store>) {
     assert!(store.list_outbox(None, 100).await.unwrap().iter().any(|r| r.id == emailed.id));
 
     let s = session(&u);
-    assert!(store.create_password_session(&s, "$argon2id$stub", now()).await.unwrap());
+    assert!(store.create_password_session(&s, "$argon2id$stub", now(), &signed_in(&s)).await.unwrap());
     assert!(
         store
             .set_password(p, u.id, "$argon2id$new", now(), &event(p, AuditAction::UserPasswordSet, Some(u.id)))
@@ -456,14 +468,14 @@ pub async fn sessions_list_and_revoke_per_user(store: Arc<Store>) {
     for n in 0..3 {
         let mut s = session(&u);
         s.created_at = now() + Duration::seconds(n);
-        assert!(store.create_password_session(&s, "$argon2id$stub", now()).await.unwrap());
+        assert!(store.create_password_session(&s, "$argon2id$stub", now(), &signed_in(&s)).await.unwrap());
         sessions.push(s);
     }
     let mut expired = session(&u);
     expired.expires_at = now() - Duration::seconds(1);
-    assert!(store.create_password_session(&expired, "$argon2id$stub", now()).await.unwrap());
+    assert!(store.create_password_session(&expired, "$argon2id$stub", now(), &signed_in(&expired)).await.unwrap());
     let theirs = session(&other_user);
-    assert!(store.create_password_session(&theirs, "$argon2id$stub", now()).await.unwrap());
+    assert!(store.create_password_session(&theirs, "$argon2id$stub", now(), &signed_in(&theirs)).await.unwrap());
 
     let live: Vec<_> = store.live_sessions(p, u.id, now()).await.unwrap().into_iter().map(|s| s.id).collect();
     assert_eq!(live, sessions.iter().map(|s| s.id).collect::<Vec<_>>(), "live only, oldest first");

@@ -4,26 +4,26 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{MemoryStore, Tables, duplicate, ms};
-use crate::domain::{ApiKeyId, ApiKeyRecord, Project, ProjectId, ProjectSettings, SessionId, User, UserId};
+use crate::domain::{ApiKeyId, ApiKeyRecord, AuditEvent, Project, ProjectId, ProjectSettings, SessionId, User, UserId};
 use crate::store::{CoreStore, FailureWindow, LiveApiKey, Rotation, SessionRecord, StoreResult};
 use crate::tokens::StoredSigningKey;
 
 impl Tables {
-    /// Checks a project and its first signing key (and API key) before anything is written.
+    /// Checks a project and its first signing keys (and API key) before anything is written.
     fn check_project_insert(
         &self,
         project: &Project,
-        key: &StoredSigningKey,
+        keys: &[StoredSigningKey],
         api_key: Option<&ApiKeyRecord>,
     ) -> StoreResult<()> {
         if self.projects.contains_key(&project.id) {
             return Err(duplicate());
         }
-        if key.project_id != project.id {
-            self.require_project(key.project_id)?;
-        }
-        if self.signing_keys.contains_key(&(key.project_id, key.kid.clone())) {
-            return Err(duplicate());
+        for (n, key) in keys.iter().enumerate() {
+            if key.project_id != project.id {
+                self.require_project(key.project_id)?;
+            }
+            self.check_signing_key_insert(key, &keys[..n])?;
         }
         if let Some(api_key) = api_key {
             if api_key.project_id != project.id {
@@ -34,11 +34,12 @@ impl Tables {
         Ok(())
     }
 
-    fn insert_project(&mut self, project: &Project, key: &StoredSigningKey) {
+    fn insert_project(&mut self, project: &Project, keys: &[StoredSigningKey]) {
         let stored = Project { created_at: ms(project.created_at), ..project.clone() };
         self.projects.insert(project.id, stored);
-        let key = StoredSigningKey { created_at: ms(key.created_at), ..key.clone() };
-        self.signing_keys.insert((key.project_id, key.kid.clone()), key);
+        for key in keys {
+            self.insert_signing_key(key);
+        }
     }
 
     fn check_api_key_insert(&self, key: &ApiKeyRecord) -> StoreResult<()> {
@@ -62,10 +63,10 @@ impl CoreStore for MemoryStore {
         Ok(())
     }
 
-    async fn create_project(&self, project: &Project, signing_key: &StoredSigningKey) -> StoreResult<()> {
+    async fn create_project(&self, project: &Project, signing_keys: &[StoredSigningKey]) -> StoreResult<()> {
         let mut tables = self.lock().await;
-        tables.check_project_insert(project, signing_key, None)?;
-        tables.insert_project(project, signing_key);
+        tables.check_project_insert(project, signing_keys, None)?;
+        tables.insert_project(project, signing_keys);
         Ok(())
     }
 
@@ -94,11 +95,13 @@ impl CoreStore for MemoryStore {
         Ok(keys)
     }
 
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
+    async fn insert_api_key(&self, key: &ApiKeyRecord, audit: &AuditEvent) -> StoreResult<()> {
         let mut tables = self.lock().await;
         tables.check_api_key_insert(key)?;
         tables.require_project(key.project_id)?;
+        tables.check_audit_insert(audit)?;
         tables.insert_api_key(key);
+        tables.insert_audit_event(audit);
         Ok(())
     }
 
@@ -110,10 +113,24 @@ impl CoreStore for MemoryStore {
         Ok(keys)
     }
 
-    async fn revoke_api_key(&self, project: ProjectId, id: ApiKeyId, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn revoke_api_key(
+        &self,
+        project: ProjectId,
+        id: ApiKeyId,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
         let mut tables = self.lock().await;
-        let live = tables.api_keys.get_mut(&id).filter(|k| k.project_id == project && k.revoked_at.is_none());
-        Ok(live.map(|key| key.revoked_at = Some(ms(now))).is_some())
+        let live = tables.api_keys.get(&id).is_some_and(|k| k.project_id == project && k.revoked_at.is_none());
+        if !live {
+            return Ok(false);
+        }
+        tables.check_audit_insert(audit)?;
+        if let Some(key) = tables.api_keys.get_mut(&id) {
+            key.revoked_at = Some(ms(now));
+        }
+        tables.insert_audit_event(audit);
+        Ok(true)
     }
 
     async fn live_api_key(&self, digest: &str) -> StoreResult<Option<LiveApiKey>> {
@@ -167,6 +184,7 @@ impl CoreStore for MemoryStore {
         session: &SessionRecord,
         verified_hash: &str,
         last_active: DateTime<Utc>,
+        audit: &AuditEvent,
     ) -> StoreResult<bool> {
         let mut tables = self.lock().await;
         let still_verified = tables.user_in(session.project_id, session.user_id).is_some_and(|u| {
@@ -176,10 +194,12 @@ impl CoreStore for MemoryStore {
             return Ok(false);
         }
         tables.check_session_insert(session, None)?;
+        tables.check_audit_insert(audit)?;
         if let Some(user) = tables.user_in_mut(session.project_id, session.user_id) {
             user.last_active = Some(ms(last_active));
         }
         tables.insert_session(session);
+        tables.insert_audit_event(audit);
         Ok(true)
     }
 
@@ -259,15 +279,15 @@ impl CoreStore for MemoryStore {
     async fn create_first_project(
         &self,
         project: &Project,
-        signing_key: &StoredSigningKey,
+        signing_keys: &[StoredSigningKey],
         api_key: &ApiKeyRecord,
     ) -> StoreResult<bool> {
         let mut tables = self.lock().await;
         if !tables.projects.is_empty() {
             return Ok(false);
         }
-        tables.check_project_insert(project, signing_key, Some(api_key))?;
-        tables.insert_project(project, signing_key);
+        tables.check_project_insert(project, signing_keys, Some(api_key))?;
+        tables.insert_project(project, signing_keys);
         tables.insert_api_key(api_key);
         Ok(true)
     }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{MemoryStore, Tables, duplicate, missing_parent, ms, ms_opt};
-use crate::domain::{LinkPurpose, MailSettings, OutboxId, ProjectId, UserId};
+use crate::domain::{AuditEvent, LinkPurpose, MailSettings, OutboxId, ProjectId, UserId};
 use crate::store::{Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState, StoreResult};
 
 impl Tables {
@@ -202,11 +202,14 @@ impl MailStore for MemoryStore {
         digest: &str,
         password_hash: &str,
         now: DateTime<Utc>,
+        audit: &AuditEvent,
     ) -> StoreResult<Option<UserId>> {
         let mut tables = self.lock().await;
+        tables.check_audit_insert(audit)?;
         let Some(id) = tables.consume_token(project, digest, LinkPurpose::PasswordReset, now) else {
             return Ok(None);
         };
+        tables.insert_audit_event(&audit.clone().user(id));
         if let Some(user) = tables.user_in_mut(project, id) {
             user.password_hash = Some(password_hash.to_owned());
             user.is_verified = true;

@@ -16,6 +16,7 @@ mod audit;
 mod core;
 mod external;
 mod mail;
+mod project_admin;
 mod user_admin;
 
 use std::collections::{BTreeMap, HashMap};

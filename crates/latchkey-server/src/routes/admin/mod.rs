@@ -2,8 +2,10 @@
 //! of the path's project with the `admin` scope ([`AdminKey`]). One module per area; each
 //! handler translates HTTP to one call of a core admin service and its errors to HTTP.
 
+pub mod audit;
 pub mod project;
 pub mod sessions;
+pub mod signing_keys;
 pub mod users;
 
 use axum::Router;
@@ -16,7 +18,12 @@ use crate::error::ApiError;
 use crate::extract::{bearer, header_project};
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(project::router()).merge(users::router()).merge(sessions::router())
+    Router::new()
+        .merge(project::router())
+        .merge(users::router())
+        .merge(sessions::router())
+        .merge(signing_keys::router())
+        .merge(audit::router())
 }
 
 /// The path's project, authenticated by an `admin`-scope key, and the key as the actor the

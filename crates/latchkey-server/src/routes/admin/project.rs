@@ -1,4 +1,4 @@
-//! `GET /admin/project`: the project's settings.
+//! `GET /admin/project`: the project's settings; `PATCH /admin/project`: rename it.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -6,14 +6,15 @@ use axum::{Json, Router};
 use chrono::SecondsFormat;
 use latchkey_core::domain::Project;
 use latchkey_proto::ErrorBody;
-use latchkey_proto::admin::AdminProject;
+use latchkey_proto::admin::{AdminProject, UpdateProject};
 
 use super::AdminKey;
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::extract::ApiJson;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/project", get(show))
+    Router::new().route("/project", get(show).patch(update))
 }
 
 pub(crate) fn admin_project(project: &Project) -> AdminProject {
@@ -38,5 +39,33 @@ pub(crate) fn admin_project(project: &Project) -> AdminProject {
 )]
 pub(crate) async fn show(State(state): State<AppState>, key: AdminKey) -> Result<Json<AdminProject>, ApiError> {
     let project = state.services.admin.projects.project(key.project).await?;
+    Ok(Json(admin_project(&project)))
+}
+
+#[utoipa::path(
+    patch, path = "/v7/{project_id}/admin/project", tag = "admin",
+    params(("project_id" = String, Path, format = "uuid", description = "The project's id")),
+    request_body = UpdateProject,
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The project as changed (`project.renamed` in the audit trail). Emails and \
+            hosted pages use the new name at once on the node that answered, on the others within 30 s",
+            body = AdminProject),
+        (status = 400, description = "`auth/invalid-body` (`name`: 1 to 100 characters)", body = ErrorBody),
+        (status = 403, description = "`auth/insufficient-scope`: the key lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "`project/not-found`: deleted meanwhile", body = ErrorBody),
+        (status = 503, description = "`server/unavailable`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    key: AdminKey,
+    ApiJson(body): ApiJson<UpdateProject>,
+) -> Result<Json<AdminProject>, ApiError> {
+    let projects = &state.services.admin.projects;
+    let project = match body.name {
+        Some(name) => projects.rename(key.project, &name, key.actor).await?,
+        None => projects.project(key.project).await?,
+    };
     Ok(Json(admin_project(&project)))
 }
