@@ -36,6 +36,7 @@
 //! # }
 //! ```
 
+pub mod admin;
 mod client;
 mod error;
 mod jwks;
