@@ -3,18 +3,21 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::http::{Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use latchkey_core::auth::Services;
+use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::error::ApiError;
 use crate::metrics::{Exposition, Metrics};
+use crate::request_id::RequestId;
 use crate::{openapi, routes};
 
 #[derive(Clone)]
@@ -64,10 +67,18 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
     let app = app
         .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(
-            // Log the path only: query strings may carry tokens (email links).
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
-            }),
+            // The access log: one INFO line per request when its response is sent, in a span
+            // that every log line of the request shares. The route is axum's template, never
+            // the raw path or the query string (email links carry tokens there).
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+                    let id = request.extensions().get::<RequestId>().map_or("", |id| &*id.0);
+                    tracing::info_span!("request", method = %request.method(), route = %route, request_id = %id)
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros))
+                .on_failure(()),
         )
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");

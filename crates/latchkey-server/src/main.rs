@@ -21,6 +21,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // An admin command whose reader went away (`latchkey project list | head -1`) should end
+    // quietly, as other command-line tools do, not panic on the failed write: restore the
+    // default SIGPIPE action, which Rust's runtime sets to ignore. `serve` keeps ignoring it,
+    // so a client closing its socket never kills the server.
+    #[cfg(unix)]
+    if !loaded.is_serve() {
+        // SAFETY: resets one signal's disposition before any thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     init_tracing(format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -40,7 +51,9 @@ fn main() -> ExitCode {
 
 fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_env("LATCHKEY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour codes only for a person at a terminal: in a file or a log collector they are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

@@ -13,7 +13,11 @@ use latchkey_core::request_scope::with_request_id;
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 const MAX_LEN: usize = 128;
 
-pub async fn layer(request: Request, next: Next) -> Response {
+/// The request's id, in the request's extensions for the layers inside (the access log's span).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub Arc<str>);
+
+pub async fn layer(mut request: Request, next: Next) -> Response {
     let id = request
         .headers()
         .get(&REQUEST_ID_HEADER)
@@ -23,7 +27,9 @@ pub async fn layer(request: Request, next: Next) -> Response {
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let header = HeaderValue::from_str(&id).ok();
-    let mut response = with_request_id(Arc::from(id), next.run(request)).await;
+    let id: Arc<str> = Arc::from(id);
+    request.extensions_mut().insert(RequestId(Arc::clone(&id)));
+    let mut response = with_request_id(id, next.run(request)).await;
     if let Some(value) = header {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

@@ -358,3 +358,51 @@ fn help_shows_the_defaults() {
         assert!(text.contains(needle), "--help shows {needle}:\n{text}");
     }
 }
+
+#[test]
+fn an_admin_command_whose_reader_is_gone_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    run_json(dir.path(), &["project", "create", "--name", "Piped", "--json"]);
+    // A pipe whose reading end is already closed: the first write fails (`... | true`).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = latchkey(dir.path())
+        .args(["project", "list", "--json"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(101), "a panic: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "ended by SIGPIPE, like any filter: {stderr}");
+    }
+}
+
+#[test]
+fn each_request_gets_one_access_log_line_with_its_id_and_never_its_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    std::thread::sleep(Duration::from_millis(200));
+    let project = field_after(&server.printed(), "project id:");
+    let url = format!("{}/v7/{project}/.well-known/jwks.json?token=sekrit-in-the-query", server.base);
+    let status = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let response = ::reqwest::Client::new().get(&url).header("x-request-id", "req-log-1").send().await.unwrap();
+        assert_eq!(response.headers()["x-request-id"], "req-log-1");
+        response.status().as_u16()
+    });
+    assert_eq!(status, 200);
+    let (_, log) = server.stop();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("req-log-1")).collect();
+    let access = lines.iter().filter(|l| l.contains("INFO") && l.contains("status=200")).count();
+    assert_eq!(access, 1, "one INFO line when the response went out: {lines:#?}");
+    assert!(
+        lines.iter().all(|l| l.contains("route=/v7/{project_id}/.well-known/jwks.json") && l.contains("method=GET")),
+        "the route template, not the raw path: {lines:#?}"
+    );
+    assert!(!log.contains("sekrit"), "the query string is never logged");
+    assert!(!log.contains('\u{1b}'), "no colour codes when stderr is not a terminal");
+}

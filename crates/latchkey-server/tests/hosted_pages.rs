@@ -171,3 +171,43 @@ async fn verify_page_confirms_only_on_post() {
     assert_eq!(r.status(), StatusCode::GONE);
     assert!(r.text().await.unwrap().contains("Link already used"));
 }
+
+#[tokio::test]
+async fn two_tabs_of_one_link_both_submit_and_a_weak_password_is_explained_to_the_person() {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::spawn().await;
+    let _worker = app.start_worker(Some(&smtp.url()));
+    app.sign_up("tabs@example.com").await;
+    let link = reset_link(&app, &smtp, "tabs@example.com", 1).await;
+    let csrf_field = |html: &str| {
+        let after = html.split(r#"name="csrf" value=""#).nth(1).expect("csrf field");
+        after.split('"').next().unwrap().to_owned()
+    };
+
+    // Tab one opens the link; tab two opens it in the same browser (which sends tab one's cookie).
+    let (first_html, cookie) = open(&app, &link).await;
+    let second = app.http.get(&link).header("cookie", format!("latchkey_csrf={cookie}")).send().await.unwrap();
+    assert_eq!(second.status(), StatusCode::OK);
+    let replaced = second.headers().get(SET_COOKIE).map(|c| c.to_str().unwrap().to_owned());
+    let second_html = second.text().await.unwrap();
+    assert_eq!(csrf_field(&second_html), cookie, "the second tab's form uses the browser's cookie");
+    assert!(replaced.as_ref().is_none_or(|c| c.contains(&cookie)), "the cookie is not replaced: {replaced:?}");
+
+    // Tab one submits a weak password: told what to do, in words for a person.
+    let url = page_url(&app, "reset-password-page");
+    let submit = |csrf: String, password: &'static str| {
+        let form =
+            [("token", token_of(&link)), ("csrf", csrf), ("password", password.into()), ("confirm", password.into())];
+        app.http.post(&url).header("cookie", format!("latchkey_csrf={cookie}")).form(&form).send()
+    };
+    let weak = submit(csrf_field(&first_html), "short").await.unwrap();
+    assert_eq!(weak.status(), StatusCode::BAD_REQUEST);
+    let weak_html = weak.text().await.unwrap();
+    assert!(weak_html.contains("Please choose a stronger password: at least 8 characters"), "{weak_html}");
+    assert!(!weak_html.contains("password must be"), "not the API's developer message");
+
+    // Then tab one's form (issued first) still works.
+    let done = submit(csrf_field(&first_html), "n3w-S3cret!").await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("Password changed"));
+}

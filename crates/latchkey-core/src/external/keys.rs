@@ -131,9 +131,12 @@ pub fn parse_public_pem(pem: &str, kid: Option<&str>, alg: Option<&str>) -> Resu
 }
 
 /// Parses a public JWK (JSON text). Symmetric (`oct`) keys and any private member are refused.
+/// The key id is `kid` when given, else the JWK's own `kid`, else its thumbprint: tokens are
+/// signed with the JWK's kid, so ignoring it would make every one of them unknown.
 pub fn parse_public_jwk_input(json: &str, kid: Option<&str>, alg: Option<&str>) -> Result<ParsedPublicKey> {
     let value: Value = serde_json::from_str(json).map_err(|_| bad_key("the JWK is not valid JSON"))?;
-    finish(value, kid, alg)
+    let own_kid = value.get("kid").and_then(Value::as_str).map(str::to_owned);
+    finish(value, kid.or(own_kid.as_deref()), alg)
 }
 
 fn parse_public_jwk(json: &str, alg: Option<&str>) -> Result<ParsedPublicKey> {
@@ -295,6 +298,17 @@ mod key_material_tests {
         assert!(check_rsa(&b64(&[0xff; 1024]), &e).is_err());
         assert!(check_rsa(&b64(&[0xff; 256]), &e).is_ok());
         assert!(check_rsa(&b64(&[0xff; 256]), &b64(&[1])).is_err(), "exponent 1 is refused");
+    }
+
+    #[test]
+    fn a_jwk_keeps_its_own_kid_unless_one_is_given() {
+        let x = b64(&ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes());
+        let jwk = format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}","kid":"their-key-1"}}"#);
+        assert_eq!(parse_public_jwk_input(&jwk, None, None).unwrap().kid, "their-key-1");
+        assert_eq!(parse_public_jwk_input(&jwk, Some("mine"), None).unwrap().kid, "mine", "--kid wins");
+        let bare = format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}"#);
+        let thumbprint = parse_public_jwk_input(&bare, None, None).unwrap().kid;
+        assert_eq!(thumbprint.len(), 43, "no kid anywhere: the RFC 7638 thumbprint, {thumbprint}");
     }
 
     #[test]

@@ -109,6 +109,11 @@ impl Loaded {
         crate::config::parse_log_format(&self.global.log_format)
     }
 
+    /// Whether this is `latchkey serve` (the only long-running command).
+    pub fn is_serve(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
+    }
+
     /// Runs the command.
     pub async fn run(self) -> anyhow::Result<()> {
         let storage = StorageConfig::resolve(&self.global, crate::master_key::from_environment())?;

@@ -19,7 +19,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use latchkey_core::CoreError;
 use latchkey_core::auth::LinkStatus;
 use latchkey_core::crypto::random_token;
-use latchkey_core::domain::{LinkPurpose, ProjectId};
+use latchkey_core::domain::{LinkPurpose, Password, ProjectId};
 use minijinja::{Environment, Value, context};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -199,27 +199,50 @@ async fn reset_page(
     State(state): State<AppState>,
     Path(project): Path<String>,
     Query(q): Query<TokenQuery>,
+    cookies: CookieJar,
 ) -> Response {
-    show(&state, &project, LinkPurpose::PasswordReset, q.token.as_deref()).await
+    show(&state, &project, LinkPurpose::PasswordReset, q.token.as_deref(), &cookies).await
 }
 
 async fn verify_page(
     State(state): State<AppState>,
     Path(project): Path<String>,
     Query(q): Query<TokenQuery>,
+    cookies: CookieJar,
 ) -> Response {
-    show(&state, &project, LinkPurpose::VerifyEmail, q.token.as_deref()).await
+    show(&state, &project, LinkPurpose::VerifyEmail, q.token.as_deref(), &cookies).await
+}
+
+/// The CSRF value for a new form: the browser's current one when it has one, so a second tab
+/// (or a reload) does not replace the cookie the first tab's form was issued against.
+fn csrf_for_form(cookies: &CookieJar) -> String {
+    match cookies.get(CSRF_COOKIE).map(Cookie::value) {
+        Some(existing) if is_csrf_value(existing) => existing.to_owned(),
+        _ => random_token(32),
+    }
+}
+
+/// What `random_token(32)` produces: 43 URL-safe base64 characters (a cookie someone planted
+/// with another shape is replaced, not reused).
+fn is_csrf_value(value: &str) -> bool {
+    value.len() == 43 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// GET: look, never consume.
-async fn show(state: &AppState, raw_project: &str, purpose: LinkPurpose, token: Option<&str>) -> Response {
+async fn show(
+    state: &AppState,
+    raw_project: &str,
+    purpose: LinkPurpose,
+    token: Option<&str>,
+    cookies: &CookieJar,
+) -> Response {
     let page = Page::load(state, raw_project).await;
     let (Some(project), Some(token)) = (page.project, token) else {
         return page.unusable(purpose, LinkStatus::Invalid);
     };
     match state.services.email_links.link_status(project, purpose, token).await {
         Ok(LinkStatus::Valid { expires_at }) => {
-            page.form(purpose, token, format_time(expires_at), &random_token(32), None)
+            page.form(purpose, token, format_time(expires_at), &csrf_for_form(cookies), None)
         }
         Ok(other) => page.unusable(purpose, other),
         Err(e) => server_error(&page, &e),
@@ -256,8 +279,17 @@ async fn reset_submit(
             Ok(status) => page.unusable(purpose, status),
             Err(e) => server_error(&page, &e),
         },
-        Err(CoreError::WeakPassword(message)) => retry_reset(&state, &page, project, &form, &message).await,
-        Err(CoreError::InvalidInput { message, .. }) => retry_reset(&state, &page, project, &form, &message).await,
+        // Written for the person at the page, not the developer's field-level message.
+        Err(CoreError::WeakPassword(_)) => {
+            let message = format!(
+                "Please choose a stronger password: at least {} characters, not one character repeated.",
+                Password::MIN_CHARS
+            );
+            retry_reset(&state, &page, project, &form, &message).await
+        }
+        Err(CoreError::InvalidInput { .. }) => {
+            retry_reset(&state, &page, project, &form, "That password is too long. Please choose a shorter one.").await
+        }
         Err(CoreError::Busy) => {
             retry_reset(&state, &page, project, &form, "The server is busy. Please try again in a moment.").await
         }
