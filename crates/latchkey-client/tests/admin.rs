@@ -235,8 +235,11 @@ async fn list_pages_and_stream() {
         .expect("stream");
     assert_eq!(streamed, created, "every user once, oldest first");
 
-    // Dropping the stream stops the walk; taking a few fetches only what is needed.
+    // Dropping the stream stops the walk; taking a few fetches only what is needed. The stream
+    // is `Send`, so it can be driven from a spawned task.
     let stream = users.stream(UserListQuery { limit: Some(2), ..query.clone() });
+    fn assert_send<T: Send>(_: &T) {}
+    assert_send(&stream);
     futures_util::pin_mut!(stream);
     assert_eq!(stream.try_next().await.unwrap().map(|u| u.id).as_ref(), created.first());
 
