@@ -101,17 +101,14 @@ export class AdminSessionsModule {
 
   /** The user's live sessions. Rejects with 404 `user/not-found`. */
   async list(userId: string, options?: CallOptions): Promise<SessionInfo[]> {
-    const body = await this.#routes.call<{ sessions: SessionInfo[] }>("GET", ["users", id("userId", userId), "sessions"], {
-      call: options,
-    });
-    return body.sessions;
+    const path = ["users", id("userId", userId), "sessions"];
+    return (await this.#routes.call<{ sessions: SessionInfo[] }>("GET", path, { call: options })).sessions;
   }
 
   /** Ends one session. Rejects with 404 `session/not-found` (or `user/not-found`). */
   async revoke(userId: string, sessionId: string, options?: CallOptions): Promise<void> {
-    await this.#routes.call<undefined>("DELETE", ["users", id("userId", userId), "sessions", id("sessionId", sessionId)], {
-      call: options,
-    });
+    const path = ["users", id("userId", userId), "sessions", id("sessionId", sessionId)];
+    await this.#routes.call<undefined>("DELETE", path, { call: options });
   }
 
   /** Signs the user out everywhere. */
@@ -133,7 +130,7 @@ export class AdminUsersModule {
     this.sessions = new AdminSessionsModule(http);
   }
 
-  /** One page of users, oldest first. Rejects with 400 `request/invalid-cursor`, `auth/invalid-body` (field `limit`). */
+  /** One page of users, oldest first. Rejects with 400 `request/invalid-cursor`, 400 `auth/invalid-body` (`limit`). */
   async list(query: UserListQuery = {}, options?: CallOptions): Promise<UserPage> {
     const wire = { ...query, createdAfter: instant(query.createdAfter), createdBefore: instant(query.createdBefore) };
     return this.#routes.call<UserPage>("GET", ["users"], { query: wire, call: options });
