@@ -133,10 +133,9 @@ async fn create_get_lookup_update_delete() {
     assert!(created.is_verified && created.is_active && !created.is_suspended && created.has_password);
     assert!(created.suspensions.is_empty());
     assert!(is_iso_millis(&created.created_at), "{}", created.created_at);
+    assert_eq!(users.get(&created.id).await.unwrap(), created);
     let signed_in = client.auth().sign_in(sign_in("ada@example.com", PASSWORD)).await.expect("sign in");
     assert_eq!(signed_in.user.id, created.id);
-
-    assert_eq!(users.get(&created.id).await.unwrap(), created);
     assert_eq!(users.get_by_email("ada@example.com").await.unwrap().id, created.id);
     assert_eq!(users.get_by_foreign_id("ext-ada").await.unwrap().id, created.id);
     assert_api_error(users.get("00000000-0000-7000-8000-000000000000").await, 404, "user/not-found", None);
@@ -321,7 +320,13 @@ async fn set_password_links_and_unlock() {
     let weak = SetPassword { password: "short".into() };
     assert_api_error(users.set_password(&user.id, weak).await, 400, "auth/weak-password", Some("password"));
 
-    // A returned reset link works with the auth API; an emailed one returns nothing.
+    // Returned links work with the auth API; an emailed one returns nothing.
+    let verify = IssueLink { kind: LinkKind::EmailVerification, delivery: LinkDelivery::Return };
+    let verification = users.issue_link(&user.id, verify.clone()).await.unwrap().expect("a returned link");
+    assert!(verification.url.contains(&verification.token), "{}", verification.url);
+    client.auth().verify_email(latchkey_client::VerifyEmail { token: verification.token }).await.unwrap();
+    assert!(users.get(&user.id).await.unwrap().is_verified);
+    assert_api_error(users.issue_link(&user.id, verify).await, 409, "auth/already-verified", None);
     let link = users
         .issue_link(&user.id, IssueLink { kind: LinkKind::PasswordReset, delivery: LinkDelivery::Return })
         .await
@@ -334,13 +339,6 @@ async fn set_password_links_and_unlock() {
         .await
         .expect("reset with the link");
     client.auth().sign_in(sign_in("p@example.com", "r3setS3cret!")).await.expect("reset password");
-    let verification = users
-        .issue_link(&user.id, IssueLink { kind: LinkKind::EmailVerification, delivery: LinkDelivery::Return })
-        .await
-        .unwrap()
-        .expect("a returned link");
-    client.auth().verify_email(latchkey_client::VerifyEmail { token: verification.token }).await.unwrap();
-    assert!(users.get(&user.id).await.unwrap().is_verified);
     let emailed = users
         .issue_link(&user.id, IssueLink { kind: LinkKind::PasswordReset, delivery: LinkDelivery::Email })
         .await

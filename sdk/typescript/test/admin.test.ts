@@ -390,19 +390,24 @@ describe("admin.users: suspension, password, links, lockout", () => {
 
   it("issueLink returns a link, or queues the email and resolves to undefined", async () => {
     const user = await createUser("link");
-    const link = await latchkey.admin.users.issueLink(user.id, { kind: "password-reset", delivery: "return" });
-    assert.equal(typeof link.token, "string");
-    assert.ok(link.url.includes(link.token), link.url);
-    assert.ok(Date.parse(link.expiresAt) > Date.now());
-    await latchkey.auth.resetPassword({ token: link.token, newPassword: "r3setS3cret!" });
-    await latchkey.auth.signIn({ email: user.email ?? "", password: "r3setS3cret!" });
-
     const verification = await latchkey.admin.users.issueLink(user.id, {
       kind: "email-verification",
       delivery: "return",
     });
+    assert.ok(verification.url.includes(verification.token), verification.url);
+    assert.ok(Date.parse(verification.expiresAt) > Date.now());
     await latchkey.auth.verifyEmail({ token: verification.token });
     assert.equal((await latchkey.admin.users.get(user.id)).isVerified, true);
+    await rejectsWith(latchkey.admin.users.issueLink(user.id, { kind: "email-verification", delivery: "return" }), {
+      status: 409,
+      code: "auth/already-verified",
+    });
+
+    const link = await latchkey.admin.users.issueLink(user.id, { kind: "password-reset", delivery: "return" });
+    assert.equal(typeof link.token, "string");
+    assert.ok(link.url.includes(link.token), link.url);
+    await latchkey.auth.resetPassword({ token: link.token, newPassword: "r3setS3cret!" });
+    await latchkey.auth.signIn({ email: user.email ?? "", password: "r3setS3cret!" });
 
     const emailed = await latchkey.admin.users.issueLink(user.id, { kind: "password-reset", delivery: "email" });
     assert.equal(emailed, undefined);
