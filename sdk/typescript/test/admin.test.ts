@@ -484,29 +484,34 @@ describe("admin.users.sessions", () => {
 describe("admin.signingKeys", () => {
   it("rotate makes a new active key; the JWKS keeps the old one", async () => {
     const before = await latchkey.admin.signingKeys.list();
-    assert.equal(before.filter((k) => k.active).length, 1);
-    const previous = before.find((k) => k.active);
-    assert.ok(previous);
-    assert.equal(previous.retiredAt, null);
+    const previous = before.filter((k) => k.active);
+    assert.equal(previous.length, 1, "one active key");
+    const [old] = previous;
+    assert.ok(old);
+    assert.equal(old.retiredAt, null);
 
     const after = await latchkey.admin.signingKeys.rotate();
-    assert.equal(after.length, before.length + 1);
-    const [newest] = after;
-    assert.ok(newest?.active, "newest first, and active");
-    assert.notEqual(newest.kid, previous.kid);
-    const retired = after.find((k) => k.kid === previous.kid);
+    const active = after.filter((k) => k.active);
+    assert.equal(active.length, 1, "one active key");
+    const [current] = active;
+    assert.ok(current);
+    assert.notEqual(current.kid, old.kid);
+    const retired = after.find((k) => k.kid === old.kid);
     assert.equal(retired?.active, false);
     assert.match(retired?.retiredAt ?? "", ISO_MILLIS);
     assert.match(retired?.publishedUntil ?? "", ISO_MILLIS);
+    for (let i = 1; i < after.length; i += 1) {
+      assert.ok((after[i - 1]?.createdAt ?? "") >= (after[i]?.createdAt ?? ""), "newest first");
+    }
     assert.deepEqual(await latchkey.admin.signingKeys.list(), after);
 
     const jwks = (await (await fetch(latchkey.jwksUrl)).json()) as { keys: { kid: string }[] };
     const kids = jwks.keys.map((k) => k.kid);
-    assert.ok(kids.includes(newest.kid) && kids.includes(previous.kid), kids.join(","));
+    assert.ok(kids.includes(current.kid) && kids.includes(old.kid), kids.join(","));
 
     const { accessToken } = await latchkey.auth.signUp({ email: email("rotated"), password: PASSWORD });
     const header = JSON.parse(Buffer.from(accessToken.split(".")[0] ?? "", "base64url").toString()) as { kid: string };
-    assert.equal(header.kid, newest.kid, "new tokens carry the new kid at once");
+    assert.equal(header.kid, current.kid, "new tokens carry the new kid at once");
   });
 });
 
@@ -546,7 +551,7 @@ describe("admin.audit", () => {
 
   it("iterate walks every page newest first without repeats", async () => {
     const all = (await latchkey.admin.audit.list({ limit: 1000 })).events;
-    assert.ok(all.length > 10, `enough events to page through (${all.length})`);
+    assert.ok(all.length > 3, `enough events for two pages (${all.length})`);
     const seen: string[] = [];
     for await (const event of latchkey.admin.audit.iterate({ limit: 3 })) seen.push(event.id);
     assert.deepEqual(seen, all.map((e) => e.id));
