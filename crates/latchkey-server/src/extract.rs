@@ -85,6 +85,37 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// A query string parsed like [`ApiJson`] parses a body: a value of the wrong type is 400
+/// `auth/invalid-body` naming the parameter (`field`), never axum's plain-text rejection.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parse_query(parts.uri.query().unwrap_or("")).map(ApiQuery)
+    }
+}
+
+/// Parses a query string, naming the parameter at fault.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let text = err.into_inner().to_string();
+        let field = text
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+            .or_else(|| (path != ".").then_some(path));
+        let error = ApiError::invalid_body(format!("invalid query string: {text}"));
+        match field {
+            Some(field) => error.with_field(field),
+            None => error,
+        }
+    })
+}
+
 /// The project of the request path, authenticated by its API key.
 #[derive(Debug, Clone, Copy)]
 pub struct ProjectKey(pub ProjectId);
@@ -142,6 +173,22 @@ mod tests {
     struct Body {
         email: String,
         age: Option<u8>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Query {
+        limit: Option<u32>,
+        verified: Option<bool>,
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        let ok: Query = parse_query("limit=5&verified=true&unknown=x").unwrap();
+        assert_eq!((ok.limit, ok.verified), (Some(5), Some(true)));
+        let bad = parse_query::<Query>("limit=lots").unwrap_err();
+        assert_eq!((bad.code, bad.field.as_deref()), ("auth/invalid-body", Some("limit")));
+        assert_eq!(parse_query::<Query>("verified=maybe").unwrap_err().field.as_deref(), Some("verified"));
     }
 
     #[test]

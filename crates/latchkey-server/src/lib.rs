@@ -7,6 +7,7 @@
 //! - [`serve`]: [`serve::Application`], the one start-up path of `serve` and the tests.
 //! - [`connections`]: the HTTP server loop: timeouts, the connection cap, graceful shutdown.
 //! - [`routes`]: one module per API area; handlers translate HTTP to core calls and back.
+//! - [`admin_wire`]: the admin API's users and sessions between proto and core (routes and CLI).
 //! - [`error`]: the single mapping from core errors to status + JSON `code`.
 //! - [`extract`]: the JSON body and API-key extractors.
 //! - [`jwks_fetch`]: the HTTPS fetcher for per-project JWKS URLs of external users.
@@ -15,6 +16,7 @@
 //! - [`metrics`]: Prometheus metrics (`GET /metrics`): requests by route template, hashing pool, mail.
 //! - [`cli`]: `latchkey serve` and the admin subcommands.
 
+pub mod admin_wire;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -34,6 +34,21 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v7/{project_id}/.well-known/jwks.json"),
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("get", "/v7/{project_id}/admin/project"),
+    ("get", "/v7/{project_id}/admin/users"),
+    ("post", "/v7/{project_id}/admin/users"),
+    ("get", "/v7/{project_id}/admin/users/lookup"),
+    ("get", "/v7/{project_id}/admin/users/{user_id}"),
+    ("patch", "/v7/{project_id}/admin/users/{user_id}"),
+    ("delete", "/v7/{project_id}/admin/users/{user_id}"),
+    ("post", "/v7/{project_id}/admin/users/{user_id}/suspend"),
+    ("post", "/v7/{project_id}/admin/users/{user_id}/unsuspend"),
+    ("post", "/v7/{project_id}/admin/users/{user_id}/password"),
+    ("post", "/v7/{project_id}/admin/users/{user_id}/links"),
+    ("post", "/v7/{project_id}/admin/users/{user_id}/unlock"),
+    ("get", "/v7/{project_id}/admin/users/{user_id}/sessions"),
+    ("delete", "/v7/{project_id}/admin/users/{user_id}/sessions"),
+    ("delete", "/v7/{project_id}/admin/users/{user_id}/sessions/{session_id}"),
 ];
 
 fn operation<'a>(doc: &'a Value, method: &str, path: &str) -> &'a Value {

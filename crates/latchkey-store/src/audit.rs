@@ -61,7 +61,6 @@ async fn insert(on: On<'_>, event: &AuditEvent) -> StoreResult<()> {
 
 impl Tx {
     /// The record of the admin mutation this transaction makes.
-    #[expect(dead_code, reason = "the admin mutations call it; remove with the first caller")]
     pub(crate) async fn insert_audit_event(&mut self, event: &AuditEvent) -> StoreResult<()> {
         insert(self.on(), event).await
     }

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::domain::{
-    ApiKeyId, ApiKeyRecord, ApiKeyScope, Location, Profile, Project, ProjectId, ProjectSettings, Role, SessionId, User,
-    UserId,
+    ApiKeyId, ApiKeyRecord, ApiKeyScope, Location, Profile, Project, ProjectId, ProjectSettings, Role, SessionId,
+    SessionMethod, User, UserId,
 };
 use latchkey_core::store::{CoreStore, FailureWindow, LiveApiKey, Rotation, SessionRecord, StoreError, StoreResult};
 use latchkey_core::tokens::StoredSigningKey;
@@ -121,6 +121,22 @@ pub(crate) struct UserRow {
     last_active: Option<Millis>,
     created_at: Millis,
     updated_at: Millis,
+    /// Unix ms; [`SUSPENDED_WITHOUT_END`] for a suspension without an end.
+    suspended_until: Option<i64>,
+}
+
+/// `users.suspended_until` of a suspension without an end (migration 0005).
+pub(crate) const SUSPENDED_WITHOUT_END: i64 = i64::MAX;
+
+/// The stored `suspended_until` as an instant (`MAX_UTC` for a suspension without an end).
+fn suspended_until(stored: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
+    stored
+        .map(|ms| match ms {
+            SUSPENDED_WITHOUT_END => Ok(DateTime::<Utc>::MAX_UTC),
+            ms => DateTime::from_timestamp_millis(ms)
+                .ok_or_else(|| StoreError::Other(format!("bad suspended_until {ms}"))),
+        })
+        .transpose()
 }
 
 impl TryFrom<UserRow> for User {
@@ -151,6 +167,7 @@ impl TryFrom<UserRow> for User {
             last_active: instant(row.last_active),
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
+            suspended_until: suspended_until(row.suspended_until)?,
         })
     }
 }
@@ -161,7 +178,7 @@ pub(crate) fn user(row: Option<UserRow>) -> StoreResult<Option<User>> {
 }
 
 #[derive(sqlx::FromRow)]
-struct SessionRow {
+pub(crate) struct SessionRow {
     id: Id<SessionId>,
     project_id: Id<ProjectId>,
     user_id: Id<UserId>,
@@ -173,6 +190,7 @@ struct SessionRow {
     expires_at: Millis,
     revoked_at: Option<Millis>,
     created_at: Millis,
+    method: String,
 }
 
 impl From<SessionRow> for SessionRecord {
@@ -189,6 +207,7 @@ impl From<SessionRow> for SessionRecord {
             expires_at: row.expires_at.0,
             revoked_at: instant(row.revoked_at),
             created_at: row.created_at.0,
+            method: SessionMethod::parse(&row.method),
         }
     }
 }
@@ -257,8 +276,8 @@ impl Tx {
     pub(crate) async fn insert_session(&mut self, s: &SessionRecord) -> StoreResult<()> {
         self.query(
             "INSERT INTO sessions (id, project_id, user_id, generation, current_digest, previous_digest,
-                                   rotated_at, current_pair_sealed, expires_at, revoked_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                   rotated_at, current_pair_sealed, expires_at, revoked_at, created_at, method)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(Id(s.id))
         .bind(Id(s.project_id))
@@ -271,6 +290,7 @@ impl Tx {
         .bind(Millis(s.expires_at))
         .bind(millis(s.revoked_at))
         .bind(Millis(s.created_at))
+        .bind(s.method.as_str())
         .execute()
         .await?;
         Ok(())
@@ -469,8 +489,8 @@ impl CoreStore for SqlStore {
         last_active: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.db.begin().await?;
-        // Touches `last_active` only while the user is active and still has the hash the
-        // password was verified against. Being an UPDATE, it takes the user's row lock: on
+        // Touches `last_active` only while the user is active, not suspended, and still has the
+        // hash the password was verified against. Being an UPDATE, it takes the user's row lock: on
         // PostgreSQL a reset in flight (which updates the same row) is waited for and then
         // re-checked, and a reset that comes later waits for this sign-in's commit, so its
         // "revoke every session" sees the new session. (An `INSERT ... SELECT WHERE EXISTS`
@@ -479,7 +499,8 @@ impl CoreStore for SqlStore {
         let touched = tx
             .query(
                 "UPDATE users SET last_active = $1
-                  WHERE project_id = $2 AND id = $3 AND password_hash = $4 AND is_active",
+                  WHERE project_id = $2 AND id = $3 AND password_hash = $4 AND is_active
+                    AND (suspended_until IS NULL OR suspended_until <= $1)",
             )
             .bind(Millis(last_active))
             .bind(Id(session.project_id))

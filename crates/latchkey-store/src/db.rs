@@ -137,6 +137,8 @@ impl<'q> Bind<'q> for &'q str {}
 impl<'q> Bind<'q> for Option<&'q str> {}
 impl Bind<'_> for i64 {}
 impl Bind<'_> for bool {}
+impl Bind<'_> for Option<bool> {}
+impl Bind<'_> for Option<i64> {}
 impl Bind<'_> for Option<f64> {}
 impl<'q> Bind<'q> for &'q [u8] {}
 impl<'q> Bind<'q> for Option<&'q [u8]> {}

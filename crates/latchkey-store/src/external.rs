@@ -75,8 +75,14 @@ impl Tx {
     /// Writes every mutable column of an externally signed-in `user`, if the row still has
     /// `expected_foreign_id` (`None`: must still have none); whether it did. `IS NOT DISTINCT
     /// FROM` is the NULL-safe equality both backends understand (SQLite since 3.39). A changed
-    /// email is no longer verified.
-    async fn update_external_user(&mut self, user: &User, expected_foreign_id: Option<&str>) -> StoreResult<bool> {
+    /// email is no longer verified. A user disabled or suspended (at `now`) since it was read
+    /// is not written either.
+    async fn update_external_user(
+        &mut self,
+        user: &User,
+        expected_foreign_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let updated = self
             .query(
                 "UPDATE users
@@ -84,7 +90,8 @@ impl Tx {
                         birthdate = $7, latitude = $8, longitude = $9, metadata = $10, secure_metadata = $11,
                         last_active = $12, updated_at = $13,
                         is_verified = CASE WHEN email IS NOT DISTINCT FROM $2 THEN is_verified ELSE FALSE END
-                  WHERE project_id = $14 AND id = $15 AND foreign_id IS NOT DISTINCT FROM $16",
+                  WHERE project_id = $14 AND id = $15 AND foreign_id IS NOT DISTINCT FROM $16
+                    AND is_active AND (suspended_until IS NULL OR suspended_until <= $17)",
             )
             .bind(user.foreign_id.as_deref())
             .bind(user.email.as_deref())
@@ -102,6 +109,7 @@ impl Tx {
             .bind(Id(user.project_id))
             .bind(Id(user.id))
             .bind(expected_foreign_id)
+            .bind(Millis(now))
             .execute()
             .await?;
         Ok(updated == 1)
@@ -250,12 +258,13 @@ impl ExternalStore for SqlStore {
             // Consumes the token id: inserts nothing when it was already used.
             let inserted = tx
                 .query(
-                    "INSERT INTO external_jtis (project_id, jti_digest, expires_at) VALUES ($1, $2, $3)
+                    "INSERT INTO external_jtis (project_id, jti_digest, expires_at, user_id) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (project_id, jti_digest) DO NOTHING",
                 )
                 .bind(Id(sign_in.change.user().project_id))
                 .bind(digest.as_str())
                 .bind(Millis(*expires_at))
+                .bind(Id(sign_in.change.user().id))
                 .execute()
                 .await?;
             if inserted == 0 {
@@ -267,8 +276,8 @@ impl ExternalStore for SqlStore {
                 tx.insert_user(user).await?;
                 true
             }
-            UserChange::Update(user) => tx.update_external_user(user, user.foreign_id.as_deref()).await?,
-            UserChange::Link(user) => tx.update_external_user(user, None).await?,
+            UserChange::Update(user) => tx.update_external_user(user, user.foreign_id.as_deref(), sign_in.now).await?,
+            UserChange::Link(user) => tx.update_external_user(user, None, sign_in.now).await?,
         };
         if !applied {
             return Ok(ExternalSignInOutcome::Stale);

@@ -4,7 +4,8 @@
 //! One store type, [`SqlStore`], holds the open database ([`db::Db`]: SQLite's pools or
 //! PostgreSQL's) and implements each area of the store once, as ordinary methods with the SQL
 //! beside its binds: `core.rs` (projects, keys, users, sessions, lockout), `mail.rs` (mail
-//! settings, link tokens, the outbox), `external.rs` (external users). `db.rs` dispatches each
+//! settings, link tokens, the outbox), `external.rs` (external users), `audit.rs` (the audit
+//! trail), `user_admin.rs` (operator actions on users and sessions). `db.rs` dispatches each
 //! statement to the backend; `types.rs` has the stored forms of ids, instants and JSON;
 //! `sqlite.rs` and `postgres/` open the databases. All SQL lives in this crate.
 
@@ -20,6 +21,7 @@ pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod types;
+mod user_admin;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -117,7 +117,7 @@ impl TryFrom<OutboxRecordRow> for OutboxRow {
 
 /// The link-token statements the completions share, inside their transactions.
 impl Tx {
-    async fn insert_token(&mut self, t: &LinkToken) -> StoreResult<()> {
+    pub(crate) async fn insert_token(&mut self, t: &LinkToken) -> StoreResult<()> {
         self.query(
             "INSERT INTO link_tokens (digest, project_id, user_id, purpose, created_at, expires_at, used_at,
                                       superseded, email)
@@ -138,7 +138,12 @@ impl Tx {
     }
 
     /// Every unused token of a user and purpose dies (a newer one replaces it, or one was used).
-    async fn supersede_tokens(&mut self, project: ProjectId, user: UserId, purpose: LinkPurpose) -> StoreResult<()> {
+    pub(crate) async fn supersede_tokens(
+        &mut self,
+        project: ProjectId,
+        user: UserId,
+        purpose: LinkPurpose,
+    ) -> StoreResult<()> {
         self.query(
             "UPDATE link_tokens SET superseded = TRUE
               WHERE project_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL AND superseded = FALSE",
@@ -146,6 +151,25 @@ impl Tx {
         .bind(Id(project))
         .bind(Id(user))
         .bind(purpose.as_str())
+        .execute()
+        .await?;
+        Ok(())
+    }
+
+    /// A pending message.
+    pub(crate) async fn insert_outbox(&mut self, mail: &NewOutbox) -> StoreResult<()> {
+        self.query(
+            "INSERT INTO mail_outbox (id, project_id, purpose, state, payload_sealed, rate_key, user_id, created_at,
+                                      updated_at)
+             VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $7)",
+        )
+        .bind(Id(mail.id))
+        .bind(Id(mail.project_id))
+        .bind(mail.purpose.as_str())
+        .bind(mail.payload_sealed.as_slice())
+        .bind(mail.rate_key.as_deref())
+        .bind(mail.user_id.map(Id))
+        .bind(Millis(mail.created_at))
         .execute()
         .await?;
         Ok(())
@@ -228,8 +252,8 @@ impl MailStore for SqlStore {
         let enqueued = tx
             .query(
                 "INSERT INTO mail_outbox (id, project_id, purpose, state, payload_sealed, rate_key, created_at,
-                                          updated_at)
-                 SELECT $1, $2, $3, 'pending', $4, $5, $6, $6
+                                          updated_at, user_id)
+                 SELECT $1, $2, $3, 'pending', $4, $5, $6, $6, $9
                   WHERE (SELECT COUNT(*) FROM mail_outbox WHERE rate_key = $5 AND created_at > $7) < $8",
             )
             .bind(Id(row.id))
@@ -240,6 +264,7 @@ impl MailStore for SqlStore {
             .bind(Millis(row.created_at))
             .bind(Millis(since))
             .bind(i64::from(max))
+            .bind(row.user_id.map(Id))
             .execute()
             .await?;
         tx.commit().await?;
@@ -249,18 +274,7 @@ impl MailStore for SqlStore {
     async fn insert_link_with_mail(&self, token: &LinkToken, mail: &NewOutbox) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         tx.insert_token(token).await?;
-        tx.query(
-            "INSERT INTO mail_outbox (id, project_id, purpose, state, payload_sealed, rate_key, created_at, updated_at)
-             VALUES ($1, $2, $3, 'pending', $4, $5, $6, $6)",
-        )
-        .bind(Id(mail.id))
-        .bind(Id(mail.project_id))
-        .bind(mail.purpose.as_str())
-        .bind(mail.payload_sealed.as_slice())
-        .bind(mail.rate_key.as_deref())
-        .bind(Millis(mail.created_at))
-        .execute()
-        .await?;
+        tx.insert_outbox(mail).await?;
         tx.commit().await
     }
 
@@ -276,13 +290,14 @@ impl MailStore for SqlStore {
         // Moves a claimed reset-request row to its real payload, while the caller holds the claim.
         let moved = tx
             .query(
-                "UPDATE mail_outbox SET payload_sealed = $1, updated_at = $2
+                "UPDATE mail_outbox SET payload_sealed = $1, updated_at = $2, user_id = $5
                   WHERE id = $3 AND claim = $4 AND state = 'sending'",
             )
             .bind(payload_sealed)
             .bind(Millis(now))
             .bind(Id(outbox))
             .bind(claim)
+            .bind(Id(token.user_id))
             .execute()
             .await?;
         if moved != 1 {

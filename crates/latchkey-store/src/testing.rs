@@ -86,6 +86,65 @@ impl TempDatabase {
     }
 }
 
+impl TempDatabase {
+    /// Every row of every table, as `(table, row as text)`: what a test searches for a value
+    /// that must be gone (BYTEA shows hex-encoded).
+    pub async fn rows(&self) -> Vec<(String, String)> {
+        let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables
+              WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("list tables");
+        let mut out = Vec::new();
+        for table in tables {
+            // Names come from the catalogue, quoted as identifiers: safe to splice.
+            let sql = format!("SELECT t::text FROM \"{}\" t", table.replace('"', "\"\""));
+            let rows: Vec<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("read table");
+            out.extend(rows.into_iter().map(|row| (table.clone(), row)));
+        }
+        let _ = conn.close().await;
+        out
+    }
+}
+
+/// Every row of every table of the SQLite database at `path`, as `(table, row as text)`: each
+/// column through SQLite's `quote()` (text quoted, blobs as `X'hex'`). Reads through SQL, not
+/// the file's bytes, whose free pages may still hold deleted rows.
+pub async fn sqlite_rows(path: &std::path::Path) -> Vec<(String, String)> {
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await.expect("open the test database");
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .fetch_all(&mut conn)
+        .await
+        .expect("list tables");
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    let mut out = Vec::new();
+    for table in tables {
+        // Names come from the catalogue, quoted as identifiers: safe to splice.
+        let columns: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT name FROM pragma_table_info('{}')",
+            table.replace('\'', "''")
+        )))
+        .fetch_all(&mut conn)
+        .await
+        .expect("list columns");
+        if columns.is_empty() {
+            continue;
+        }
+        let row = columns.iter().map(|c| format!("quote({})", quote(c))).collect::<Vec<_>>().join(" || ',' || ");
+        let sql = format!("SELECT {row} FROM {}", quote(&table));
+        let rows: Vec<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("read table");
+        out.extend(rows.into_iter().map(|row| (table.clone(), row)));
+    }
+    let _ = conn.close().await;
+    out
+}
+
 impl Drop for TempDatabase {
     fn drop(&mut self) {
         let name = self.name.clone();

@@ -59,7 +59,8 @@ impl EmailLinks {
             project_id: project,
             purpose: LinkPurpose::PasswordReset,
             payload_sealed: payload.seal(&self.shared.master, project, id)?,
-            rate_key: Some(digest(&format!("{project}\n{}", email.as_str()))),
+            rate_key: Some(reset_rate_key(project, email.as_str())),
+            user_id: None,
             created_at: now,
         };
         let since = now - Duration::seconds(RESET_RATE_WINDOW_SECS);
@@ -134,6 +135,7 @@ impl EmailLinks {
             purpose: LinkPurpose::VerifyEmail,
             payload_sealed: payload.seal(&self.shared.master, user.project_id, id)?,
             rate_key: None,
+            user_id: Some(user.id),
             created_at: now,
         };
         self.shared.store.insert_link_with_mail(&token, &mail).await?;
@@ -163,6 +165,12 @@ impl EmailLinks {
             LinkStatus::Valid { expires_at: stored.expires_at }
         })
     }
+}
+
+/// The rate key of reset requests for `email` in `project` (a digest: the address is not
+/// stored in clear on the outbox row).
+pub(crate) fn reset_rate_key(project: ProjectId, email: &str) -> String {
+    digest(&format!("{project}\n{email}"))
 }
 
 /// A fresh token for `user`: the plaintext (for the email only) and the stored digest form.

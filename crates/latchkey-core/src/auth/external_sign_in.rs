@@ -15,7 +15,7 @@ use super::Credentials;
 use super::external_admin::secret_context;
 use super::shared::Shared;
 use crate::crypto::digest;
-use crate::domain::{ProjectId, User};
+use crate::domain::{ProjectId, SessionMethod, User};
 use crate::external::token::{self, Selection};
 use crate::external::{ExternalProfile, JwksFetcher, VerifiedClaims, VerifierKey};
 use crate::store::{ExternalSignIn as ExternalSignInWrite, ExternalSignInOutcome, StoreError, UniqueField, UserChange};
@@ -61,8 +61,9 @@ impl ExternalSignIn {
             let retry = pass < PASSES;
             let change = self.resolve_external_user(project, &claims.foreign_id, &profile, now).await?;
             let creating = matches!(change, UserChange::Create(_));
+            let settings = &context.project.settings;
             let (session, tokens) =
-                self.shared.new_session(&context.keys, &context.project.settings, change.user(), now)?;
+                self.shared.new_session(&context.keys, settings, change.user(), SessionMethod::External, now)?;
             let sign_in = ExternalSignInWrite { change, session, jti: jti.clone(), now };
             match self.shared.store.apply_external_sign_in(&sign_in).await {
                 Ok(ExternalSignInOutcome::Applied) => {
@@ -156,9 +157,7 @@ impl ExternalSignIn {
                 Some(_) => return Err(CoreError::ForeignIdConflict),
                 None => {}
             }
-            if !user.is_active {
-                return Err(CoreError::AccountDisabled);
-            }
+            user.may_sign_in(now)?;
             profile.apply_to(&mut user);
             user.foreign_id = Some(foreign_id.to_owned());
             user.updated_at = now;
@@ -179,9 +178,7 @@ impl ExternalSignIn {
 
 /// A returning external user: profile fields from the token, last activity now.
 fn update_external_user(mut user: User, profile: &ExternalProfile, now: DateTime<Utc>) -> Result<UserChange> {
-    if !user.is_active {
-        return Err(CoreError::AccountDisabled);
-    }
+    user.may_sign_in(now)?;
     if profile.apply_to(&mut user) {
         user.updated_at = now;
     }

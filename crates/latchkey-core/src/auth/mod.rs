@@ -12,7 +12,7 @@
 //! - [`Health`], [`Maintenance`]: readiness and pool load; periodic purges.
 //!
 //! Operator services, bundled in [`Admin`] (also built alone by the admin commands):
-//! [`ProjectAdmin`], [`ExternalAdmin`], [`MailAdmin`].
+//! [`ProjectAdmin`], [`ExternalAdmin`], [`MailAdmin`], [`UserAdmin`].
 
 mod api_key_check;
 mod context;
@@ -31,11 +31,12 @@ mod services;
 mod session_pair;
 mod sessions;
 mod shared;
+mod user_admin;
 
 pub use api_key_check::ApiKeyCheck;
 pub use context::ProjectContext;
-pub(crate) use email_links::new_link;
 pub use email_links::{EmailLinks, LinkStatus};
+pub(crate) use email_links::{new_link, reset_rate_key};
 pub use external_admin::{DEFAULT_OVERLAP_SECS, ExternalAdmin, NewSigningSecret, SECRET_PREFIX};
 pub use external_sign_in::ExternalSignIn;
 pub use health::Health;
@@ -48,6 +49,10 @@ pub use registration::{Registration, SignUp};
 pub use services::{Admin, Services};
 pub use sessions::Sessions;
 pub use shared::Deps;
+pub use user_admin::{
+    IssuedLink, LinkDelivery, ManagedUser, NewUser, SuspendUser, UserAdmin, UserChanges, UserLookup, UserPage,
+    UserQuery, UserStatus,
+};
 
 use crate::domain::User;
 use crate::tokens::TokenPair;

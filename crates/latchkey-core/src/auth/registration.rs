@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::Credentials;
 use super::email_links::EmailLinks;
 use super::shared::Shared;
-use crate::domain::{Email, Password, ProfileInput, ProjectId, User, Username};
+use crate::domain::{Email, Password, ProfileInput, ProjectId, SessionMethod, User, Username};
 use crate::store::{StoreError, UniqueField};
 use crate::{CoreError, Result};
 
@@ -64,7 +64,8 @@ impl Registration {
             password_hash: Some(password_hash),
             ..User::new_visitor(project, now)
         };
-        let (session, tokens) = self.shared.new_session(&context.keys, &context.project.settings, &user, now)?;
+        let (session, tokens) =
+            self.shared.new_session(&context.keys, &context.project.settings, &user, SessionMethod::SignUp, now)?;
         self.shared.store.create_user_with_session(&user, &session).await.map_err(|e| match e {
             StoreError::Conflict(UniqueField::Email) => CoreError::DuplicateEmail,
             StoreError::Conflict(UniqueField::Username) => CoreError::DuplicateUsername,

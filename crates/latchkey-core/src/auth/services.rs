@@ -17,25 +17,29 @@ use super::projects::Projects;
 use super::registration::Registration;
 use super::sessions::Sessions;
 use super::shared::{Deps, Shared};
+use super::user_admin::UserAdmin;
 use crate::hashing::HasherPool;
 use crate::mail::Outbox;
 
 /// The operator services (projects and API keys, external-user keys, mail settings and the
-/// outbox), each over the same [`Deps`].
+/// outbox, users and their sessions), each over the same [`Deps`]. Users need the hashing pool
+/// (passwords set by an operator): the admin commands start a small one.
 #[derive(Clone)]
 pub struct Admin {
     pub projects: ProjectAdmin,
     pub external: ExternalAdmin,
     pub mail: MailAdmin,
+    pub users: UserAdmin,
 }
 
 impl Admin {
-    pub fn new(deps: Deps) -> Self {
+    pub fn new(deps: Deps, hasher: Arc<HasherPool>) -> Self {
         let deps = Arc::new(deps);
         Self {
             projects: ProjectAdmin::new(Arc::clone(&deps)),
             external: ExternalAdmin::new(Arc::clone(&deps)),
-            mail: MailAdmin::new(deps),
+            mail: MailAdmin::new(Arc::clone(&deps)),
+            users: UserAdmin::new(deps, hasher),
         }
     }
 }
@@ -58,7 +62,10 @@ pub struct Services {
 
 impl Services {
     pub fn new(deps: Deps, hasher: Arc<HasherPool>, policy: AuthPolicy) -> Self {
+        let mut admin = Admin::new(deps.clone(), Arc::clone(&hasher));
         let shared = Arc::new(Shared::new(&deps, hasher, policy));
+        // Mail an operator queues wakes the same worker as the request flows' mail.
+        admin.users.wake_outbox_with(Arc::clone(&shared.outbox_signal));
         let email_links = EmailLinks::new(Arc::clone(&shared));
         Self {
             registration: Registration::new(Arc::clone(&shared), email_links.clone()),
@@ -69,7 +76,7 @@ impl Services {
             projects: Projects::new(Arc::clone(&shared)),
             health: Health::new(Arc::clone(&shared)),
             maintenance: Maintenance::new(Arc::clone(&shared)),
-            admin: Admin::new(deps),
+            admin,
             shared,
         }
     }

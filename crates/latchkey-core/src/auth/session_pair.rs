@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::shared::Shared;
 use crate::crypto::digest;
-use crate::domain::{ProjectId, ProjectSettings, SessionId, User};
+use crate::domain::{ProjectId, ProjectSettings, SessionId, SessionMethod, User};
 use crate::store::SessionRecord;
 use crate::tokens::{KeyRing, PairSpec, TokenPair, mint_pair};
 use crate::{CoreError, Result};
@@ -16,12 +16,13 @@ fn pair_context(project: ProjectId, session: SessionId) -> String {
 }
 
 impl Shared {
-    /// Mints generation 0 of a new session for `user`.
+    /// Mints generation 0 of a new session for `user`, begun by `method`.
     pub(super) fn new_session(
         &self,
         keys: &KeyRing,
         settings: &ProjectSettings,
         user: &User,
+        method: SessionMethod,
         now: DateTime<Utc>,
     ) -> Result<(SessionRecord, TokenPair)> {
         let session_id = SessionId::generate();
@@ -49,6 +50,7 @@ impl Shared {
             expires_at: now + Duration::seconds(settings.refresh_token_ttl_secs),
             revoked_at: None,
             created_at: now,
+            method,
         };
         Ok((record, tokens))
     }

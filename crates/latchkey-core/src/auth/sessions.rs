@@ -15,7 +15,7 @@ use super::Credentials;
 use super::lockout::PendingAttempt;
 use super::shared::Shared;
 use crate::crypto::{digest, digests_match};
-use crate::domain::{Email, Password, ProjectId, SessionId, UserId};
+use crate::domain::{Email, Password, ProjectId, SessionId, SessionMethod, User, UserId};
 use crate::store::{Rotation, SessionRecord};
 use crate::tokens::{PairSpec, mint_pair, verify_refresh};
 use crate::{CoreError, Result};
@@ -54,7 +54,9 @@ impl Sessions {
 
         let checked = async {
             let user = self.shared.store.find_user_by_email(project, email.as_str()).await?;
-            let stored_hash = user.as_ref().filter(|u| u.is_active).and_then(|u| u.password_hash.clone());
+            // A disabled account verifies too: whether it may sign in is said only to the
+            // right password.
+            let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
             let verified = self.shared.hasher.verify(password_for_rehash(&password)?, stored_hash).await?;
             Ok::<_, CoreError>((user, verified))
         }
@@ -73,6 +75,7 @@ impl Sessions {
             return Err(CoreError::InvalidCredentials);
         };
         let verified_hash = user.password_hash.clone().ok_or(CoreError::InvalidCredentials)?;
+        user.may_sign_in(now)?;
 
         self.shared.store.clear_sign_in_failures(project, email.as_str()).await?;
         if verified.needs_rehash
@@ -81,10 +84,14 @@ impl Sessions {
             self.rehash_in_background(project, user.id, old, password);
         }
         let context = self.shared.project_context(project).await?;
-        let (session, tokens) = self.shared.new_session(&context.keys, &context.project.settings, &user, now)?;
-        // The password changed (a reset) or the user was deactivated while the hash was being
-        // checked: the password we verified is no longer the account's.
+        let (session, tokens) =
+            self.shared.new_session(&context.keys, &context.project.settings, &user, SessionMethod::Password, now)?;
+        // The password changed (a reset), or the user was disabled or suspended, while the
+        // hash was being checked: say which, as a sign-in after it would.
         if !self.shared.store.create_password_session(&session, &verified_hash, now).await? {
+            if let Some(current) = self.shared.store.get_user(project, user.id).await? {
+                current.may_sign_in(now)?;
+            }
             return Err(CoreError::InvalidCredentials);
         }
         user.last_active = Some(now);
@@ -114,14 +121,7 @@ impl Sessions {
 
         // At most two passes: a lost race re-reads the row and lands in the grace branch.
         for _ in 0..2 {
-            let session = self.live_session(project, claims.sid, now).await?;
-            let user = self
-                .shared
-                .store
-                .get_user(project, session.user_id)
-                .await?
-                .filter(|u| u.is_active)
-                .ok_or(CoreError::RefreshTokenInvalid)?;
+            let (session, user) = self.session_and_user(project, claims.sid, now).await?;
 
             if claims.generation == session.generation && digests_match(&presented, &session.current_digest) {
                 let spec = PairSpec {
@@ -187,11 +187,22 @@ impl Sessions {
         Ok(())
     }
 
-    async fn live_session(&self, project: ProjectId, id: SessionId, now: DateTime<Utc>) -> Result<SessionRecord> {
-        match self.shared.store.get_session(project, id).await? {
-            Some(s) if s.revoked_at.is_none() && s.expires_at > now => Ok(s),
-            _ => Err(CoreError::RefreshTokenInvalid),
+    /// The live session `id` and its user. A disabled or suspended user is told so before
+    /// whether the session is live (disabling and suspending revoke every session): the
+    /// caller holds a genuine refresh token of theirs.
+    async fn session_and_user(
+        &self,
+        project: ProjectId,
+        id: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<(SessionRecord, User)> {
+        let session = self.shared.store.get_session(project, id).await?.ok_or(CoreError::RefreshTokenInvalid)?;
+        let user = self.shared.store.get_user(project, session.user_id).await?.ok_or(CoreError::RefreshTokenInvalid)?;
+        user.may_sign_in(now)?;
+        if session.revoked_at.is_some() || session.expires_at <= now {
+            return Err(CoreError::RefreshTokenInvalid);
         }
+        Ok((session, user))
     }
 }
 

@@ -6,6 +6,8 @@ mod ids;
 mod mail;
 pub(crate) mod profile;
 mod project;
+mod session_method;
+mod suspension;
 mod user;
 mod validated;
 
@@ -14,5 +16,7 @@ pub use ids::{ApiKeyId, AuditEventId, OutboxId, ProjectId, SessionId, Suspension
 pub use mail::{LinkPurpose, MailSettings, SmtpOverride, smtp_password_context};
 pub use profile::{Location, Profile, ProfileInput};
 pub use project::{ApiKeyRecord, ApiKeyScope, Project, ProjectSettings};
+pub use session_method::SessionMethod;
+pub use suspension::Suspension;
 pub use user::{Role, User};
 pub use validated::{Email, Password, Username};

@@ -55,6 +55,9 @@ pub struct User {
     pub last_active: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The end of the latest suspension in force (`DateTime::<Utc>::MAX_UTC` for one without
+    /// an end), `None` when none is: kept on the row so sign-in and refresh need no extra read.
+    pub suspended_until: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for User {
@@ -65,6 +68,7 @@ impl std::fmt::Debug for User {
             .field("foreign_id", &self.foreign_id)
             .field("role", &self.role)
             .field("is_active", &self.is_active)
+            .field("suspended_until", &self.suspended_until)
             .finish_non_exhaustive()
     }
 }
@@ -90,7 +94,25 @@ impl User {
             last_active: Some(now),
             created_at: now,
             updated_at: now,
+            suspended_until: None,
         }
+    }
+
+    /// True while a suspension is in force at `now`.
+    pub fn is_suspended(&self, now: DateTime<Utc>) -> bool {
+        self.suspended_until.is_some_and(|until| until > now)
+    }
+
+    /// Whether the user may hold a session at `now`: every way in (a password sign-in once the
+    /// password verified, a refresh, an external sign-in) asks this.
+    pub fn may_sign_in(&self, now: DateTime<Utc>) -> crate::Result<()> {
+        if !self.is_active {
+            return Err(crate::CoreError::AccountDisabled);
+        }
+        if self.is_suspended(now) {
+            return Err(crate::CoreError::UserSuspended);
+        }
+        Ok(())
     }
 
     pub fn auth_methods(&self) -> Vec<AuthMethod> {

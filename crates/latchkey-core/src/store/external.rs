@@ -69,7 +69,8 @@ pub struct ExternalKeyRecord {
 pub enum UserChange {
     /// A new user.
     Create(User),
-    /// An existing user found by foreign id; applies only if it still has that foreign id.
+    /// An existing user found by foreign id; applies only if it still has that foreign id (and,
+    /// like `Link`, is still active and not suspended: else the write is `Stale`).
     Update(User),
     /// An existing user found by email gets its foreign id; applies only if it still has none.
     /// If the account's email is not verified, its password and existing sessions are dropped

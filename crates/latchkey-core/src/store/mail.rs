@@ -73,6 +73,9 @@ pub struct NewOutbox {
     pub payload_sealed: Vec<u8>,
     /// Digest of (project, email) for per-address rate limiting of reset requests.
     pub rate_key: Option<String>,
+    /// The user the message is about, when known (a reset request learns it only when the
+    /// worker resolves the address): how erasing a user finds their messages.
+    pub user_id: Option<UserId>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -122,7 +125,8 @@ pub trait MailStore: Send + Sync + 'static {
     async fn insert_link_with_mail(&self, token: &LinkToken, mail: &NewOutbox) -> StoreResult<()>;
 
     /// For a claimed reset-request row: supersedes the user's unused reset tokens, inserts
-    /// `token`, and replaces the row's payload with `payload_sealed`, in one transaction.
+    /// `token`, and replaces the row's payload with `payload_sealed` (and names the token's
+    /// user on the row), in one transaction.
     /// False if the claim was lost.
     async fn attach_reset_link(
         &self,

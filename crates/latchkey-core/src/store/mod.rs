@@ -12,12 +12,14 @@ mod external;
 /// A store without a database, for tests (the `memory-store` feature).
 #[cfg(feature = "memory-store")]
 pub mod memory;
+mod user_admin;
 
 pub use audit::AuditStore;
 pub use external::{
     ExternalKeyRecord, ExternalSecretRecord, ExternalSettings, ExternalSignIn, ExternalSignInOutcome, ExternalStore,
     UserChange,
 };
+pub use user_admin::{SuspensionChange, UserAdminStore, UserDeletion, UserFilter, UserUpdate};
 mod mail;
 
 pub use mail::{Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState};
@@ -26,7 +28,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    ApiKeyId, ApiKeyRecord, ApiKeyScope, Project, ProjectId, ProjectSettings, SessionId, User, UserId,
+    ApiKeyId, ApiKeyRecord, ApiKeyScope, Project, ProjectId, ProjectSettings, SessionId, SessionMethod, User, UserId,
 };
 use crate::tokens::StoredSigningKey;
 
@@ -73,6 +75,8 @@ pub struct SessionRecord {
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// How the session began (the admin session list shows it).
+    pub method: SessionMethod,
 }
 
 /// One refresh exchange: applies only if the session is still at `from_generation`.
@@ -104,9 +108,9 @@ pub struct FailureWindow {
 }
 
 /// Everything a backend provides. Implemented automatically for any type with every area trait.
-pub trait Store: CoreStore + ExternalStore + MailStore + AuditStore {}
+pub trait Store: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore {}
 
-impl<T: CoreStore + ExternalStore + MailStore + AuditStore> Store for T {}
+impl<T: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore> Store for T {}
 
 /// Projects, keys, users, sessions and sign-in throttling.
 #[async_trait]
@@ -145,9 +149,10 @@ pub trait CoreStore: Send + Sync + 'static {
 
     // Sessions.
     /// Creates a password sign-in's session and touches `last_active`, only if the user is
-    /// active and its password hash is still `verified_hash` (the one the password was checked
-    /// against): a reset that committed while the hash was being verified must not be outlived
-    /// by a session created after it. False, and nothing written, otherwise.
+    /// active, not suspended at `last_active`, and its password hash is still `verified_hash`
+    /// (the one the password was checked against): a reset, a disable or a suspension that
+    /// committed while the hash was being verified must not be outlived by a session created
+    /// after it. False, and nothing written, otherwise.
     async fn create_password_session(
         &self,
         session: &SessionRecord,

@@ -6,7 +6,9 @@
 //! - `sign_in.rs`: the failed sign-in lockout.
 //! - `links.rs`: verification and reset links (single use, expiry, purpose, superseding).
 //! - `external.rs`: how `verify-external-user` creates, updates and links users.
+//! - `account_state.rs`: disabled and suspended users at sign-in and refresh.
 
+mod account_state;
 mod external;
 mod links;
 mod refresh;

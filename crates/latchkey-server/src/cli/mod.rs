@@ -3,6 +3,7 @@
 mod admin;
 mod external;
 mod mail;
+mod user;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use latchkey_core::auth::{Admin, Deps};
 use latchkey_core::clock::SystemClock;
+use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
 
 use crate::config::{StorageConfig, parse_duration_secs};
 use crate::settings::{ConfigFile, GlobalSettings, ServeSettings, layered};
@@ -128,6 +130,7 @@ impl Loaded {
             Command::ExternalKey(command) => external::external_key(&storage, command).await,
             Command::ExternalConfig(command) => external::external_config(&storage, command).await,
             Command::Outbox(command) => mail::outbox(&storage, command).await,
+            Command::User(command) => user::user(&storage, command).await,
         }
     }
 }
@@ -154,6 +157,10 @@ pub enum Command {
     /// Inspect and requeue the email outbox.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Users and their sessions: list, show, create, update, suspend, delete, set a password,
+    /// sign out, clear a lockout (the admin API's operations; actor `cli`).
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -282,8 +289,10 @@ pub enum ApiKeyCommand {
 }
 
 /// The operator services over the configured database (opened and migrated), built from the
-/// same [`Deps`] as `serve` builds them, without the request flows' hashing pool.
+/// same [`Deps`] as `serve` builds them, with a one-thread hashing pool at the default cost
+/// (for passwords an operator sets; a server with a higher cost rehashes at the next sign-in).
 async fn open_admin(storage: &StorageConfig) -> anyhow::Result<Admin> {
     let store = storage.open_store().await?;
-    Ok(Admin::new(Deps::new(store, storage.master_key.clone(), Arc::new(SystemClock))))
+    let hasher = HasherPool::start(HashCost::default(), PoolSize { threads: 1, queue: 4 })?;
+    Ok(Admin::new(Deps::new(store, storage.master_key.clone(), Arc::new(SystemClock)), Arc::new(hasher)))
 }

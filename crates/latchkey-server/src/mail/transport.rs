@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use latchkey_core::domain::{LinkPurpose, MailSettings, ProjectId};
+use latchkey_core::domain::{LinkPurpose, ProjectId};
 use latchkey_core::mail::{Mailer, OutgoingMail, SendError};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncTransport, Message};
@@ -44,7 +44,7 @@ impl LinkMailer {
     fn compose(&self, mail: &OutgoingMail) -> Result<Message, SendError> {
         let settings = &mail.settings;
         let token = mail.token.expose_secret();
-        let url = link_url(&self.config.public_url, mail.project, mail.purpose, settings, token);
+        let url = link_url(&self.config.public_url, mail.project, mail.purpose, settings.page_url(mail.purpose), token);
         let context = context! {
             project_name => mail.project_name.clone(),
             email => mail.to.expose_secret(),
@@ -103,9 +103,16 @@ impl Mailer for LinkMailer {
     }
 }
 
-/// The project's page URL, or Latchkey's hosted page, with `token` appended.
-pub fn link_url(public_url: &str, project: ProjectId, purpose: LinkPurpose, s: &MailSettings, token: &str) -> String {
-    let base = match s.page_url(purpose) {
+/// The project's page URL (`page_url`, from its mail settings), or Latchkey's hosted page,
+/// with `token` appended.
+pub fn link_url(
+    public_url: &str,
+    project: ProjectId,
+    purpose: LinkPurpose,
+    page_url: Option<&str>,
+    token: &str,
+) -> String {
+    let base = match page_url {
         Some(own) => own.to_owned(),
         None => {
             let page = match purpose {
@@ -133,6 +140,8 @@ fn human_duration(secs: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use latchkey_core::domain::MailSettings;
+
     use super::*;
 
     #[test]
@@ -140,12 +149,12 @@ mod tests {
         let p = ProjectId::generate();
         let mut s = MailSettings::default();
         assert_eq!(
-            link_url("http://h", p, LinkPurpose::PasswordReset, &s, "T"),
+            link_url("http://h", p, LinkPurpose::PasswordReset, s.page_url(LinkPurpose::PasswordReset), "T"),
             format!("http://h/v7/{p}/auth/reset-password-page?token=T")
         );
         s.verify_page_url = Some("https://app.example/verify?from=mail".into());
         assert_eq!(
-            link_url("http://h", p, LinkPurpose::VerifyEmail, &s, "T"),
+            link_url("http://h", p, LinkPurpose::VerifyEmail, s.page_url(LinkPurpose::VerifyEmail), "T"),
             "https://app.example/verify?from=mail&token=T"
         );
         assert_eq!(human_duration(3600), "1 hour");

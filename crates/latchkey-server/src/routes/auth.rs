@@ -74,7 +74,7 @@ pub(crate) async fn sign_up(
         (status = 200, description = "Signed in", body = CredentialsResponse),
         (status = 400, description = "`auth/invalid-body`", body = ErrorBody),
         (status = 401, description = "`auth/invalid-credentials` (unknown email and wrong password alike) or `auth/invalid-api-key`", body = ErrorBody),
-        (status = 403, description = "`auth/account-disabled`", body = ErrorBody),
+        (status = 403, description = "`auth/account-disabled` or `auth/user-suspended` (only once the password is right)", body = ErrorBody),
         (status = 429, description = "`auth/too-many-attempts`, with `Retry-After`", body = ErrorBody),
         (status = 503, description = "`server/busy` or `server/unavailable`; `Retry-After`", body = ErrorBody),
     )
@@ -113,7 +113,7 @@ pub(crate) async fn sign_out(
         (status = 200, description = "New access token; the refresh token is rotated", body = CredentialsResponse),
         (status = 400, description = "`auth/invalid-body`", body = ErrorBody),
         (status = 401, description = "`auth/token-reuse-detected` (the session is revoked) or `auth/invalid-api-key`", body = ErrorBody),
-        (status = 403, description = "`auth/refresh-token-malformed`, `auth/refresh-token-invalid`, `auth/refresh-token-project-mismatch`, `auth/account-disabled`", body = ErrorBody),
+        (status = 403, description = "`auth/refresh-token-malformed`, `auth/refresh-token-invalid`, `auth/refresh-token-project-mismatch`, `auth/account-disabled`, `auth/user-suspended`", body = ErrorBody),
         (status = 503, description = "`server/unavailable`", body = ErrorBody),
     )
 )]

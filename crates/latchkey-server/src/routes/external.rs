@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
     responses(
         (status = 200, description = "The external user, created or updated, signed in", body = CredentialsResponse),
         (status = 400, description = "`auth/missing-jwt` or `auth/invalid-body`", body = ErrorBody),
-        (status = 403, description = "`auth/invalid-token`, `auth/project-mismatch`, `auth/missing-keys`, `auth/account-disabled`", body = ErrorBody),
+        (status = 403, description = "`auth/invalid-token`, `auth/project-mismatch`, `auth/missing-keys`, `auth/account-disabled`, `auth/user-suspended`", body = ErrorBody),
         (status = 409, description = "`DUPLICATE_USERNAME` or `auth/foreign-id-conflict`", body = ErrorBody),
         (status = 503, description = "`server/busy` or `server/unavailable`", body = ErrorBody),
     )

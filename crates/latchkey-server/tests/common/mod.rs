@@ -223,6 +223,15 @@ impl TestApp {
         }
     }
 
+    /// Every row of every table as `(table, row as text)`, read through SQL on either backend
+    /// (a deleted row left in a free page of the SQLite file is not a row).
+    pub async fn database_rows(&self) -> Vec<(String, String)> {
+        match &self.postgres {
+            Some(db) => db.rows().await,
+            None => latchkey_store::testing::sqlite_rows(&self.dir.path().join("test.db")).await,
+        }
+    }
+
     /// A second project with its own key, on the same server.
     pub async fn another_project(&self) -> (ProjectId, String) {
         let project = self.admin.projects.create_project("Other", ProjectSettings::default()).await.expect("project");

@@ -17,6 +17,7 @@ fn outbox(project: ProjectId, purpose: LinkPurpose, rate_key: Option<&str>, minu
         purpose,
         payload_sealed: vec![7, 7, 7],
         rate_key: rate_key.map(Into::into),
+        user_id: None,
         created_at: now() + Duration::minutes(minutes),
     }
 }

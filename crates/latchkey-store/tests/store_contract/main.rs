@@ -10,7 +10,8 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domain::{
-    ApiKeyId, ApiKeyRecord, ApiKeyScope, Project, ProjectId, ProjectSettings, Role, SessionId, User, UserId,
+    ApiKeyId, ApiKeyRecord, ApiKeyScope, Project, ProjectId, ProjectSettings, Role, SessionId, SessionMethod, User,
+    UserId,
 };
 use latchkey_core::store::{Rotation, SessionRecord, StoreError, UniqueField};
 use latchkey_core::tokens::SigningKey;
@@ -20,6 +21,7 @@ mod backends;
 mod external;
 mod mail;
 mod shared_postgres;
+mod user_admin;
 
 use audit::audit_events_list_filter_page_and_purge;
 use external::{
@@ -31,6 +33,11 @@ use mail::{
     link_tokens_are_single_use_scoped_and_superseded, mail_settings_round_trip_per_project,
     old_mail_is_purged_and_live_mail_kept, outbox_transitions_are_bound_to_the_claim,
     racing_reset_requests_respect_the_rate_limit, racing_workers_never_claim_the_same_row,
+};
+use user_admin::{
+    a_deleted_user_leaves_no_row_behind, links_and_passwords_supersede_and_revoke, sessions_list_and_revoke_per_user,
+    suspensions_keep_suspended_until_and_block_sign_in, updates_write_their_record_or_nothing,
+    users_list_by_filter_and_cursor,
 };
 
 /// Every area of the storage contract, as the server uses it.
@@ -83,6 +90,12 @@ on_every_backend!(
     old_mail_is_purged_and_live_mail_kept,
     racing_first_projects_create_exactly_one,
     audit_events_list_filter_page_and_purge,
+    users_list_by_filter_and_cursor,
+    suspensions_keep_suspended_until_and_block_sign_in,
+    updates_write_their_record_or_nothing,
+    a_deleted_user_leaves_no_row_behind,
+    links_and_passwords_supersede_and_revoke,
+    sessions_list_and_revoke_per_user,
 );
 
 fn now() -> chrono::DateTime<Utc> {
@@ -120,6 +133,7 @@ fn user(project: ProjectId, email: &str, username: Option<&str>) -> User {
         last_active: None,
         created_at: now(),
         updated_at: now(),
+        suspended_until: None,
     }
 }
 
@@ -136,6 +150,7 @@ fn session(user: &User) -> SessionRecord {
         expires_at: now() + Duration::days(30),
         revoked_at: None,
         created_at: now(),
+        method: SessionMethod::Password,
     }
 }
 
@@ -191,6 +206,7 @@ async fn records_round_trip_exactly(store: Arc<Store>) {
     let read_session = store.get_session(p, s.id).await.unwrap().unwrap();
     assert_eq!(read_session.current_pair_sealed, s.current_pair_sealed);
     assert_eq!(read_session.expires_at, s.expires_at);
+    assert_eq!(read_session.method, SessionMethod::Password, "how the session began reads back");
 }
 
 async fn uniqueness_violations_name_the_field_and_write_nothing(store: Arc<Store>) {

@@ -169,9 +169,9 @@ impl CoreStore for MemoryStore {
         last_active: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tables = self.lock().await;
-        let still_verified = tables
-            .user_in(session.project_id, session.user_id)
-            .is_some_and(|u| u.is_active && u.password_hash.as_deref() == Some(verified_hash));
+        let still_verified = tables.user_in(session.project_id, session.user_id).is_some_and(|u| {
+            u.is_active && !u.is_suspended(last_active) && u.password_hash.as_deref() == Some(verified_hash)
+        });
         if !still_verified {
             return Ok(false);
         }

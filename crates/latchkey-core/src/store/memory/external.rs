@@ -13,10 +13,11 @@ use crate::store::{
 
 impl Tables {
     /// `user`'s row with every mutable column of `user` applied, if the stored row still has
-    /// `expected_foreign_id` (`None`: must still have none). A changed email is not verified.
-    fn external_update(&self, user: &User, expected_foreign_id: Option<&str>) -> Option<User> {
+    /// `expected_foreign_id` (`None`: must still have none) and may still sign in at `now`.
+    /// A changed email is not verified.
+    fn external_update(&self, user: &User, expected_foreign_id: Option<&str>, now: DateTime<Utc>) -> Option<User> {
         let stored = self.user_in(user.project_id, user.id)?;
-        if stored.foreign_id.as_deref() != expected_foreign_id {
+        if stored.foreign_id.as_deref() != expected_foreign_id || stored.may_sign_in(now).is_err() {
             return None;
         }
         Some(User {
@@ -129,7 +130,7 @@ impl ExternalStore for MemoryStore {
         let now = ms(sign_in.now);
         if sign_in.jti.is_some() {
             // Housekeeping: ids no accepted token can carry any more.
-            tables.external_jtis.retain(|_, until| *until > now);
+            tables.external_jtis.retain(|_, (until, _)| *until > now);
         }
         let user = sign_in.change.user();
         let jti = sign_in.jti.as_ref().map(|(digest, until)| ((user.project_id, digest.clone()), ms(*until)));
@@ -146,11 +147,11 @@ impl ExternalStore for MemoryStore {
                 tables.check_user_insert(user)?;
                 stored_user(user)
             }
-            UserChange::Update(user) => match tables.external_update(user, user.foreign_id.as_deref()) {
+            UserChange::Update(user) => match tables.external_update(user, user.foreign_id.as_deref(), now) {
                 Some(row) => row,
                 None => return Ok(ExternalSignInOutcome::Stale),
             },
-            UserChange::Link(user) => match tables.external_update(user, None) {
+            UserChange::Link(user) => match tables.external_update(user, None, now) {
                 Some(row) => row,
                 None => return Ok(ExternalSignInOutcome::Stale),
             },
@@ -161,7 +162,7 @@ impl ExternalStore for MemoryStore {
         tables.check_session_insert(&sign_in.session, Some(&row))?;
 
         if let Some((id, until)) = jti {
-            tables.external_jtis.insert(id, until);
+            tables.external_jtis.insert(id, (until, Some(row.id)));
         }
         let (project, id) = (row.project_id, row.id);
         // Linking an unverified account drops its password and its earlier sessions.

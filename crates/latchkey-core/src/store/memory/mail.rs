@@ -9,7 +9,7 @@ use crate::domain::{LinkPurpose, MailSettings, OutboxId, ProjectId, UserId};
 use crate::store::{Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState, StoreResult};
 
 impl Tables {
-    fn check_token_insert(&self, token: &LinkToken) -> StoreResult<()> {
+    pub(super) fn check_token_insert(&self, token: &LinkToken) -> StoreResult<()> {
         if self.link_tokens.contains_key(&token.digest) {
             return Err(duplicate());
         }
@@ -20,7 +20,7 @@ impl Tables {
         Ok(())
     }
 
-    fn insert_token(&mut self, token: &LinkToken) {
+    pub(super) fn insert_token(&mut self, token: &LinkToken) {
         let stored = LinkToken {
             created_at: ms(token.created_at),
             expires_at: ms(token.expires_at),
@@ -30,7 +30,7 @@ impl Tables {
         self.link_tokens.insert(token.digest.clone(), stored);
     }
 
-    fn check_outbox_insert(&self, row: &NewOutbox) -> StoreResult<()> {
+    pub(super) fn check_outbox_insert(&self, row: &NewOutbox) -> StoreResult<()> {
         if self.outbox.contains_key(&row.id) {
             return Err(duplicate());
         }
@@ -38,7 +38,7 @@ impl Tables {
     }
 
     /// A new row is pending, with no attempt yet.
-    fn insert_outbox(&mut self, row: &NewOutbox) {
+    pub(super) fn insert_outbox(&mut self, row: &NewOutbox) {
         let created_at = ms(row.created_at);
         let stored = OutboxRow {
             id: row.id,
@@ -59,10 +59,13 @@ impl Tables {
         if let Some(key) = &row.rate_key {
             self.outbox_rate_keys.insert(row.id, key.clone());
         }
+        if let Some(user) = row.user_id {
+            self.outbox_users.insert(row.id, user);
+        }
     }
 
     /// Every unused, unsuperseded token of `user` for `purpose` dies.
-    fn supersede_tokens(&mut self, project: ProjectId, user: UserId, purpose: LinkPurpose) {
+    pub(super) fn supersede_tokens(&mut self, project: ProjectId, user: UserId, purpose: LinkPurpose) {
         let tokens = self.link_tokens.values_mut();
         for token in tokens.filter(|t| t.project_id == project && t.user_id == user && t.purpose == purpose) {
             if token.used_at.is_none() {
@@ -185,6 +188,7 @@ impl MailStore for MemoryStore {
         }
         tables.supersede_tokens(token.project_id, token.user_id, token.purpose);
         tables.insert_token(token);
+        tables.outbox_users.insert(outbox, token.user_id);
         Ok(true)
     }
 
@@ -328,8 +332,9 @@ impl MailStore for MemoryStore {
         let (rows, tokens) = (tables.outbox.len(), tables.link_tokens.len());
         let finished = |r: &OutboxRow| matches!(r.state, OutboxState::Sent | OutboxState::Dropped);
         tables.outbox.retain(|_, r| !(finished(r) && r.updated_at < before));
-        let Tables { outbox, outbox_rate_keys, .. } = &mut *tables;
+        let Tables { outbox, outbox_rate_keys, outbox_users, .. } = &mut *tables;
         outbox_rate_keys.retain(|id, _| outbox.contains_key(id));
+        outbox_users.retain(|id, _| outbox.contains_key(id));
         tables.link_tokens.retain(|_, t| t.expires_at >= before);
         Ok((rows - tables.outbox.len() + tokens - tables.link_tokens.len()) as u64)
     }

@@ -16,6 +16,7 @@ mod audit;
 mod core;
 mod external;
 mod mail;
+mod user_admin;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -43,15 +44,19 @@ struct Tables {
     outbox: HashMap<OutboxId, OutboxRow>,
     /// The rate key of each outbox row that has one (not part of [`OutboxRow`]).
     outbox_rate_keys: HashMap<OutboxId, String>,
+    /// The user each outbox row is about, when known (not part of [`OutboxRow`]).
+    outbox_users: HashMap<OutboxId, UserId>,
     external_settings: HashMap<ProjectId, ExternalSettings>,
     /// Keyed by (project, secret id).
     external_secrets: HashMap<(ProjectId, String), ExternalSecretRecord>,
     /// Keyed by (project, kid).
     external_keys: HashMap<(ProjectId, String), ExternalKeyRecord>,
-    /// (project, jti digest) -> until when it stays used.
-    external_jtis: HashMap<(ProjectId, String), DateTime<Utc>>,
+    /// (project, jti digest) -> until when it stays used, and the user it signed in.
+    external_jtis: HashMap<(ProjectId, String), (DateTime<Utc>, Option<UserId>)>,
     /// Keyed by id: UUIDv7, so key order is time order.
     audit_events: BTreeMap<crate::domain::AuditEventId, crate::domain::AuditEvent>,
+    /// Keyed by id: UUIDv7, so key order is time order.
+    suspensions: BTreeMap<crate::domain::SuspensionId, crate::domain::Suspension>,
 }
 
 /// The in-memory store. Cheap to create; each value is its own empty database.
@@ -165,12 +170,15 @@ impl Tables {
         self.sessions.insert(session.id, stored);
     }
 
-    /// Revokes every live session of `user` in `project`.
-    fn revoke_user_sessions(&mut self, project: ProjectId, user: UserId, now: DateTime<Utc>) {
+    /// Revokes every unrevoked session of `user` in `project`; how many.
+    fn revoke_user_sessions(&mut self, project: ProjectId, user: UserId, now: DateTime<Utc>) -> u64 {
         let live = self.sessions.values_mut().filter(|s| s.project_id == project && s.user_id == user);
+        let mut revoked = 0;
         for session in live.filter(|s| s.revoked_at.is_none()) {
             session.revoked_at = Some(ms(now));
+            revoked += 1;
         }
+        revoked
     }
 }
 

@@ -3,6 +3,8 @@
 //! handler translates HTTP to one call of a core admin service and its errors to HTTP.
 
 pub mod project;
+pub mod sessions;
+pub mod users;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -14,7 +16,7 @@ use crate::error::ApiError;
 use crate::extract::{bearer, header_project};
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(project::router())
+    Router::new().merge(project::router()).merge(users::router()).merge(sessions::router())
 }
 
 /// The path's project, authenticated by an `admin`-scope key, and the key as the actor the
