@@ -450,6 +450,22 @@ async fn signing_key_rotation_keeps_old_tokens_verifiable() {
 }
 
 #[tokio::test]
+async fn a_rotation_too_soon_is_refused_unless_forced() {
+    let server = Server::start().await;
+    let (client, _) = server.admin_client().await;
+    let keys = client.admin().signing_keys();
+    keys.rotate().await.expect("the first rotation");
+    let err = keys.rotate().await.expect_err("the next key was just published");
+    let api = err.api().expect("an API error");
+    assert_eq!((api.status, api.code.as_str()), (409, "signing-key/standby-too-new"), "{api}");
+    assert!(api.retry_after.is_some_and(|secs| secs > 0), "{api:?}");
+    let active = |list: Vec<SigningKeyInfo>| list.into_iter().find(|k| k.active).map(|k| k.kid);
+    let before = active(keys.list().await.unwrap());
+    let after = active(keys.force_rotate().await.expect("forced"));
+    assert!(before.is_some() && after.is_some() && before != after, "{before:?} -> {after:?}");
+}
+
+#[tokio::test]
 async fn audit_records_actions_and_streams_newest_first() {
     let server = Server::start().await;
     let (client, key_id) = server.admin_client().await;

@@ -171,6 +171,11 @@ export interface SigningKeyInfo {
   active: boolean;
 }
 
+export interface RotateSigningKeyParams {
+  /** Rotate even though the next key was published too recently (an emergency: a leaked key). */
+  force?: boolean;
+}
+
 /** One audit-trail record. Never holds a secret. */
 export interface AuditEvent {
   id: string;

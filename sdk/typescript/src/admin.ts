@@ -19,6 +19,7 @@ import type {
   IssuedLink,
   IssueLinkParams,
   RevokedSessions,
+  RotateSigningKeyParams,
   SessionInfo,
   SetPasswordParams,
   SigningKeyInfo,
@@ -248,10 +249,16 @@ export class AdminSigningKeysModule {
     return (await this.#routes.call<{ keys: SigningKeyInfo[] }>("GET", ["signing-keys"], { call: options })).keys;
   }
 
-  /** Makes a new key active at once and retires the previous one; resolves to the list after the rotation. */
-  async rotate(options?: CallOptions): Promise<SigningKeyInfo[]> {
-    return (await this.#routes.call<{ keys: SigningKeyInfo[] }>("POST", ["signing-keys", "rotate"], { call: options }))
-      .keys;
+  /**
+   * Makes a new key active at once and retires the previous one; resolves to the list after
+   * the rotation. Rejects with 409 `signing-key/standby-too-new` (with `retryAfter`) when the
+   * next key was published too recently for every verifier's cached JWKS to hold it; pass
+   * `{ force: true }` for an emergency (a leaked key) to rotate anyway.
+   */
+  async rotate(params: RotateSigningKeyParams = {}, options?: CallOptions): Promise<SigningKeyInfo[]> {
+    const query = params.force === true ? { force: true } : undefined;
+    const path = ["signing-keys", "rotate"];
+    return (await this.#routes.call<{ keys: SigningKeyInfo[] }>("POST", path, { query, call: options })).keys;
   }
 }
 

@@ -515,6 +515,23 @@ describe("admin.signingKeys", () => {
   });
 });
 
+describe("admin.signingKeys: a rotation too soon after the last", () => {
+  it("is 409 signing-key/standby-too-new with retryAfter; force rotates anyway", async () => {
+    // The previous test rotated a moment ago, so the next key is younger than a cached JWKS.
+    await assert.rejects(latchkey.admin.signingKeys.rotate(), (e: unknown) => {
+      assert.ok(e instanceof LatchkeyError);
+      assert.equal(e.status, 409);
+      assert.equal(e.code, "signing-key/standby-too-new");
+      assert.ok((e.retryAfter ?? 0) > 0, `retryAfter ${e.retryAfter}`);
+      return true;
+    });
+    const before = (await latchkey.admin.signingKeys.list()).find((k) => k.active);
+    const after = (await latchkey.admin.signingKeys.rotate({ force: true })).find((k) => k.active);
+    assert.ok(before && after);
+    assert.notEqual(after.kid, before.kid);
+  });
+});
+
 describe("admin.audit", () => {
   it("records admin actions with the key as actor and never the email", async () => {
     const user = await createUser("audited");

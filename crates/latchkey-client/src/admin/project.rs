@@ -50,9 +50,20 @@ impl<'a> SigningKeys<'a> {
     }
 
     /// Makes a new key active at once and retires the previous one; returns the list after
-    /// the rotation.
+    /// the rotation. Errors: 409 `signing-key/standby-too-new` (with `retry_after`) when the
+    /// next key was published too recently for every verifier's cached JWKS to hold it.
     pub async fn rotate(&self) -> Result<Vec<SigningKeyInfo>, Error> {
-        let request = self.routes.request(Method::POST, &["signing-keys", "rotate"])?;
+        self.rotation(&[]).await
+    }
+
+    /// [`rotate`](Self::rotate) even though the next key is that recent: for an emergency
+    /// (a leaked key); verifiers with an older cached JWKS reject new tokens until they refetch.
+    pub async fn force_rotate(&self) -> Result<Vec<SigningKeyInfo>, Error> {
+        self.rotation(&[("force", "true")]).await
+    }
+
+    async fn rotation(&self, query: &[(&str, &str)]) -> Result<Vec<SigningKeyInfo>, Error> {
+        let request = self.routes.request(Method::POST, &["signing-keys", "rotate"])?.query(query);
         let list: SigningKeyList = self.routes.send(request).await?;
         Ok(list.keys)
     }
