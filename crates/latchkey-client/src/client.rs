@@ -1,4 +1,5 @@
-//! The HTTP client: configuration, the request helper, and the `auth` / `users` modules.
+//! The HTTP client: configuration, the request helper, and the `auth` / `users` modules
+//! (`admin` is in `admin/`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -202,7 +203,12 @@ impl Client {
         Users { client: self }
     }
 
-    fn project_url(&self, path: &str) -> String {
+    /// The admin API ([`crate::admin`]); needs a key with the `admin` scope.
+    pub fn admin(&self) -> crate::admin::Admin<'_> {
+        crate::admin::Admin::new(self)
+    }
+
+    pub(crate) fn project_url(&self, path: &str) -> String {
         format!("{}/v7/{}{}", self.inner.base_url, self.inner.project_id, path)
     }
 
@@ -216,7 +222,7 @@ impl Client {
         Ok(())
     }
 
-    async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, Error> {
+    pub(crate) async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, Error> {
         let response = request.send().await.map_err(Error::from_reqwest)?;
         let status = response.status();
         let retry_after = response

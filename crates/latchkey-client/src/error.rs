@@ -76,6 +76,9 @@ pub enum Error {
     /// A 2xx answer that is not the documented JSON, or an error without a Latchkey body.
     #[error("unexpected response from Latchkey (HTTP {status}): {detail}")]
     InvalidResponse { status: u16, detail: String },
+    /// A call's argument cannot be sent, such as an empty id (nothing was sent).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// The client was built with an unusable setting.
     #[error("invalid Latchkey client configuration: {0}")]
     Config(String),

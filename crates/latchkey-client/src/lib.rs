@@ -21,6 +21,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With a key of the `admin` scope, [`Client::admin`] runs the admin API (users, sessions, the
+//! project, signing keys, the audit trail); see [`admin`].
+//!
 //! Errors: [`Error::Api`] carries the API's HTTP status, `code`, message and `field`:
 //!
 //! ```no_run
@@ -36,6 +39,7 @@
 //! # }
 //! ```
 
+pub mod admin;
 mod client;
 mod error;
 mod jwks;

@@ -1,5 +1,6 @@
-/** `init()` and the `auth` / `users` modules. */
+/** `init()` and the `auth` / `users` modules (`admin` is in `admin.ts`). */
 
+import { AdminModule } from "./admin";
 import { LatchkeyError } from "./errors";
 import { DEFAULT_TIMEOUT_MS, Transport } from "./http";
 import type {
@@ -114,12 +115,14 @@ export class UsersModule {
   }
 }
 
-/** An initialised client: `latchkey.auth.*` and `latchkey.users.*`. */
+/** An initialised client: `latchkey.auth.*`, `latchkey.users.*` and `latchkey.admin.*`. */
 export interface Latchkey {
   readonly baseUrl: string;
   readonly projectId: string;
   readonly auth: AuthModule;
   readonly users: UsersModule;
+  /** The admin API; needs a key with the `admin` scope (else 403 `auth/insufficient-scope`). */
+  readonly admin: AdminModule;
   /** `{baseUrl}/v7/{projectId}/.well-known/jwks.json`: verify access tokens against it. */
   readonly jwksUrl: string;
 }
@@ -194,6 +197,7 @@ export async function init(options: InitOptions): Promise<Latchkey> {
     projectId,
     auth: new AuthModule(http),
     users: new UsersModule(http),
+    admin: new AdminModule(http),
     jwksUrl: http.projectUrl("/.well-known/jwks.json"),
   };
 }

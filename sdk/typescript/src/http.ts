@@ -14,7 +14,7 @@ export interface TransportConfig {
   fetch: typeof globalThis.fetch;
 }
 
-type Method = "GET" | "POST";
+export type Method = "GET" | "POST" | "PATCH" | "DELETE";
 
 export class Transport {
   readonly baseUrl: string;

@@ -83,6 +83,31 @@ impl Server {
         Client::new(&self.base_url, self.project.to_string(), &self.api_key).expect("client")
     }
 
+    /// An SDK client for this server's project with a new `admin`-scope key, and the key's id
+    /// (the audit trail's actor is `apiKey:<id>`).
+    pub async fn admin_client(&self) -> (Client, String) {
+        let key = self
+            .admin
+            .projects
+            .create_api_key(self.project, "sdk-admin", latchkey_core::domain::ApiKeyScope::Admin)
+            .await
+            .expect("admin key");
+        let client = Client::new(&self.base_url, self.project.to_string(), &key.plaintext).expect("client");
+        (client, key.record.id.to_string())
+    }
+
+    /// A second project on the same server and an admin client for it.
+    pub async fn another_admin_project(&self) -> Client {
+        let project = self.admin.projects.create_project("Other", ProjectSettings::default()).await.expect("project");
+        let key = self
+            .admin
+            .projects
+            .create_api_key(project.id, "other-admin", latchkey_core::domain::ApiKeyScope::Admin)
+            .await
+            .expect("key");
+        Client::new(&self.base_url, project.id.to_string(), &key.plaintext).expect("client")
+    }
+
     /// Moves the server's clock (negative: into the past).
     pub fn shift_clock(&self, seconds: i64) {
         self.clock.advance(chrono::Duration::seconds(seconds));
