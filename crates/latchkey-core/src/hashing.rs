@@ -19,6 +19,8 @@ use tokio::sync::oneshot;
 use crate::domain::Password;
 use crate::{CoreError, Result};
 
+pub mod imported;
+
 /// Argon2id cost. Defaults are OWASP's floor: 19 MiB, 2 passes, 1 lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashCost {
