@@ -108,6 +108,17 @@ impl FirebaseScryptParams {
         Ok(params)
     }
 
+    /// [`Self::new`] from the base64 text the Firebase console shows.
+    pub fn from_base64(signer_key: &str, salt_separator: &str, rounds: u32, mem_cost: u32) -> Result<Self> {
+        let signer_key = STANDARD
+            .decode(signer_key.trim())
+            .map_err(|_| CoreError::invalid("firebaseSignerKey", "the signer key is not base64"))?;
+        let salt_separator = STANDARD
+            .decode(salt_separator.trim())
+            .map_err(|_| CoreError::invalid("firebaseSaltSeparator", "the salt separator is not base64"))?;
+        Self::new(signer_key, salt_separator, rounds, mem_cost)
+    }
+
     fn scrypt_params(&self) -> Result<scrypt::Params> {
         let log_n = u8::try_from(self.mem_cost).map_err(|_| CoreError::invalid("firebaseMemCost", "too large"))?;
         scrypt::Params::new(log_n, self.rounds, 1)
