@@ -65,7 +65,10 @@ pub struct Verified {
 }
 
 enum Job {
-    Hash { password: Password, reply: oneshot::Sender<Result<String>> },
+    Hash {
+        password: Password,
+        reply: oneshot::Sender<Result<String>>,
+    },
     Verify {
         password: Password,
         phc: String,

@@ -35,11 +35,7 @@ impl TryFrom<FirebaseRow> for FirebaseHashSettings {
 
 #[async_trait]
 impl ImportSettingsStore for SqlStore {
-    async fn put_firebase_hash_settings(
-        &self,
-        settings: &FirebaseHashSettings,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
+    async fn put_firebase_hash_settings(&self, settings: &FirebaseHashSettings, audit: &AuditEvent) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         tx.query(
             "INSERT INTO firebase_hash_settings

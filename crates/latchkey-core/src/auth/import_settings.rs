@@ -34,8 +34,8 @@ impl ImportSettings {
             mem_cost: params.mem_cost,
             updated_at: now,
         };
-        let audit = AuditEvent::new(project, now, actor, AuditAction::ImportSettingsChanged)
-            .detail("fields", vec!["firebase"]);
+        let audit =
+            AuditEvent::new(project, now, actor, AuditAction::ImportSettingsChanged).detail("fields", vec!["firebase"]);
         if self.deps.store.get_project(project).await?.is_none() {
             return Err(CoreError::ProjectNotFound);
         }

@@ -143,7 +143,13 @@ pub(crate) fn verify(password: &[u8], hash: &str, firebase: Option<&FirebaseScry
         Parsed::Django { rounds, salt, expected } => {
             let params = pbkdf2::Params::new_with_output_len(rounds, expected.len()).map_err(|e| unreadable(&e))?;
             let mut out = vec![0u8; expected.len()];
-            pbkdf2::pbkdf2_hmac_with_params(password, salt.as_bytes(), pbkdf2::Algorithm::Pbkdf2Sha256, params, &mut out);
+            pbkdf2::pbkdf2_hmac_with_params(
+                password,
+                salt.as_bytes(),
+                pbkdf2::Algorithm::Pbkdf2Sha256,
+                params,
+                &mut out,
+            );
             Ok(bool::from(out.ct_eq(&expected)))
         }
         Parsed::Firebase { salt, expected } => {
@@ -314,10 +320,7 @@ fn require_salt_and_output(phc: &PasswordHash) -> Result<()> {
 
 /// Standard base64, padded or not (exporters differ).
 fn decode_b64(text: &str, message: &'static str) -> Result<Vec<u8>> {
-    STANDARD
-        .decode(text)
-        .or_else(|_| STANDARD_NO_PAD.decode(text))
-        .map_err(|_| invalid(message))
+    STANDARD.decode(text).or_else(|_| STANDARD_NO_PAD.decode(text)).map_err(|_| invalid(message))
 }
 
 fn invalid(message: impl Into<String>) -> CoreError {

@@ -22,8 +22,7 @@ pub struct FirebaseHashSettings {
 pub trait ImportSettingsStore: Send + Sync + 'static {
     /// Sets or replaces the project's Firebase parameters and writes `audit`, in one
     /// transaction. The project must exist (a foreign-key error otherwise).
-    async fn put_firebase_hash_settings(&self, settings: &FirebaseHashSettings, audit: &AuditEvent)
-    -> StoreResult<()>;
+    async fn put_firebase_hash_settings(&self, settings: &FirebaseHashSettings, audit: &AuditEvent) -> StoreResult<()>;
 
     async fn firebase_hash_settings(&self, project: ProjectId) -> StoreResult<Option<FirebaseHashSettings>>;
 }

@@ -64,8 +64,8 @@ fn unknown_formats_are_refused() {
     for hash in [
         "",
         "hunter2",
-        "$1$saltsalt$2vnaRpHa6Jxjz5n83ok8Z0", // md5crypt
-        "$6$rounds=5000$salt$hash",           // sha512crypt
+        "$1$saltsalt$2vnaRpHa6Jxjz5n83ok8Z0",                           // md5crypt
+        "$6$rounds=5000$salt$hash",                                     // sha512crypt
         "$2x$12$L6Bc/AlTQHyd9liGgGEZyOFLPHNgyxeEPfgYfBCVxJ7JIlwxyVU3u", // buggy-bcrypt marker
         "sha1$salt$0123456789abcdef0123456789abcdef01234567",
         "pbkdf2_sha1$260000$salt$aGFzaA==",
@@ -80,13 +80,13 @@ fn unknown_formats_are_refused() {
 #[test]
 fn malformed_hashes_of_known_formats_are_refused() {
     for hash in [
-        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ",                       // no output
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ", // no output
         "$argon2id$v=19$m=zz,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$RdescudvJCsgt3ub", // bad param
         "$argon2id$v=19$m=1048576,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$RdescudvJCsgt3ub+b+dWRWJTmaaJObG", // 1 GiB
         "$2b$12$short",
         "$2b$99$L6Bc/AlTQHyd9liGgGEZyOFLPHNgyxeEPfgYfBCVxJ7JIlwxyVU3u", // cost out of range
         "$2b$31$L6Bc/AlTQHyd9liGgGEZyOFLPHNgyxeEPfgYfBCVxJ7JIlwxyVU3u", // valid bcrypt, days of work
-        "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q",                    // no output
+        "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q",                 // no output
         "$scrypt$ln=24,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E", // 2 GiB
         "$scrypt$ln=x,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
         "$pbkdf2-sha256$10$0ZrzXitFSGltTQnBWOsdAw$Y11AchqV4b0sUisdZd0Xr97KWoymNE0LNNrnEgY4H9M", // < 1000

@@ -8,11 +8,7 @@ use crate::store::{FirebaseHashSettings, ImportSettingsStore, StoreResult};
 
 #[async_trait]
 impl ImportSettingsStore for MemoryStore {
-    async fn put_firebase_hash_settings(
-        &self,
-        settings: &FirebaseHashSettings,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
+    async fn put_firebase_hash_settings(&self, settings: &FirebaseHashSettings, audit: &AuditEvent) -> StoreResult<()> {
         let mut tables = self.lock().await;
         tables.require_project(settings.project_id)?;
         let stored = FirebaseHashSettings { updated_at: ms(settings.updated_at), ..settings.clone() };
