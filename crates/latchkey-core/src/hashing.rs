@@ -16,8 +16,11 @@ use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
+use self::imported::FirebaseScryptParams;
 use crate::domain::Password;
 use crate::{CoreError, Result};
+
+pub mod imported;
 
 /// Argon2id cost. Defaults are OWASP's floor: 19 MiB, 2 passes, 1 lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +65,16 @@ pub struct Verified {
 }
 
 enum Job {
-    Hash { password: Password, reply: oneshot::Sender<Result<String>> },
-    Verify { password: Password, phc: String, reply: oneshot::Sender<Result<Verified>> },
+    Hash {
+        password: Password,
+        reply: oneshot::Sender<Result<String>>,
+    },
+    Verify {
+        password: Password,
+        phc: String,
+        firebase: Option<FirebaseScryptParams>,
+        reply: oneshot::Sender<Result<Verified>>,
+    },
 }
 
 pub struct HasherPool {
@@ -123,10 +134,21 @@ impl HasherPool {
     /// Verifies `password` against `phc`, or against the dummy hash when there is no account
     /// (always answering "no match") so unknown emails take the same time as wrong passwords.
     pub async fn verify(&self, password: Password, phc: Option<String>) -> Result<Verified> {
+        self.verify_with(password, phc, None).await
+    }
+
+    /// [`Self::verify`] for any stored format, imported ones included ([`imported`]);
+    /// `firebase` is the project's parameters, read only for `$firebase-scrypt$` hashes.
+    pub async fn verify_with(
+        &self,
+        password: Password,
+        phc: Option<String>,
+        firebase: Option<FirebaseScryptParams>,
+    ) -> Result<Verified> {
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy_hash.clone());
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Verify { password, phc, reply })?;
+        self.submit(Job::Verify { password, phc, firebase, reply })?;
         let verified = answer.await.map_err(|_| CoreError::Internal("hashing thread stopped".into()))??;
         Ok(Verified { matches: known && verified.matches, needs_rehash: known && verified.needs_rehash })
     }
@@ -182,8 +204,8 @@ fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>, counters: &Counters, dumm
             Ok(Job::Hash { password, reply }) => {
                 let _ = reply.send(hash_one(cost, &mut scratch, password.expose().as_bytes()));
             }
-            Ok(Job::Verify { password, phc, reply }) => {
-                let _ = reply.send(verify_one(cost, &mut scratch, &password, &phc));
+            Ok(Job::Verify { password, phc, firebase, reply }) => {
+                let _ = reply.send(verify_any(cost, &mut scratch, &password, &phc, firebase.as_ref()));
             }
             Err(_) => return, // the pool was dropped
         }
@@ -229,6 +251,22 @@ fn hash_one(cost: HashCost, scratch: &mut Scratch, password: &[u8]) -> Result<St
         hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
     };
     Ok(phc.to_string())
+}
+
+/// Argon2 in the thread's buffer; any other (imported) format through [`imported`], always
+/// to be replaced by today's Argon2id once the password is known.
+fn verify_any(
+    cost: HashCost,
+    scratch: &mut Scratch,
+    password: &Password,
+    stored: &str,
+    firebase: Option<&FirebaseScryptParams>,
+) -> Result<Verified> {
+    if stored.starts_with("$argon2") {
+        return verify_one(cost, scratch, password, stored);
+    }
+    let matches = imported::verify(password.expose().as_bytes(), stored, firebase)?;
+    Ok(Verified { matches, needs_rehash: true })
 }
 
 /// Verifies like `argon2`'s own `verify_password` (recompute with the stored algorithm,

@@ -15,6 +15,7 @@ mod db;
 mod errors;
 mod external;
 mod health;
+mod import_settings;
 mod mail;
 pub mod postgres;
 mod project_admin;

@@ -11,6 +11,7 @@ use super::email_links::EmailLinks;
 use super::external_admin::ExternalAdmin;
 use super::external_sign_in::ExternalSignIn;
 use super::health::Health;
+use super::import_settings::ImportSettings;
 use super::mail_admin::MailAdmin;
 use super::maintenance::Maintenance;
 use super::project_admin::ProjectAdmin;
@@ -35,6 +36,7 @@ pub struct Admin {
     pub users: UserAdmin,
     pub signing_keys: SigningKeys,
     pub audit: AuditTrail,
+    pub import_settings: ImportSettings,
 }
 
 impl Admin {
@@ -46,6 +48,7 @@ impl Admin {
             signing_keys: SigningKeys::new(Arc::clone(&deps)),
             audit: AuditTrail::new(Arc::clone(&deps)),
             mail: MailAdmin::new(Arc::clone(&deps)),
+            import_settings: ImportSettings::new(Arc::clone(&deps)),
             users: UserAdmin::new(deps, hasher),
         }
     }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use super::Credentials;
+use super::import_settings::firebase_params;
 use super::lockout::PendingAttempt;
 use super::security_events::security_event;
 use super::shared::Shared;
@@ -62,7 +63,14 @@ impl Sessions {
             // A disabled account verifies too: whether it may sign in is said only to the
             // right password.
             let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
-            let verified = self.shared.hasher.verify(password_for_rehash(&password)?, stored_hash).await?;
+            let firebase = match &stored_hash {
+                Some(hash) if hash.starts_with("$firebase-scrypt$") => {
+                    firebase_params(self.shared.store.as_ref(), &self.shared.master, project).await?
+                }
+                _ => None,
+            };
+            let candidate = password_for_rehash(&password)?;
+            let verified = self.shared.hasher.verify_with(candidate, stored_hash, firebase).await?;
             Ok::<_, CoreError>((user, verified))
         }
         .await;
@@ -82,14 +90,16 @@ impl Sessions {
             self.shared.record_failure_event(failed).await;
             return Err(CoreError::InvalidCredentials);
         };
-        let verified_hash = user.password_hash.clone().ok_or(CoreError::InvalidCredentials)?;
+        let mut verified_hash = user.password_hash.clone().ok_or(CoreError::InvalidCredentials)?;
         user.may_sign_in(now)?;
 
         self.shared.store.clear_sign_in_failures(project, email.as_str()).await?;
         if verified.needs_rehash
-            && let Some(old) = user.password_hash.clone()
+            && let Some(upgraded) = self.upgrade_hash(project, user.id, &verified_hash, password).await
         {
-            self.rehash_in_background(project, user.id, old, password);
+            // The session below is conditional on the hash it was checked against: now this one.
+            verified_hash = upgraded.clone();
+            user.password_hash = Some(upgraded);
         }
         let context = self.shared.project_context(project).await?;
         let (session, tokens) =
@@ -110,19 +120,22 @@ impl Sessions {
         Ok(Credentials { user, tokens })
     }
 
-    /// Upgrades a hash made with weaker parameters. Best effort: a busy pool just means the
-    /// upgrade happens at a later sign-in.
-    fn rehash_in_background(&self, project: ProjectId, user: UserId, old: String, password: Password) {
-        let hasher = Arc::clone(&self.shared.hasher);
-        let store = Arc::clone(&self.shared.store);
-        let clock = Arc::clone(&self.shared.clock);
-        tokio::spawn(async move {
-            if let Ok(hash) = hasher.hash(password).await
-                && let Err(e) = store.upgrade_password_hash(project, user, &old, &hash, clock.now()).await
-            {
-                tracing::warn!(error = %e, "password rehash not saved");
-            }
-        });
+    /// Replaces an imported hash, or one made with weaker parameters, by today's Argon2id, in
+    /// this request: an imported hash (bcrypt, PBKDF2, ...) should not outlive the first
+    /// sign-in that can replace it. Only the exact hash that was verified is replaced (a reset
+    /// meanwhile wins). The new hash when stored; `None` (logged) when the pool was busy or the
+    /// store refused, and the upgrade waits for a later sign-in.
+    async fn upgrade_hash(&self, project: ProjectId, user: UserId, old: &str, password: Password) -> Option<String> {
+        let upgraded = async {
+            let hash = self.shared.hasher.hash(password).await?;
+            let now = self.shared.clock.now();
+            let stored = self.shared.store.upgrade_password_hash(project, user, old, &hash, now).await?;
+            Ok::<_, CoreError>(stored.then_some(hash))
+        };
+        upgraded.await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "password hash upgrade not saved; retried at the next sign-in");
+            None
+        })
     }
 
     pub async fn refresh(&self, project: ProjectId, refresh_token: &str) -> Result<Credentials> {

@@ -79,6 +79,8 @@ pub enum AuditAction {
     ApiKeyCreated,
     #[strum(serialize = "api-key.revoked")]
     ApiKeyRevoked,
+    #[strum(serialize = "project.import-settings-changed")]
+    ImportSettingsChanged,
     // Security events of the auth flows.
     #[strum(serialize = "sign-in.succeeded")]
     SignInSucceeded,

@@ -9,6 +9,7 @@
 
 mod audit;
 mod external;
+mod import_settings;
 /// A store without a database, for tests (the `memory-store` feature).
 #[cfg(feature = "memory-store")]
 pub mod memory;
@@ -20,6 +21,7 @@ pub use external::{
     ExternalKeyRecord, ExternalSecretRecord, ExternalSettings, ExternalSignIn, ExternalSignInOutcome, ExternalStore,
     UserChange,
 };
+pub use import_settings::{FirebaseHashSettings, ImportSettingsStore};
 pub use project_admin::{KeyRotation, ProjectAdminStore};
 pub use user_admin::{SuspensionChange, UserAdminStore, UserDeletion, UserFilter, UserUpdate};
 mod mail;
@@ -111,9 +113,15 @@ pub struct FailureWindow {
 }
 
 /// Everything a backend provides. Implemented automatically for any type with every area trait.
-pub trait Store: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore + ProjectAdminStore {}
+pub trait Store:
+    CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore + ProjectAdminStore + ImportSettingsStore
+{
+}
 
-impl<T> Store for T where T: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore + ProjectAdminStore {}
+impl<T> Store for T where
+    T: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore + ProjectAdminStore + ImportSettingsStore
+{
+}
 
 /// Projects, keys, users, sessions and sign-in throttling.
 #[async_trait]

@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 mod external;
+mod import_settings;
 mod mail;
 mod signing_key;
 mod user;

@@ -158,6 +158,8 @@ pub enum UserCommand {
         target: Target,
         user_id: String,
     },
+    /// Set the project's parameters for imported password hashes (Firebase's modified scrypt).
+    ImportSettings(super::import_settings::ImportSettingsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -196,7 +198,8 @@ pub struct UserFields {
 
 pub async fn user(storage: &StorageConfig, command: UserCommand) -> anyhow::Result<()> {
     // Like every admin command: refused unless the master key opens the stored keys.
-    let admin = super::admin::checked_admin(storage).await?.users;
+    let admin = super::admin::checked_admin(storage).await?;
+    let (import_settings, admin) = (admin.import_settings, admin.users);
     let actor = Actor::Cli;
     match command {
         UserCommand::List {
@@ -352,6 +355,7 @@ pub async fn user(storage: &StorageConfig, command: UserCommand) -> anyhow::Resu
             admin.unlock(actor, project_id(&target.project)?, user_id_of(&user_id)?).await?;
             done(target.json, &format!("sign-in lockout cleared for {user_id}"))?;
         }
+        UserCommand::ImportSettings(args) => super::import_settings::run(&import_settings, args).await?,
     }
     Ok(())
 }

@@ -15,6 +15,7 @@
 mod audit;
 mod core;
 mod external;
+mod import_settings;
 mod mail;
 mod project_admin;
 mod user_admin;
@@ -58,6 +59,7 @@ struct Tables {
     audit_events: BTreeMap<crate::domain::AuditEventId, crate::domain::AuditEvent>,
     /// Keyed by id: UUIDv7, so key order is time order.
     suspensions: BTreeMap<crate::domain::SuspensionId, crate::domain::Suspension>,
+    firebase_hash_settings: HashMap<ProjectId, super::FirebaseHashSettings>,
 }
 
 /// The in-memory store. Cheap to create; each value is its own empty database.
