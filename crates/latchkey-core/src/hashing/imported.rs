@@ -153,9 +153,16 @@ pub(crate) fn verify(password: &[u8], hash: &str, firebase: Option<&FirebaseScry
             Ok(bool::from(out.ct_eq(&expected)))
         }
         Parsed::Firebase { salt, expected } => {
-            let params = firebase.ok_or_else(|| {
-                CoreError::Internal("a Firebase hash but no Firebase parameters for this project".into())
-            })?;
+            // Without the project's parameters the hash cannot be checked: the sign-in fails
+            // like a wrong password (the user can still reset it), never as a server error,
+            // and the operator is told why.
+            let Some(params) = firebase else {
+                tracing::error!(
+                    "a Firebase password hash but no Firebase parameters for its project: \
+                     run `latchkey user import-settings`"
+                );
+                return Ok(false);
+            };
             Ok(bool::from(firebase_scrypt(password, &salt, params)?.ct_eq(&expected)))
         }
     }
