@@ -35,6 +35,7 @@ mod sessions;
 mod shared;
 mod signing_keys;
 mod user_admin;
+mod user_import;
 
 pub use api_key_check::ApiKeyCheck;
 pub use audit_trail::{AuditListing, AuditPage, AuditTrail, DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE};
@@ -56,6 +57,9 @@ pub use shared::Deps;
 pub use signing_keys::{
     JWKS_MAX_AGE_SECS, RETIREMENT_MARGIN_SECS, SigningKeyStatus, SigningKeys, published_until, signing_key_list,
     standby_ready_at,
+};
+pub use user_import::{
+    ImportLine, ImportRun, ImportedUserInput, LineOutcome, LineReport, MAX_IMPORT_BATCH, UserImport,
 };
 pub use user_admin::{
     IssuedLink, LinkDelivery, ManagedUser, NewUser, SuspendUser, UserAdmin, UserChanges, UserLookup, UserPage,

@@ -20,6 +20,7 @@ use super::sessions::Sessions;
 use super::shared::{Deps, Shared};
 use super::signing_keys::SigningKeys;
 use super::user_admin::UserAdmin;
+use super::user_import::UserImport;
 use crate::hashing::HasherPool;
 use crate::mail::Outbox;
 
@@ -33,6 +34,7 @@ pub struct Admin {
     pub external: ExternalAdmin,
     pub mail: MailAdmin,
     pub users: UserAdmin,
+    pub imports: UserImport,
     pub signing_keys: SigningKeys,
     pub audit: AuditTrail,
 }
@@ -46,6 +48,7 @@ impl Admin {
             signing_keys: SigningKeys::new(Arc::clone(&deps)),
             audit: AuditTrail::new(Arc::clone(&deps)),
             mail: MailAdmin::new(Arc::clone(&deps)),
+            imports: UserImport::new(Arc::clone(&deps)),
             users: UserAdmin::new(deps, hasher),
         }
     }

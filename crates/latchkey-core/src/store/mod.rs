@@ -14,6 +14,7 @@ mod external;
 pub mod memory;
 mod project_admin;
 mod user_admin;
+mod user_import;
 
 pub use audit::AuditStore;
 pub use external::{
@@ -22,6 +23,7 @@ pub use external::{
 };
 pub use project_admin::{KeyRotation, ProjectAdminStore};
 pub use user_admin::{SuspensionChange, UserAdminStore, UserDeletion, UserFilter, UserUpdate};
+pub use user_import::{ImportBatch, UserImportStore};
 mod mail;
 
 pub use mail::{Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState};
@@ -111,9 +113,15 @@ pub struct FailureWindow {
 }
 
 /// Everything a backend provides. Implemented automatically for any type with every area trait.
-pub trait Store: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore + ProjectAdminStore {}
+pub trait Store:
+    CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore + ProjectAdminStore + UserImportStore
+{
+}
 
-impl<T> Store for T where T: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore + ProjectAdminStore {}
+impl<T> Store for T where
+    T: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore + ProjectAdminStore + UserImportStore
+{
+}
 
 /// Projects, keys, users, sessions and sign-in throttling.
 #[async_trait]

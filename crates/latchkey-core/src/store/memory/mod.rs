@@ -18,6 +18,7 @@ mod external;
 mod mail;
 mod project_admin;
 mod user_admin;
+mod user_import;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
