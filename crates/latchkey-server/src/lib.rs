@@ -17,6 +17,7 @@
 //! - [`cli`]: `latchkey serve` and the admin subcommands.
 
 pub mod admin_wire;
+pub mod import_wire;
 pub mod app;
 pub mod cli;
 pub mod config;
