@@ -6,8 +6,8 @@
 use latchkey_core::CoreError;
 use latchkey_core::auth::{ImportLine, ImportedUserInput, LineOutcome, LineReport};
 use latchkey_core::domain::{Location, Profile, User};
-use latchkey_proto::admin::{ImportLineReport, ImportOutcome, ImportReport, ImportedUser};
 use latchkey_proto::Location as WireLocation;
+use latchkey_proto::admin::{ImportLineReport, ImportOutcome, ImportReport, ImportedUser};
 use serde_json::Value;
 
 use crate::admin_wire::{instant, iso, role};

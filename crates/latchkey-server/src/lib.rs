@@ -17,13 +17,13 @@
 //! - [`cli`]: `latchkey serve` and the admin subcommands.
 
 pub mod admin_wire;
-pub mod import_wire;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod error;
 pub mod extract;
+pub mod import_wire;
 pub mod jwks_fetch;
 pub mod mail;
 pub mod master_key;

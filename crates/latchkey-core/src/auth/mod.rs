@@ -58,12 +58,12 @@ pub use signing_keys::{
     JWKS_MAX_AGE_SECS, RETIREMENT_MARGIN_SECS, SigningKeyStatus, SigningKeys, published_until, signing_key_list,
     standby_ready_at,
 };
-pub use user_import::{
-    ImportLine, ImportRun, ImportedUserInput, LineOutcome, LineReport, MAX_IMPORT_BATCH, UserImport,
-};
 pub use user_admin::{
     IssuedLink, LinkDelivery, ManagedUser, NewUser, SuspendUser, UserAdmin, UserChanges, UserLookup, UserPage,
     UserQuery, UserStatus,
+};
+pub use user_import::{
+    ImportLine, ImportRun, ImportedUserInput, LineOutcome, LineReport, MAX_IMPORT_BATCH, UserImport,
 };
 
 use crate::domain::User;

@@ -27,7 +27,9 @@ use serde_json::{Map, Value};
 
 use super::shared::Deps;
 use super::user_admin::foreign_id;
-use crate::domain::{Actor, AuditAction, AuditEvent, Email, Profile, ProfileInput, ProjectId, Role, User, UserId, Username};
+use crate::domain::{
+    Actor, AuditAction, AuditEvent, Email, Profile, ProfileInput, ProjectId, Role, User, UserId, Username,
+};
 use crate::hashing::imported;
 use crate::store::{ImportBatch, StoreError, UniqueField, UserFilter};
 use crate::{CoreError, Result};
@@ -167,8 +169,13 @@ impl UserImport {
         let mut reports = Vec::with_capacity(lines.len());
         for line in lines {
             let raw_email = line.user.as_ref().ok().map(|u| u.email.clone());
-            let mut report =
-                LineReport { line: line.line, email: raw_email, outcome: LineOutcome::Error, reason: None, below_floor: false };
+            let mut report = LineReport {
+                line: line.line,
+                email: raw_email,
+                outcome: LineOutcome::Error,
+                reason: None,
+                below_floor: false,
+            };
             match &line.user {
                 Err(reason) => report.reason = Some(reason.clone()),
                 Ok(input) => match self.plan_line(project, run, line.line, input, now).await {

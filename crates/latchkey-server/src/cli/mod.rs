@@ -6,6 +6,7 @@ mod external;
 mod mail;
 mod signing_key;
 mod user;
+mod user_import;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -158,6 +158,10 @@ pub enum UserCommand {
         target: Target,
         user_id: String,
     },
+    /// Import users from a JSON Lines file, with their password hashes (docs/MIGRATING.md).
+    Import(super::user_import::ImportArgs),
+    /// Export users as JSON Lines to standard output.
+    Export(super::user_import::ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -196,7 +200,8 @@ pub struct UserFields {
 
 pub async fn user(storage: &StorageConfig, command: UserCommand) -> anyhow::Result<()> {
     // Like every admin command: refused unless the master key opens the stored keys.
-    let admin = super::admin::checked_admin(storage).await?.users;
+    let admins = super::admin::checked_admin(storage).await?;
+    let admin = admins.users;
     let actor = Actor::Cli;
     match command {
         UserCommand::List {
@@ -351,6 +356,12 @@ pub async fn user(storage: &StorageConfig, command: UserCommand) -> anyhow::Resu
         UserCommand::Unlock { target, user_id } => {
             admin.unlock(actor, project_id(&target.project)?, user_id_of(&user_id)?).await?;
             done(target.json, &format!("sign-in lockout cleared for {user_id}"))?;
+        }
+        UserCommand::Import(args) => {
+            super::user_import::import(&admins.imports, project_id(&args.project)?, args).await?;
+        }
+        UserCommand::Export(args) => {
+            super::user_import::export(&admins.imports, project_id(&args.project)?, args).await?;
         }
     }
     Ok(())

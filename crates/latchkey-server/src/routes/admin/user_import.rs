@@ -4,8 +4,8 @@
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use latchkey_core::auth::{ImportRun, MAX_IMPORT_BATCH};
 use latchkey_core::CoreError;
+use latchkey_core::auth::{ImportRun, MAX_IMPORT_BATCH};
 use latchkey_proto::ErrorBody;
 use latchkey_proto::admin::{ImportQuery, ImportReport, ImportUsers};
 
@@ -46,7 +46,11 @@ pub(crate) async fn import(
     }
     let dry_run = query.dry_run.unwrap_or(false);
     let lines = body.users.into_iter().zip(1..).map(|(value, line)| parse_value(line, value)).collect();
-    let reports =
-        state.services.admin.imports.import_batch(key.actor, key.project, &mut ImportRun::default(), lines, dry_run).await?;
+    let reports = state
+        .services
+        .admin
+        .imports
+        .import_batch(key.actor, key.project, &mut ImportRun::default(), lines, dry_run)
+        .await?;
     Ok(Json(import_report(dry_run, &reports)))
 }
