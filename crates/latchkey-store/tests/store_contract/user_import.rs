@@ -27,7 +27,8 @@ pub async fn an_import_batch_is_all_or_nothing(store: Arc<Store>) {
     let p = project(&store).await;
     let mut with_hash = user(p, "a@x.io", None);
     with_hash.password_hash = Some("$2b$10$stored".into());
-    store.import_users(&batch(p, vec![with_hash.clone(), user(p, "b@x.io", None)], vec![])).await.unwrap();
+    let without_hash = latchkey_core::domain::User { password_hash: None, ..user(p, "b@x.io", None) };
+    store.import_users(&batch(p, vec![with_hash.clone(), without_hash], vec![])).await.unwrap();
     assert_eq!(imports(&store, p).await, 1);
 
     // A duplicate email in the batch: nothing of it is written, not even the first user.
