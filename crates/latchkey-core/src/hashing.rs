@@ -8,6 +8,8 @@
 //! The threads lower their own scheduling priority (Linux `nice` 10): they soak up all idle
 //! CPU, but the async workers (refreshes, JWKS, health checks) win whenever both want a core.
 
+pub mod imported;
+
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -19,8 +21,6 @@ use tokio::sync::oneshot;
 use self::imported::FirebaseScryptParams;
 use crate::domain::Password;
 use crate::{CoreError, Result};
-
-pub mod imported;
 
 /// Argon2id cost. Defaults are OWASP's floor: 19 MiB, 2 passes, 1 lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

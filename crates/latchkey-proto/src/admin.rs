@@ -465,3 +465,109 @@ mod tests {
         assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"name":null,"bio":"hi"}"#);
     }
 }
+
+/// One user of an import or export (one JSON Lines line; docs/MIGRATING.md). On an existing
+/// user, a field left out (or null) is kept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedUser {
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub metadata: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub secure_metadata: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// ISO 8601; kept for created users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Argon2, bcrypt, scrypt or PBKDF2 (PHC or Django) as stored by the old system; for
+    /// Firebase, the base64 hash with `passwordSalt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    /// Firebase only: the user's base64 salt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_salt: Option<String>,
+}
+
+/// `POST /admin/users/import`: 1 to 1000 users. Each element is read on its own, so one
+/// malformed user is an `error` line of the report, not a rejected request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportUsers {
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<ImportedUser>))]
+    pub users: Vec<Value>,
+}
+
+/// `POST /admin/users/import` query.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportQuery {
+    /// Compute the report, write nothing (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ImportOutcome {
+    Created,
+    Updated,
+    Skipped,
+    Error,
+}
+
+/// What became of one line (the CLI's `--report` writes one per line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportLineReport {
+    /// 1-based: the file's line, or the position in `users`.
+    pub line: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub outcome: ImportOutcome,
+    /// Why the line is an error (`field: message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The stored hash is below today's floor (bcrypt cost < 10, PBKDF2 < 100,000
+    /// iterations, ...); sign-in upgrades it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below_floor: Option<bool>,
+}
+
+/// The answer of `POST /admin/users/import`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub created: u64,
+    pub updated: u64,
+    pub skipped: u64,
+    pub errors: u64,
+    pub below_floor: u64,
+    pub lines: Vec<ImportLineReport>,
+}

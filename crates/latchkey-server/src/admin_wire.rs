@@ -24,13 +24,13 @@ pub fn iso(t: DateTime<Utc>) -> String {
 }
 
 /// An ISO 8601 instant from the wire (`field` names it in the error).
-fn instant(field: &'static str, text: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn instant(field: &'static str, text: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text.trim()).map(|t| t.with_timezone(&Utc)).map_err(|_| {
         CoreError::invalid(field, format!("{field} must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z"))
     })
 }
 
-fn role(role: WireRole) -> Result<Role> {
+pub(crate) fn role(role: WireRole) -> Result<Role> {
     match role {
         WireRole::Visitor => Ok(Role::Visitor),
         WireRole::Moderator => Ok(Role::Moderator),

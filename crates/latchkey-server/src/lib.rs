@@ -23,6 +23,7 @@ pub mod config;
 pub mod connections;
 pub mod error;
 pub mod extract;
+pub mod import_wire;
 pub mod jwks_fetch;
 pub mod mail;
 pub mod master_key;

@@ -55,6 +55,7 @@ pub const API_KEY_SCHEME: &str = "apiKey";
         routes::admin::users::set_password,
         routes::admin::users::issue_link,
         routes::admin::users::unlock,
+        routes::admin::user_import::import,
         routes::admin::sessions::list,
         routes::admin::sessions::revoke_all,
         routes::admin::sessions::revoke,

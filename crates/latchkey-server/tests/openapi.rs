@@ -38,6 +38,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v7/{project_id}/admin/users"),
     ("post", "/v7/{project_id}/admin/users"),
     ("get", "/v7/{project_id}/admin/users/lookup"),
+    ("post", "/v7/{project_id}/admin/users/import"),
     ("get", "/v7/{project_id}/admin/users/{user_id}"),
     ("patch", "/v7/{project_id}/admin/users/{user_id}"),
     ("delete", "/v7/{project_id}/admin/users/{user_id}"),

@@ -24,6 +24,7 @@ pub mod sqlite;
 pub mod testing;
 mod types;
 mod user_admin;
+mod user_import;
 
 use std::sync::Arc;
 use std::time::Duration;

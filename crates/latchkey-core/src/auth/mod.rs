@@ -36,6 +36,7 @@ mod sessions;
 mod shared;
 mod signing_keys;
 mod user_admin;
+mod user_import;
 
 pub use api_key_check::ApiKeyCheck;
 pub use audit_trail::{AuditListing, AuditPage, AuditTrail, DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE};
@@ -62,6 +63,9 @@ pub use signing_keys::{
 pub use user_admin::{
     IssuedLink, LinkDelivery, ManagedUser, NewUser, SuspendUser, UserAdmin, UserChanges, UserLookup, UserPage,
     UserQuery, UserStatus,
+};
+pub use user_import::{
+    ImportLine, ImportRun, ImportedUserInput, LineOutcome, LineReport, MAX_IMPORT_BATCH, UserImport,
 };
 
 use crate::domain::User;

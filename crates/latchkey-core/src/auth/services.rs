@@ -21,6 +21,7 @@ use super::sessions::Sessions;
 use super::shared::{Deps, Shared};
 use super::signing_keys::SigningKeys;
 use super::user_admin::UserAdmin;
+use super::user_import::UserImport;
 use crate::hashing::HasherPool;
 use crate::mail::Outbox;
 
@@ -34,6 +35,7 @@ pub struct Admin {
     pub external: ExternalAdmin,
     pub mail: MailAdmin,
     pub users: UserAdmin,
+    pub imports: UserImport,
     pub signing_keys: SigningKeys,
     pub audit: AuditTrail,
     pub import_settings: ImportSettings,
@@ -49,6 +51,7 @@ impl Admin {
             audit: AuditTrail::new(Arc::clone(&deps)),
             mail: MailAdmin::new(Arc::clone(&deps)),
             import_settings: ImportSettings::new(Arc::clone(&deps)),
+            imports: UserImport::new(Arc::clone(&deps)),
             users: UserAdmin::new(deps, hasher),
         }
     }

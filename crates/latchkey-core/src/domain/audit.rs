@@ -66,6 +66,9 @@ pub enum AuditAction {
     UserLinkIssued,
     #[strum(serialize = "user.unlocked")]
     UserUnlocked,
+    /// One batch of an import (details: counts only).
+    #[strum(serialize = "user.imported")]
+    UserImported,
     #[strum(serialize = "session.revoked")]
     SessionRevoked,
     #[strum(serialize = "session.revoked-all")]

@@ -15,6 +15,7 @@ mod import_settings;
 pub mod memory;
 mod project_admin;
 mod user_admin;
+mod user_import;
 
 pub use audit::AuditStore;
 pub use external::{
@@ -24,6 +25,7 @@ pub use external::{
 pub use import_settings::{FirebaseHashSettings, ImportSettingsStore};
 pub use project_admin::{KeyRotation, ProjectAdminStore};
 pub use user_admin::{SuspensionChange, UserAdminStore, UserDeletion, UserFilter, UserUpdate};
+pub use user_import::{ImportBatch, UserImportStore};
 mod mail;
 
 pub use mail::{Claim, LinkToken, MailStore, NewOutbox, OutboxRow, OutboxState};
@@ -114,12 +116,26 @@ pub struct FailureWindow {
 
 /// Everything a backend provides. Implemented automatically for any type with every area trait.
 pub trait Store:
-    CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore + ProjectAdminStore + ImportSettingsStore
+    CoreStore
+    + ExternalStore
+    + MailStore
+    + AuditStore
+    + UserAdminStore
+    + ProjectAdminStore
+    + ImportSettingsStore
+    + UserImportStore
 {
 }
 
 impl<T> Store for T where
-    T: CoreStore + ExternalStore + MailStore + AuditStore + UserAdminStore + ProjectAdminStore + ImportSettingsStore
+    T: CoreStore
+        + ExternalStore
+        + MailStore
+        + AuditStore
+        + UserAdminStore
+        + ProjectAdminStore
+        + ImportSettingsStore
+        + UserImportStore
 {
 }
 

@@ -7,6 +7,7 @@ mod import_settings;
 mod mail;
 mod signing_key;
 mod user;
+mod user_import;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -160,6 +160,10 @@ pub enum UserCommand {
     },
     /// Set the project's parameters for imported password hashes (Firebase's modified scrypt).
     ImportSettings(super::import_settings::ImportSettingsArgs),
+    /// Import users from a JSON Lines file, with their password hashes (docs/MIGRATING.md).
+    Import(super::user_import::ImportArgs),
+    /// Export users as JSON Lines to standard output.
+    Export(super::user_import::ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -198,8 +202,8 @@ pub struct UserFields {
 
 pub async fn user(storage: &StorageConfig, command: UserCommand) -> anyhow::Result<()> {
     // Like every admin command: refused unless the master key opens the stored keys.
-    let admin = super::admin::checked_admin(storage).await?;
-    let (import_settings, admin) = (admin.import_settings, admin.users);
+    let admins = super::admin::checked_admin(storage).await?;
+    let admin = admins.users.clone();
     let actor = Actor::Cli;
     match command {
         UserCommand::List {
@@ -355,7 +359,13 @@ pub async fn user(storage: &StorageConfig, command: UserCommand) -> anyhow::Resu
             admin.unlock(actor, project_id(&target.project)?, user_id_of(&user_id)?).await?;
             done(target.json, &format!("sign-in lockout cleared for {user_id}"))?;
         }
-        UserCommand::ImportSettings(args) => super::import_settings::run(&import_settings, args).await?,
+        UserCommand::ImportSettings(args) => super::import_settings::run(&admins.import_settings, args).await?,
+        UserCommand::Import(args) => {
+            super::user_import::import(&admins.imports, project_id(&args.project)?, args).await?;
+        }
+        UserCommand::Export(args) => {
+            super::user_import::export(&admins.imports, project_id(&args.project)?, args).await?;
+        }
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ mod mail;
 mod project_admin;
 mod shared_postgres;
 mod user_admin;
+mod user_import;
 
 use audit::audit_events_list_filter_page_and_purge;
 use external::{
@@ -44,6 +45,7 @@ use user_admin::{
     suspensions_keep_suspended_until_and_block_sign_in, updates_write_their_record_or_nothing,
     users_list_by_filter_and_cursor,
 };
+use user_import::an_import_batch_is_all_or_nothing;
 
 /// Every area of the storage contract, as the server uses it.
 type Store = dyn latchkey_core::store::Store;
@@ -106,6 +108,7 @@ on_every_backend!(
     rotation_moves_each_key_one_step_with_its_record,
     racing_rotations_apply_once,
     standbys_are_added_once_and_unpublished_keys_purged,
+    an_import_batch_is_all_or_nothing,
 );
 
 fn now() -> chrono::DateTime<Utc> {

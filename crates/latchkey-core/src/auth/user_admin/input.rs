@@ -59,7 +59,7 @@ pub struct SuspendUser {
 }
 
 /// A foreign id (an external user's `sub`): the same bounds as the token's.
-pub(super) fn foreign_id(raw: &str) -> Result<String> {
+pub(in crate::auth) fn foreign_id(raw: &str) -> Result<String> {
     if raw.trim().is_empty() || raw.len() > MAX_ID_LEN || raw.chars().any(char::is_control) {
         return Err(CoreError::invalid(
             "foreignId",

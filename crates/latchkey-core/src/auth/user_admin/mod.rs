@@ -17,6 +17,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
+pub(super) use input::foreign_id;
 pub use input::{NewUser, SuspendUser, UserChanges};
 pub use links::{IssuedLink, LinkDelivery};
 pub use query::{UserQuery, UserStatus};

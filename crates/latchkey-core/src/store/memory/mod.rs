@@ -19,6 +19,7 @@ mod import_settings;
 mod mail;
 mod project_admin;
 mod user_admin;
+mod user_import;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod project;
 pub mod sessions;
 pub mod signing_keys;
+pub mod user_import;
 pub mod users;
 
 use axum::Router;
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(project::router())
         .merge(users::router())
+        .merge(user_import::router())
         .merge(sessions::router())
         .merge(signing_keys::router())
         .merge(audit::router())
