@@ -96,3 +96,42 @@ fn import_reports_every_line_and_export_round_trips() {
     assert!(copied.iter().all(|r| r["outcome"] == "created"), "{copied:?}");
     assert_eq!(ok(data, &["user", "export", "--project", &target, "--with-password-hashes"]), with_hashes);
 }
+
+#[test]
+fn firebase_parameters_can_be_given_with_the_signer_key_on_standard_input() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let project = new_project(data, "Firebase");
+    let args = [
+        "user",
+        "import-settings",
+        "--project",
+        &project,
+        "--firebase-salt-separator",
+        "Bw==",
+        "--firebase-rounds",
+        "8",
+        "--firebase-mem-cost",
+        "14",
+    ];
+    let mut child = Command::new(BIN)
+        .env("LATCHKEY_DATA_DIR", data)
+        .args(args)
+        .arg("--firebase-signer-key-stdin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let key = "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==";
+    child.stdin.take().unwrap().write_all(format!("{key}\n").as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout_of(&output).contains("Firebase hash parameters set"));
+
+    // Neither the flag nor the stdin switch: refused before anything is read or written.
+    let neither = latchkey(data, &args);
+    assert!(!neither.status.success());
+    assert!(String::from_utf8_lossy(&neither.stderr).contains("--firebase-signer-key"));
+}

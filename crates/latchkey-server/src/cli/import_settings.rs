@@ -14,9 +14,18 @@ use super::admin::project_id;
 pub struct ImportSettingsArgs {
     #[arg(long)]
     project: String,
-    /// Firebase's `base64_signer_key`.
-    #[arg(long, value_name = "B64")]
-    firebase_signer_key: String,
+    /// Firebase's `base64_signer_key`. Prefer --firebase-signer-key-stdin: a flag's value
+    /// shows in process lists and shell history.
+    #[arg(
+        long,
+        value_name = "B64",
+        required_unless_present = "firebase_signer_key_stdin",
+        conflicts_with = "firebase_signer_key_stdin"
+    )]
+    firebase_signer_key: Option<String>,
+    /// Read the signer key (base64) from standard input.
+    #[arg(long)]
+    firebase_signer_key_stdin: bool,
     /// Firebase's `base64_salt_separator`.
     #[arg(long, value_name = "B64")]
     firebase_salt_separator: String,
@@ -30,8 +39,12 @@ pub struct ImportSettingsArgs {
 
 pub async fn run(settings: &ImportSettings, args: ImportSettingsArgs) -> anyhow::Result<()> {
     let project = project_id(&args.project)?;
+    let signer_key = match args.firebase_signer_key {
+        Some(key) => key,
+        None => super::user::read_secret_from_stdin("the Firebase signer key")?,
+    };
     let params = FirebaseScryptParams::from_base64(
-        &args.firebase_signer_key,
+        signer_key.trim(),
         &args.firebase_salt_separator,
         args.firebase_rounds,
         args.firebase_mem_cost,

@@ -419,9 +419,15 @@ fn clearable(value: Option<String>) -> Option<Option<String>> {
 
 /// The whole of standard input, without the final line break.
 fn read_password() -> anyhow::Result<String> {
-    let mut password = String::new();
-    std::io::stdin().read_to_string(&mut password).context("cannot read the password from standard input")?;
-    Ok(password.trim_end_matches(['\r', '\n']).to_owned())
+    read_secret_from_stdin("the password")
+}
+
+/// A secret from standard input (never a flag, whose value any process list shows), without
+/// the final line break; `what` names it in the error.
+pub(super) fn read_secret_from_stdin(what: &str) -> anyhow::Result<String> {
+    let mut secret = String::new();
+    std::io::stdin().read_to_string(&mut secret).with_context(|| format!("cannot read {what} from standard input"))?;
+    Ok(secret.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
