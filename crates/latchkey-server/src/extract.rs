@@ -124,22 +124,29 @@ impl FromRequestParts<AppState> for ProjectKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found())?;
-        let project = params
-            .iter()
-            .find(|(name, _)| *name == "project_id")
-            .and_then(|(_, value)| value.parse::<ProjectId>().ok())
-            // A malformed project id is answered exactly like a wrong key: it reveals nothing.
-            .ok_or_else(ApiError::invalid_api_key)?;
-        if let Some(header_project) = header_project(parts)?
-            && header_project != project
-        {
-            return Err(ApiError::invalid_api_key());
-        }
-        let key = bearer(parts).ok_or_else(ApiError::invalid_api_key)?;
+        let (project, key) = presented_key(parts, state).await?;
         state.services.api_keys.authorize(project, key).await?;
         Ok(ProjectKey(project))
     }
+}
+
+/// The path's project and the API key presented for it, not yet checked (every key-checking
+/// extractor starts here). A malformed project id, an `X-Replyke-Project-ID` naming another
+/// project, or no bearer key is answered exactly like a wrong key: it reveals nothing.
+pub async fn presented_key<'a>(parts: &'a mut Parts, state: &AppState) -> Result<(ProjectId, &'a str), ApiError> {
+    let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found())?;
+    let project = params
+        .iter()
+        .find(|(name, _)| *name == "project_id")
+        .and_then(|(_, value)| value.parse::<ProjectId>().ok())
+        .ok_or_else(ApiError::invalid_api_key)?;
+    if let Some(header_project) = header_project(parts)?
+        && header_project != project
+    {
+        return Err(ApiError::invalid_api_key());
+    }
+    let key = bearer(parts).ok_or_else(ApiError::invalid_api_key)?;
+    Ok((project, key))
 }
 
 pub const PROJECT_HEADER: &str = "x-replyke-project-id";

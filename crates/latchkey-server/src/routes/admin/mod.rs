@@ -10,13 +10,13 @@ pub mod user_import;
 pub mod users;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, RawPathParams};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use latchkey_core::domain::{Actor, ProjectId};
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::{bearer, header_project};
+use crate::extract::presented_key;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,18 +41,7 @@ impl FromRequestParts<AppState> for AdminKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found())?;
-        let project = params
-            .iter()
-            .find(|(name, _)| *name == "project_id")
-            .and_then(|(_, value)| value.parse::<ProjectId>().ok())
-            .ok_or_else(ApiError::invalid_api_key)?;
-        if let Some(header_project) = header_project(parts)?
-            && header_project != project
-        {
-            return Err(ApiError::invalid_api_key());
-        }
-        let key = bearer(parts).ok_or_else(ApiError::invalid_api_key)?;
+        let (project, key) = presented_key(parts, state).await?;
         let actor = state.services.api_keys.authorize_admin(project, key).await?;
         Ok(AdminKey { project, actor })
     }
