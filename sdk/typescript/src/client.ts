@@ -3,6 +3,7 @@
 import { AdminModule } from "./admin";
 import { LatchkeyError } from "./errors";
 import { DEFAULT_TIMEOUT_MS, Transport } from "./http";
+import { AccessTokenVerifier, type AccessTokenClaims } from "./verify";
 import type {
   AuthUser,
   CallOptions,
@@ -123,8 +124,15 @@ export interface Latchkey {
   readonly users: UsersModule;
   /** The admin API; needs a key with the `admin` scope (else 403 `auth/insufficient-scope`). */
   readonly admin: AdminModule;
-  /** `{baseUrl}/v7/{projectId}/.well-known/jwks.json`: verify access tokens against it. */
+  /** `{baseUrl}/v7/{projectId}/.well-known/jwks.json`: the keys `verifyAccessToken` uses. */
   readonly jwksUrl: string;
+  /**
+   * Verifies an access token locally (no call to Latchkey but a cached JWKS fetch): EdDSA
+   * signature by a key of this project, `aud` = project id, `iss`, `exp`/`nbf`/`iat`.
+   * Resolves to its claims or rejects with a `LatchkeyTokenError`; a refresh token never
+   * verifies. Options: `init({ accessTokens })`.
+   */
+  verifyAccessToken(token: string): Promise<AccessTokenClaims>;
 }
 
 function invalidArgument(message: string): LatchkeyError {
@@ -157,6 +165,14 @@ export async function init(options: InitOptions): Promise<Latchkey> {
   }
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const http = new Transport({ baseUrl, projectId, apiKey, timeoutMs, fetch: fetchImpl });
+  // Built before the network call, so bad verification options fail init at once.
+  const verifier = new AccessTokenVerifier({
+    ...options.accessTokens,
+    baseUrl,
+    projectId,
+    timeoutMs,
+    fetch: fetchImpl,
+  });
 
   const callOptions: CallOptions = {};
   if (options.signal !== undefined) callOptions.signal = options.signal;
@@ -198,6 +214,7 @@ export async function init(options: InitOptions): Promise<Latchkey> {
     auth: new AuthModule(http),
     users: new UsersModule(http),
     admin: new AdminModule(http),
-    jwksUrl: http.projectUrl("/.well-known/jwks.json"),
+    jwksUrl: verifier.jwksUrl,
+    verifyAccessToken: (token: string) => verifier.verify(token),
   };
 }

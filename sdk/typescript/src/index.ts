@@ -7,6 +7,8 @@
  * const { user, accessToken, refreshToken } = await latchkey.auth.signUp({ email, password });
  * // With an admin-scope key:
  * for await (const user of latchkey.admin.users.iterate({ status: "suspended" })) console.log(user.id);
+ * // In every request of your backend (local, JWKS cached):
+ * const claims = await latchkey.verifyAccessToken(accessToken); // claims.sub is the user id
  * ```
  */
 
@@ -20,8 +22,17 @@ export {
   AdminSigningKeysModule,
   AdminAuditModule,
 } from "./admin";
-export { LatchkeyError, isLatchkeyError } from "./errors";
-export type { ClientErrorCode } from "./errors";
+export { LatchkeyError, isLatchkeyError, LatchkeyTokenError, isLatchkeyTokenError } from "./errors";
+export type { ClientErrorCode, TokenErrorCode } from "./errors";
+export {
+  AccessTokenVerifier,
+  createAccessTokenVerifier,
+  DEFAULT_CLOCK_SKEW_SEC,
+  MAX_CLOCK_SKEW_SEC,
+  DEFAULT_JWKS_TTL_MS,
+  DEFAULT_JWKS_MIN_REFETCH_INTERVAL_MS,
+} from "./verify";
+export type { AccessTokenClaims, AccessTokenOptions, AccessTokenVerifierOptions } from "./verify";
 export { SDK_VERSION, DEFAULT_TIMEOUT_MS } from "./http";
 export type * from "./types";
 export type * from "./admin-types";

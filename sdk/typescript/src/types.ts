@@ -1,5 +1,7 @@
 /** Types of the Latchkey wire API (docs/API.md), as the SDK exposes them. */
 
+import type { AccessTokenOptions } from "./verify";
+
 /** A user's role within a project. */
 export type Role = "visitor" | "moderator" | "admin";
 
@@ -150,4 +152,6 @@ export interface InitOptions {
   fetch?: typeof globalThis.fetch;
   /** Abort or time out the init check itself. */
   signal?: AbortSignal;
+  /** How `latchkey.verifyAccessToken` checks tokens (issuer, clock skew, JWKS cache). */
+  accessTokens?: AccessTokenOptions;
 }
