@@ -108,7 +108,7 @@ impl StorageConfig {
         let database_url = settings
             .database_url
             .clone()
-            .unwrap_or_else(|| SecretUrl::new(format!("sqlite://{}", data_dir.join("latchkey.db").display())));
+            .unwrap_or_else(|| SecretUrl::new(format!("sqlite://{}", data_dir.join(DEFAULT_DATABASE_FILE).display())));
         let sqlite_path = sqlite_path(database_url.expose());
         if sqlite_path.is_none() && !database_url.expose().starts_with("postgres") {
             bail!(
@@ -128,6 +128,33 @@ impl StorageConfig {
         Ok(Self { database_url, database_pool_size, database, data_dir, master_key })
     }
 
+    /// As [`StorageConfig::resolve`], for a command that must not create anything: the admin
+    /// commands. Only `serve` and `init` create the embedded database and its master key; here
+    /// a missing database file is an error naming the path looked at and how to fix it, and
+    /// nothing is written (no data directory, no key). A PostgreSQL database is created by its
+    /// operator, never by Latchkey, so it is used as configured (migrations included).
+    pub fn resolve_existing(settings: &GlobalSettings, master_key: Option<String>) -> anyhow::Result<Self> {
+        if let Some(path) = embedded_database(settings) {
+            // Checked before the master key is resolved: that step generates a key beside a
+            // database that does not exist yet.
+            if !path.exists() {
+                let shown = std::path::absolute(&path).unwrap_or(path);
+                bail!(
+                    "no Latchkey database at {}: admin commands never create one. Create it with `latchkey init` \
+                     (or start `latchkey serve` once) with these settings, or point to the existing one with \
+                     --data-dir / LATCHKEY_DATA_DIR or --database-url / LATCHKEY_DATABASE_URL",
+                    shown.display()
+                );
+            }
+        }
+        Self::resolve(settings, master_key)
+    }
+
+    /// The file of the embedded (SQLite) database; None for PostgreSQL.
+    pub fn embedded_path(&self) -> Option<PathBuf> {
+        sqlite_path(self.database_url.expose())
+    }
+
     /// Opens (and migrates) the configured database.
     pub async fn open_store(&self) -> anyhow::Result<std::sync::Arc<dyn latchkey_core::store::Store>> {
         let options = latchkey_store::OpenOptions {
@@ -141,6 +168,18 @@ impl StorageConfig {
         latchkey_store::open_with(self.database_url.expose(), &options).await.context("cannot open the database")
     }
 }
+
+/// The embedded database file `settings` name (the default under the data directory), if the
+/// database is SQLite.
+pub fn embedded_database(settings: &GlobalSettings) -> Option<PathBuf> {
+    match &settings.database_url {
+        Some(url) => sqlite_path(url.expose()),
+        None => Some(settings.data_dir.join(DEFAULT_DATABASE_FILE)),
+    }
+}
+
+/// The embedded database's file name in the data directory.
+pub const DEFAULT_DATABASE_FILE: &str = "latchkey.db";
 
 /// The file path of a `sqlite://PATH` URL.
 fn sqlite_path(url: &str) -> Option<PathBuf> {

@@ -2,7 +2,7 @@
 //! so it never shows in a process list), from the file named by `master_key_file`, or, with
 //! an embedded database, from `master.key` beside it (generated for a new database only).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use latchkey_core::crypto::MasterKey;
@@ -36,8 +36,8 @@ pub fn resolve(text: Option<String>, key_file: Option<&Path>, sqlite_db: Option<
 /// the owner only. It is generated only for a database that does not exist yet: a missing
 /// key beside an existing database is an error, never silently replaced.
 fn embedded(database: &Path) -> anyhow::Result<MasterKey> {
-    let dir = database.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let key_path = dir.join("master.key");
+    let key_path = embedded_key_path(database);
+    let dir = key_path.parent().unwrap_or(Path::new("."));
     if key_path.exists() {
         return read_key_file(&key_path);
     }
@@ -54,6 +54,12 @@ fn embedded(database: &Path) -> anyhow::Result<MasterKey> {
         .with_context(|| format!("cannot write master key file {}", key_path.display()))?;
     tracing::info!(path = %key_path.display(), "generated a new master key");
     Ok(key)
+}
+
+/// Where the embedded database at `database` keeps its master key: `master.key` beside it.
+pub fn embedded_key_path(database: &Path) -> PathBuf {
+    let dir = database.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    dir.join("master.key")
 }
 
 fn read_key_file(path: &Path) -> anyhow::Result<MasterKey> {

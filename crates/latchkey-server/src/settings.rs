@@ -91,17 +91,31 @@ impl FromStr for SecretUrl {
     }
 }
 
+/// The `--help` headings of the settings, which set them apart from each command's own
+/// options.
+pub mod heading {
+    pub const STORAGE: &str = "Storage (all commands)";
+    pub const LOGGING: &str = "Logging (all commands)";
+    pub const CONFIG: &str = "Configuration (all commands)";
+    pub const SERVER: &str = "Server";
+    pub const CONNECTIONS: &str = "Connections";
+    pub const HASHING: &str = "Password hashing";
+    pub const MAIL: &str = "Mail";
+    pub const METRICS: &str = "Metrics";
+}
+
 /// Settings of every subcommand: where the data lives, how it is reached, how logs look.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct GlobalSettings {
     /// Database URL: sqlite://PATH (default: sqlite://<data-dir>/latchkey.db) or
     /// postgres://USER[:PASSWORD]@HOST[:PORT]/DB (then LATCHKEY_MASTER_KEY is required).
-    #[arg(long, env = "LATCHKEY_DATABASE_URL", global = true, value_name = "URL", hide_env_values = true)]
+    #[arg(help_heading = heading::STORAGE, long, env = "LATCHKEY_DATABASE_URL", global = true,
+        value_name = "URL", hide_env_values = true)]
     pub database_url: Option<SecretUrl>,
 
     /// PostgreSQL: connections per process (the server's max_connections is shared by every
     /// process).
-    #[arg(long, env = "LATCHKEY_DATABASE_POOL_SIZE", global = true, value_name = "N",
+    #[arg(help_heading = heading::STORAGE, long, env = "LATCHKEY_DATABASE_POOL_SIZE", global = true, value_name = "N",
         default_value_t = PgStore::DEFAULT_POOL_SIZE)]
     pub database_pool_size: u32,
 
@@ -109,24 +123,28 @@ pub struct GlobalSettings {
     /// PostgreSQL: what sits between Latchkey and the server: none, session (a pooler in
     /// session mode) or transaction (a pooler in transaction mode, such as PgBouncer's
     /// pool_mode=transaction; needs --database-migration-url).
-    #[arg(long, env = "LATCHKEY_DATABASE_POOLER", global = true, value_name = "MODE", default_value = "none")]
+    #[arg(help_heading = heading::STORAGE, long, env = "LATCHKEY_DATABASE_POOLER", global = true,
+        value_name = "MODE", default_value = "none")]
     pub database_pooler: String,
 
     /// PostgreSQL: a direct (not pooled) URL of the same database, used only to run
     /// migrations; required with --database-pooler transaction.
-    #[arg(long, env = "LATCHKEY_DATABASE_MIGRATION_URL", global = true, value_name = "URL", hide_env_values = true)]
+    #[arg(help_heading = heading::STORAGE, long, env = "LATCHKEY_DATABASE_MIGRATION_URL", global = true,
+        value_name = "URL", hide_env_values = true)]
     pub database_migration_url: Option<SecretUrl>,
 
     /// PostgreSQL: how long start-up waits for the database, retrying refused connections,
     /// e.g. 5s or 5000 (a bare number is milliseconds).
-    #[arg(long = "database-connect-timeout", env = "LATCHKEY_DATABASE_CONNECT_TIMEOUT", global = true,
+    #[arg(help_heading = heading::STORAGE, long = "database-connect-timeout",
+        env = "LATCHKEY_DATABASE_CONNECT_TIMEOUT", global = true,
         value_name = "DURATION", value_parser = parse_duration_ms,
         default_value_t = millis(PgStore::DEFAULT_CONNECT_TIMEOUT))]
     pub database_connect_timeout_ms: u64,
 
     /// PostgreSQL: how long a request waits for a database connection (opening one included)
     /// before answering 503 server/unavailable (a bare number is milliseconds).
-    #[arg(long = "database-acquire-timeout", env = "LATCHKEY_DATABASE_ACQUIRE_TIMEOUT", global = true,
+    #[arg(help_heading = heading::STORAGE, long = "database-acquire-timeout",
+        env = "LATCHKEY_DATABASE_ACQUIRE_TIMEOUT", global = true,
         value_name = "DURATION", value_parser = parse_duration_ms,
         default_value_t = millis(PgStore::DEFAULT_ACQUIRE_TIMEOUT))]
     pub database_acquire_timeout_ms: u64,
@@ -134,17 +152,21 @@ pub struct GlobalSettings {
     /// PostgreSQL: statement_timeout for Latchkey's statements (not migrations); a statement
     /// running longer is cancelled and its request answers 503 server/unavailable; 0 turns it
     /// off (a bare number is milliseconds).
-    #[arg(long = "database-statement-timeout", env = "LATCHKEY_DATABASE_STATEMENT_TIMEOUT", global = true,
+    #[arg(help_heading = heading::STORAGE, long = "database-statement-timeout",
+        env = "LATCHKEY_DATABASE_STATEMENT_TIMEOUT", global = true,
         value_name = "DURATION", value_parser = parse_duration_ms,
         default_value_t = millis(PgStore::DEFAULT_STATEMENT_TIMEOUT))]
     pub database_statement_timeout_ms: u64,
 
-    /// Directory for the embedded database and its generated master key.
-    #[arg(long, env = "LATCHKEY_DATA_DIR", global = true, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    /// Directory for the embedded database and its master key (created by `serve` or `init`
+    /// only; the other commands need them to exist).
+    #[arg(help_heading = heading::STORAGE, long, env = "LATCHKEY_DATA_DIR", global = true,
+        value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
 
     /// Log output format: text or json. Filter with LATCHKEY_LOG (e.g. "info,latchkey=debug").
-    #[arg(long, env = "LATCHKEY_LOG_FORMAT", global = true, value_name = "FORMAT", default_value = "text")]
+    #[arg(help_heading = heading::LOGGING, long, env = "LATCHKEY_LOG_FORMAT", global = true,
+        value_name = "FORMAT", default_value = "text")]
     pub log_format: String,
 
     /// File only: the master key in a file (instead of LATCHKEY_MASTER_KEY).
@@ -156,81 +178,92 @@ pub struct GlobalSettings {
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct ServeSettings {
     /// Address to listen on.
-    #[arg(long, env = "LATCHKEY_BIND", value_name = "ADDR", default_value = DEFAULT_BIND)]
+    #[arg(help_heading = heading::SERVER, long, env = "LATCHKEY_BIND", value_name = "ADDR",
+        default_value = DEFAULT_BIND)]
     pub bind: String,
     /// Public base URL: the `iss` of tokens and the base of email links (default http://<bind>).
-    #[arg(long, env = "LATCHKEY_PUBLIC_URL", value_name = "URL")]
+    #[arg(help_heading = heading::SERVER, long, env = "LATCHKEY_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// Password-hashing threads (default: number of CPUs).
-    #[arg(long, env = "LATCHKEY_HASH_THREADS")]
+    #[arg(help_heading = heading::HASHING, long, env = "LATCHKEY_HASH_THREADS", value_name = "N")]
     pub hash_threads: Option<usize>,
     /// Hashing jobs that may wait; beyond this, sign-in/up answer 503 server/busy.
-    #[arg(long, env = "LATCHKEY_HASH_QUEUE", default_value_t = PoolSize::default().queue)]
+    #[arg(help_heading = heading::HASHING, long, env = "LATCHKEY_HASH_QUEUE", value_name = "N",
+        default_value_t = PoolSize::default().queue)]
     pub hash_queue: usize,
     /// Argon2id memory in KiB (the default is also the minimum).
-    #[arg(long, env = "LATCHKEY_HASH_MEMORY_KIB", default_value_t = HashCost::default().memory_kib)]
+    #[arg(help_heading = heading::HASHING, long, env = "LATCHKEY_HASH_MEMORY_KIB", value_name = "KIB",
+        default_value_t = HashCost::default().memory_kib)]
     pub hash_memory_kib: u32,
     /// Argon2id iterations (the default is also the minimum).
-    #[arg(long, env = "LATCHKEY_HASH_ITERATIONS", default_value_t = HashCost::default().iterations)]
+    #[arg(help_heading = heading::HASHING, long, env = "LATCHKEY_HASH_ITERATIONS", value_name = "N",
+        default_value_t = HashCost::default().iterations)]
     pub hash_iterations: u32,
     /// Maximum request body in bytes.
-    #[arg(long = "body-limit", env = "LATCHKEY_BODY_LIMIT", value_name = "BYTES", default_value_t = crate::app::DEFAULT_BODY_LIMIT)]
+    #[arg(help_heading = heading::SERVER, long = "body-limit", env = "LATCHKEY_BODY_LIMIT",
+        value_name = "BYTES", default_value_t = crate::app::DEFAULT_BODY_LIMIT)]
     pub body_limit_bytes: usize,
     /// How long a just-rotated refresh token may be replayed for the same pair, e.g. 30s
     /// (a bare number is seconds).
-    #[arg(long = "refresh-grace", env = "LATCHKEY_REFRESH_GRACE", value_parser = parse_duration_secs,
+    #[arg(help_heading = heading::SERVER, long = "refresh-grace", env = "LATCHKEY_REFRESH_GRACE",
+        value_parser = parse_duration_secs,
         default_value_t = DEFAULT_REFRESH_GRACE_SECS)]
     pub refresh_grace_secs: i64,
     /// Default SMTP relay: smtp://user:pass@host:587 (STARTTLS), smtps://… (TLS) or
     /// smtp://127.0.0.1:2525?tls=none (loopback). Unset: emails are written as .eml files
     /// under <data-dir>/mail.
-    #[arg(long, env = "LATCHKEY_SMTP_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(help_heading = heading::MAIL, long, env = "LATCHKEY_SMTP_URL", value_name = "URL", hide_env_values = true)]
     pub smtp_url: Option<SecretUrl>,
     /// Default sender.
-    #[arg(long, env = "LATCHKEY_MAIL_FROM", value_name = "MAILBOX", default_value = DEFAULT_MAIL_FROM)]
+    #[arg(help_heading = heading::MAIL, long, env = "LATCHKEY_MAIL_FROM", value_name = "MAILBOX",
+        default_value = DEFAULT_MAIL_FROM)]
     pub mail_from: String,
     /// Directory of email template overrides (<dir>/<file> or <dir>/<project-id>/<file>).
-    #[arg(long = "mail-templates", env = "LATCHKEY_MAIL_TEMPLATES", value_name = "DIR")]
+    #[arg(help_heading = heading::MAIL, long = "mail-templates", env = "LATCHKEY_MAIL_TEMPLATES", value_name = "DIR")]
     pub mail_templates_dir: Option<PathBuf>,
     /// SMTP connection and command timeout in seconds.
-    #[arg(long = "smtp-timeout", env = "LATCHKEY_SMTP_TIMEOUT", value_name = "SECS",
+    #[arg(help_heading = heading::MAIL, long = "smtp-timeout", env = "LATCHKEY_SMTP_TIMEOUT", value_name = "SECS",
         default_value_t = DEFAULT_SMTP_TIMEOUT_SECS)]
     pub smtp_timeout_secs: u64,
     /// PEM CA certificate(s) to trust for SMTP relays, besides the built-in Mozilla roots.
-    #[arg(long, env = "LATCHKEY_SMTP_CA_FILE", value_name = "FILE")]
+    #[arg(help_heading = heading::MAIL, long, env = "LATCHKEY_SMTP_CA_FILE", value_name = "FILE")]
     pub smtp_ca_file: Option<PathBuf>,
     /// Record Prometheus metrics and serve them at GET /metrics. Do not expose /metrics
     /// publicly: block it at the proxy or use --metrics-bind.
-    #[arg(long, env = "LATCHKEY_METRICS", value_name = "BOOL", action = clap::ArgAction::Set,
+    #[arg(help_heading = heading::METRICS, long, env = "LATCHKEY_METRICS", value_name = "BOOL",
+        action = clap::ArgAction::Set,
         value_parser = clap::builder::BoolishValueParser::new(), default_value_t = true)]
     pub metrics: bool,
     /// Serve /metrics only on this separate address (e.g. 127.0.0.1:9090), not on --bind.
-    #[arg(long, env = "LATCHKEY_METRICS_BIND", value_name = "ADDR")]
+    #[arg(help_heading = heading::METRICS, long, env = "LATCHKEY_METRICS_BIND", value_name = "ADDR")]
     pub metrics_bind: Option<String>,
     // Connections.
     /// Time a client has to send a request's headers, from its first byte (or from connecting);
     /// then the connection is closed (at most 300s; a bare number is seconds).
-    #[arg(long = "header-timeout", env = "LATCHKEY_HEADER_TIMEOUT", value_name = "DURATION",
+    #[arg(help_heading = heading::CONNECTIONS, long = "header-timeout", env = "LATCHKEY_HEADER_TIMEOUT",
+        value_name = "DURATION",
         value_parser = parse_duration_secs, default_value_t = secs(ConnectionLimits::DEFAULT_HEADER_TIMEOUT))]
     pub header_timeout_secs: i64,
     /// Time a client has to send a request's body, from its headers; then 408
     /// request/body-timeout and the connection is closed (at most 600s).
-    #[arg(long = "body-timeout", env = "LATCHKEY_BODY_TIMEOUT", value_name = "DURATION",
+    #[arg(help_heading = heading::CONNECTIONS, long = "body-timeout", env = "LATCHKEY_BODY_TIMEOUT",
+        value_name = "DURATION",
         value_parser = parse_duration_secs, default_value_t = secs(ConnectionLimits::DEFAULT_BODY_TIMEOUT))]
     pub body_timeout_secs: i64,
     /// Keep-alive connections with no request for this long are closed; keep it above your load
     /// balancer's idle timeout (at most 3600s).
-    #[arg(long = "idle-timeout", env = "LATCHKEY_IDLE_TIMEOUT", value_name = "DURATION",
+    #[arg(help_heading = heading::CONNECTIONS, long = "idle-timeout", env = "LATCHKEY_IDLE_TIMEOUT",
+        value_name = "DURATION",
         value_parser = parse_duration_secs, default_value_t = secs(ConnectionLimits::DEFAULT_IDLE_TIMEOUT))]
     pub idle_timeout_secs: i64,
     /// Connections served at once; more are answered 503 server/busy and closed (lowered at
     /// start to fit the open-file limit).
-    #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS", value_name = "N",
+    #[arg(help_heading = heading::CONNECTIONS, long, env = "LATCHKEY_MAX_CONNECTIONS", value_name = "N",
         default_value_t = ConnectionLimits::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
     /// Days the audit trail keeps a record; the maintenance task deletes older ones
     /// (1 to 36500).
-    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", value_name = "DAYS",
+    #[arg(help_heading = heading::SERVER, long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", value_name = "DAYS",
         default_value_t = DEFAULT_AUDIT_RETENTION_DAYS)]
     pub audit_retention_days: u32,
 }

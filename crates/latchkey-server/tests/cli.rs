@@ -185,15 +185,13 @@ fn admin_commands_manage_projects_and_keys_of_a_running_server() {
     let project = run_json(dir.path(), &["project", "create", "--name", "Shop", "--access-token-ttl", "10m", "--json"]);
     let id = project["id"].as_str().unwrap().to_owned();
     assert_eq!(project["name"], "Shop");
-    assert_eq!(project["settings"]["access_token_ttl_secs"], 600);
+    assert_eq!(project["accessTokenTtl"], 600);
     let listed = run_json(dir.path(), &["project", "list", "--json"]);
     assert!(listed.as_array().unwrap().iter().any(|p| p["id"] == id.as_str()));
-    let updated = run_json(dir.path(), &["project", "set", &id, "--refresh-token-ttl", "7d", "--json"]);
-    assert_eq!(updated["settings"]["refresh_token_ttl_secs"], 7 * 86400);
-    assert_eq!(
-        run_json(dir.path(), &["project", "show", &id, "--json"])["settings"]["refresh_token_ttl_secs"],
-        7 * 86400
-    );
+    let updated = run_json(dir.path(), &["project", "set", "--project", &id, "--refresh-token-ttl", "7d", "--json"]);
+    assert_eq!(updated["refreshTokenTtl"], 7 * 86400);
+    assert_eq!(updated["mail"]["resetTtl"], 3600, "with the project's email settings");
+    assert_eq!(run_json(dir.path(), &["project", "show", "--project", &id, "--json"])["refreshTokenTtl"], 7 * 86400);
 
     let created = run_json(dir.path(), &["api-key", "create", "--project", &id, "--name", "backend", "--json"]);
     let key = created["apiKey"].as_str().unwrap().to_owned();
@@ -220,7 +218,8 @@ fn admin_commands_manage_projects_and_keys_of_a_running_server() {
     let twice = latchkey(dir.path()).args(["api-key", "revoke", "--project", &id, &key_id]).output().unwrap();
     assert!(!twice.status.success(), "revoking twice reports an error");
 
-    let bad = latchkey(dir.path()).args(["project", "set", &id, "--access-token-ttl", "2d"]).output().unwrap();
+    let bad =
+        latchkey(dir.path()).args(["project", "set", "--project", &id, "--access-token-ttl", "2d"]).output().unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("access-token lifetime"));
     server.stop();
@@ -334,15 +333,19 @@ fn a_setting_resolves_flag_over_variable_over_file_over_default() {
     // A global setting given after a nested subcommand still wins over the file.
     std::fs::write(&config, format!("data_dir = {:?}\n", dir.path().join("from-file").display().to_string())).unwrap();
     let flag_dir = dir.path().join("from-flag");
-    let listed = latchkey(dir.path())
-        .arg("--config")
-        .arg(&config)
-        .args(["project", "list", "--json", "--data-dir"])
-        .arg(&flag_dir)
-        .output()
-        .unwrap();
-    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let with_file = || {
+        let mut command = latchkey(dir.path());
+        command.arg("--config").arg(&config);
+        command
+    };
+    let init = with_file().args(["init", "--data-dir"]).arg(&flag_dir).output().unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
     assert!(flag_dir.join("master.key").exists() && !dir.path().join("from-file").exists());
+    let listed = with_file().args(["project", "list", "--json", "--data-dir"]).arg(&flag_dir).output().unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let refused = with_file().env_remove("LATCHKEY_DATA_DIR").args(["project", "list", "--json"]).output().unwrap();
+    assert!(!refused.status.success(), "the file's directory has no database");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("from-file"), "the message names the file's directory");
 }
 
 #[test]
@@ -362,6 +365,7 @@ fn help_shows_the_defaults() {
 #[test]
 fn an_admin_command_whose_reader_is_gone_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();
+    run_json(dir.path(), &["init", "--json"]);
     run_json(dir.path(), &["project", "create", "--name", "Piped", "--json"]);
     // A pipe whose reading end is already closed: the first write fails (`... | true`).
     let (reader, writer) = std::io::pipe().unwrap();
@@ -405,4 +409,303 @@ fn each_request_gets_one_access_log_line_with_its_id_and_never_its_query() {
     );
     assert!(!log.contains("sekrit"), "the query string is never logged");
     assert!(!log.contains('\u{1b}'), "no colour codes when stderr is not a terminal");
+}
+
+/// Issue 12: only `serve` and `init` create the embedded database. Every other command, run
+/// where there is none, fails naming the file it looked for and leaves nothing behind.
+#[test]
+fn admin_commands_never_create_a_database_and_init_prepares_one() {
+    let root = tempfile::tempdir().unwrap();
+    let cwd = root.path().canonicalize().unwrap();
+    // Run from an empty directory with the default data directory, ./latchkey-data.
+    let bare = || {
+        let mut command = Command::new(BIN);
+        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).current_dir(&cwd);
+        command
+    };
+    let project = uuid::Uuid::now_v7().to_string();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["project", "list"],
+        vec!["project", "create", "--name", "Stray"],
+        vec!["project", "show", "--project", &project],
+        vec!["api-key", "create", "--project", &project],
+        vec!["signing-secret", "list", "--project", &project],
+        vec!["external-config", "show", "--project", &project],
+        vec!["outbox", "list"],
+        vec!["user", "list", "--project", &project],
+        vec!["signing-key", "list", "--project", &project],
+        vec!["audit", "list", "--project", &project],
+    ];
+    let (_, env_key) = latchkey_core::crypto::MasterKey::generate();
+    let default_db = cwd.join("latchkey-data").join("latchkey.db");
+    for args in &commands {
+        for with_key in [false, true] {
+            let mut command = bare();
+            if with_key {
+                command.env("LATCHKEY_MASTER_KEY", &env_key);
+            }
+            let output = command.args(args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{args:?} (key in the environment: {with_key}): {stderr}");
+            assert!(stderr.contains(&default_db.display().to_string()), "{args:?}: names the path: {stderr}");
+            assert!(stderr.contains("latchkey init") && stderr.contains("--data-dir"), "{args:?}: the fix: {stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            let left: Vec<_> = std::fs::read_dir(&cwd).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert!(left.is_empty(), "{args:?} left {left:?} behind");
+        }
+    }
+    // A named data directory or database file: the message names it, nothing is created.
+    let output = bare().args(["project", "list", "--data-dir", "nested/data"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&cwd.join("nested/data/latchkey.db").display().to_string()), "{stderr}");
+    let file = cwd.join("elsewhere.db");
+    let url = format!("sqlite://{}", file.display());
+    let output = bare().args(["project", "list"]).env("LATCHKEY_DATABASE_URL", url).output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains(&file.display().to_string()));
+    assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 0, "nothing created");
+
+    // `init` creates both, says where, and changes nothing when run again.
+    let output = bare().arg("init").output().unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let key_file = cwd.join("latchkey-data").join("master.key");
+    assert!(printed.contains(&format!("{} (created)", default_db.display())), "{printed}");
+    assert!(printed.contains(&format!("{} (created)", key_file.display())), "{printed}");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    assert!(!printed.contains(key.trim()), "the key itself is never printed");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o077, 0);
+    }
+    let again = bare().args(["init", "--json"]).output().unwrap();
+    assert!(again.status.success());
+    let report: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        report,
+        json!({
+            "database": default_db.display().to_string(),
+            "databaseCreated": false,
+            "masterKeyFile": key_file.display().to_string(),
+            "masterKeyCreated": false,
+        })
+    );
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), key, "the key is kept");
+    // Now the admin commands work, on an empty database (init creates no project).
+    let listed = bare().args(["project", "list", "--json"]).output().unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    assert_eq!(serde_json::from_slice::<Value>(&listed.stdout).unwrap(), json!([]));
+    let created = bare().args(["project", "create", "--name", "Prepared"]).output().unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+}
+
+/// Issue 12: `--help` describes every flag and argument, shows the settings under their own
+/// headings apart from each command's options, and names the project `--project ID` in every
+/// command that acts on one.
+#[test]
+fn help_describes_every_option_and_spells_the_project_alike() {
+    let mut root = latchkey_server::cli::command();
+    root.build();
+    let mut commands = Vec::new();
+    collect(&root, String::new(), &mut commands);
+    // The commands that act on no single project.
+    let projectless = ["serve", "init", "project create", "project list", "outbox list", "outbox retry"];
+    let mut problems = Vec::new();
+    for (path, command) in &commands {
+        if !path.is_empty() && command.get_about().is_none() {
+            problems.push(format!("`{path}` has no description"));
+        }
+        let leaf = command.get_subcommands().next().is_none();
+        let mut has_project = false;
+        for arg in command.get_arguments().filter(|arg| !arg.is_hide_set()) {
+            let id = arg.get_id().as_str();
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                problems.push(format!("`{path}`: {id} has no help"));
+            }
+            if arg.is_global_set() && arg.get_help_heading().is_none() {
+                problems.push(format!("`{path}`: the global {id} has no heading"));
+            }
+            if path == "serve" && arg.get_long().is_some_and(|l| l != "help") && arg.get_help_heading().is_none() {
+                problems.push(format!("`serve`: the setting {id} has no heading"));
+            }
+            if arg.is_hide_default_value_set() || arg.is_hide_env_set() {
+                problems.push(format!("`{path}`: {id} hides its default or variable"));
+            }
+            let named = arg.get_long().unwrap_or(id);
+            if named.contains("project") {
+                let value = arg.get_value_names().map(|v| v.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+                if arg.get_long() != Some("project") || value != Some(vec!["ID"]) {
+                    problems.push(format!("`{path}`: the project is given as {id} ({named}, {value:?})"));
+                }
+                has_project = true;
+            }
+        }
+        if leaf && !path.is_empty() && !projectless.contains(&path.as_str()) && !has_project {
+            problems.push(format!("`{path}` takes no --project ID"));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(commands.iter().any(|(path, _)| path == "user import-settings"), "the walk reached nested commands");
+
+    // As printed: the command's own options first, then the settings by heading.
+    let output = Command::new(BIN).env_clear().args(["api-key", "create", "--help"]).output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} in:\n{text}"));
+    let option = "      --project <ID>   The project's id";
+    assert!(at("Options:") < at(option) && at(option) < at("Storage (all commands):"), "{text}");
+    assert!(at("Storage (all commands):") < at("--data-dir <DIR>"), "{text}");
+    assert!(at("Logging (all commands):") < at("--log-format <FORMAT>"), "{text}");
+    assert!(text.contains("[default: auth]") && text.contains("[default: ./latchkey-data]"), "{text}");
+    let output = Command::new(BIN).env_clear().args(["serve", "--help"]).output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    for heading in ["Server:", "Connections:", "Password hashing:", "Mail:", "Metrics:", "Storage (all commands):"] {
+        assert!(text.contains(heading), "serve --help has {heading}:\n{text}");
+    }
+    let output = Command::new(BIN).env_clear().arg("--help").output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("init") && text.contains("never create"), "{text}");
+}
+
+/// Every (sub)command of `command` with its path (`user import-settings`).
+fn collect(command: &clap::Command, path: String, into: &mut Vec<(String, clap::Command)>) {
+    for sub in command.get_subcommands().filter(|sub| sub.get_name() != "help") {
+        let name = if path.is_empty() { sub.get_name().to_owned() } else { format!("{path} {}", sub.get_name()) };
+        collect(sub, name, into);
+    }
+    into.push((path, command.clone()));
+}
+
+/// Keys anywhere in `value` that are not camelCase (`metadata` holds only the test's own keys).
+fn not_camel_case(value: &Value, at: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let camel = key.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && key.chars().all(|c| c.is_ascii_alphanumeric());
+                if !camel {
+                    found.push(format!("{at}.{key}"));
+                }
+                not_camel_case(inner, &format!("{at}.{key}"), found);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| not_camel_case(item, &format!("{at}[]"), found)),
+        _ => {}
+    }
+}
+
+/// Issue 12: one JSON casing. Every command that prints JSON prints camelCase keys, as the
+/// HTTP API does, and the test knows every command that has `--json`.
+#[test]
+fn every_json_output_uses_camel_case_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let mut checked: std::collections::BTreeSet<String> = Default::default();
+    let mut found = Vec::new();
+    let mut run = |args: &[&str], stdin: Option<&str>| -> Vec<Value> {
+        let mut child = latchkey(data)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            std::io::Write::write_all(&mut input, text.as_bytes()).unwrap();
+        }
+        drop(input);
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let text = String::from_utf8(output.stdout).unwrap();
+        // A document, or JSON Lines (import reports, exports).
+        let values: Vec<Value> = match serde_json::from_str(&text) {
+            Ok(value) => vec![value],
+            Err(_) => {
+                text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}"))).collect()
+            }
+        };
+        let path: Vec<&str> = args.iter().copied().take_while(|a| !a.starts_with('-')).take(2).collect();
+        for value in &values {
+            not_camel_case(value, &path.join(" "), &mut found);
+        }
+        checked.insert(path.join(" "));
+        values
+    };
+    let one = |values: Vec<Value>| values.into_iter().next().unwrap();
+
+    run(&["init", "--json"], None);
+    let project =
+        one(run(&["project", "create", "--name", "Casing", "--json"], None))["id"].as_str().unwrap().to_owned();
+    let p = project.as_str();
+    run(&["project", "list", "--json"], None);
+    run(&["project", "show", "--project", p, "--json"], None);
+    let set =
+        one(run(&["project", "set", "--project", p, "--smtp-url", "smtp://u:pw@mail.example:587", "--json"], None));
+    assert_eq!(set["mail"]["smtp"]["hasPassword"], true, "{set}");
+    run(&["api-key", "create", "--project", p, "--scope", "admin", "--json"], None);
+    run(&["api-key", "list", "--project", p, "--json"], None);
+    run(&["signing-secret", "create", "--project", p, "--json"], None);
+    let rotated = one(run(&["signing-secret", "rotate", "--project", p, "--json"], None));
+    run(&["signing-secret", "list", "--project", p, "--json"], None);
+    run(&["signing-secret", "revoke", "--project", p, rotated["id"].as_str().unwrap(), "--json"], None);
+    // RFC 8037's example Ed25519 public key.
+    let jwk = data.join("ed.jwk");
+    std::fs::write(&jwk, r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#).unwrap();
+    run(&["external-key", "add", "--project", p, "--jwk", jwk.to_str().unwrap(), "--kid", "ed-1", "--json"], None);
+    run(&["external-key", "list", "--project", p, "--json"], None);
+    run(&["external-config", "show", "--project", p, "--json"], None);
+    run(&["external-config", "set", "--project", p, "--max-token-lifetime", "5m", "--json"], None);
+
+    let user = one(run(
+        &[
+            "user",
+            "create",
+            "--project",
+            p,
+            "--email",
+            "casing@example.com",
+            "--metadata",
+            r#"{"plan":"pro"}"#,
+            "--json",
+        ],
+        None,
+    ));
+    let u = user["id"].as_str().unwrap().to_owned();
+    let u = u.as_str();
+    run(&["user", "list", "--project", p, "--json"], None);
+    run(&["user", "show", "--project", p, u, "--json"], None);
+    run(&["user", "update", "--project", p, u, "--email", "new@example.com", "--send-verification", "--json"], None);
+    let outbox = one(run(&["outbox", "list", "--json"], None));
+    assert_eq!(outbox.as_array().map(Vec::len), Some(1), "the verification email is queued: {outbox}");
+    run(&["user", "suspend", "--project", p, u, "--reason", "casing", "--for", "1h", "--json"], None);
+    run(&["user", "unsuspend", "--project", p, u, "--json"], None);
+    run(&["user", "set-password", "--project", p, u, "--password-stdin", "--json"], Some("s3cur3P@ss-casing"));
+    run(&["user", "sessions", "--project", p, u, "--json"], None);
+    run(&["user", "revoke-sessions", "--project", p, u, "--json"], None);
+    run(&["user", "unlock", "--project", p, u, "--json"], None);
+    let export = run(&["user", "export", "--project", p, "--with-password-hashes"], None);
+    assert_eq!(export.len(), 1);
+    let file = data.join("users.jsonl");
+    std::fs::write(&file, format!("{}\n{{\"email\":\"second@example.com\"}}\n", export[0])).unwrap();
+    let report = run(&["user", "import", "--project", p, file.to_str().unwrap(), "--dry-run"], None);
+    assert_eq!(report.len(), 2);
+    run(&["signing-key", "list", "--project", p, "--json"], None);
+    run(&["signing-key", "rotate", "--project", p, "--force", "--json"], None);
+    run(&["audit", "list", "--project", p, "--json"], None);
+    run(&["user", "delete", "--project", p, u, "--confirm", u, "--json"], None);
+
+    assert!(found.is_empty(), "keys that are not camelCase: {found:#?}");
+    // Every command with --json was run above.
+    let mut root = latchkey_server::cli::command();
+    root.build();
+    let mut commands = Vec::new();
+    collect(&root, String::new(), &mut commands);
+    let with_json: Vec<&String> = commands
+        .iter()
+        .filter(|(_, command)| command.get_arguments().any(|arg| arg.get_long() == Some("json")))
+        .map(|(path, _)| path)
+        .filter(|path| !checked.contains(*path))
+        .collect();
+    assert!(with_json.is_empty(), "commands with --json this test does not run: {with_json:?}");
 }

@@ -140,6 +140,7 @@ async fn cli_manages_external_keys_and_a_full_debug_run_logs_no_secret() {
     let data = dir.path();
     let logs = Logs::default();
 
+    ok_json(data, &logs, &["init", "--json"]);
     let project = ok_json(data, &logs, &["project", "create", "--name", "External", "--json"]);
     let project = project["id"].as_str().unwrap().to_owned();
     let api_key = ok_json(data, &logs, &["api-key", "create", "--project", &project, "--json"]);
@@ -215,13 +216,13 @@ async fn cli_manages_external_keys_and_a_full_debug_run_logs_no_secret() {
 
     // external-config show | set
     let settings = ok_json(data, &logs, &["external-config", "show", "--project", &project, "--json"]);
-    assert_eq!(settings["maxTokenLifetimeSecs"], 600);
+    assert_eq!(settings["maxTokenLifetime"], 600);
     let settings = ok_json(
         data,
         &logs,
         &["external-config", "set", "--project", &project, "--max-token-lifetime", "15m", "--json"],
     );
-    assert_eq!(settings["maxTokenLifetimeSecs"], 900);
+    assert_eq!(settings["maxTokenLifetime"], 900);
     fails(data, &logs, &["external-config", "set", "--project", &project, "--jwks-url", "http://example.com/k"]);
 
     // A full run of the server.

@@ -26,7 +26,10 @@ impl Database {
             }
             _ => None,
         };
-        Self { dir, postgres }
+        let db = Self { dir, postgres };
+        // Admin commands never create a database: prepare it the documented way.
+        db.ok(&["init"]);
+        db
     }
 
     /// The URL the commands use (for walking its tables).
@@ -84,10 +87,15 @@ async fn project_set_renames_and_delete_needs_the_id_twice() {
 
     let renamed = db.json(&["project", "set", "--project", &project, "--name", "Acme Login", "--json"]);
     assert_eq!(renamed["name"], "Acme Login");
+    assert!(db.ok(&["project", "show", "--project", &project]).contains("Acme Login"));
+    // The id as an argument, the earlier spelling, still works for show, set and delete.
     assert!(db.ok(&["project", "show", &project]).contains("Acme Login"));
-    db.ok(&["project", "set", &project, "--name", "Acme"]); // the id as an argument works too
+    db.ok(&["project", "set", &project, "--name", "Acme"]);
     assert!(db.refused(&["project", "set", "--project", &project, "--name", " "]).contains("1 to 100 characters"));
-    assert!(db.refused(&["project", "set", "--name", "No project"]).contains("<PROJECT>"), "a project is required");
+    let missing = db.refused(&["project", "set", "--name", "No project"]);
+    assert!(missing.contains("--project <ID>"), "a project is required: {missing}");
+    let both = db.refused(&["project", "show", &project, "--project", &kept]);
+    assert!(both.contains("cannot be used with"), "one spelling at a time: {both}");
     let page = db.json(&["audit", "list", "--project", &project, "--action", "project.renamed", "--json"]);
     assert_eq!(actions(&page), ["project.renamed", "project.renamed"]);
     assert!(page["events"].as_array().unwrap().iter().all(|e| e["actor"] == "cli" && e["requestId"].is_null()));
@@ -97,18 +105,18 @@ async fn project_set_renames_and_delete_needs_the_id_twice() {
     db.ok(&["signing-key", "rotate", "--project", &project, "--force"]);
     assert!(!latchkey_store::testing::tables_mentioning(&db.url(), &project).await.is_empty());
 
-    let wrong = db.refused(&["project", "delete", &project, "--confirm", &kept]);
+    let wrong = db.refused(&["project", "delete", "--project", &project, "--confirm", &kept]);
     assert!(wrong.contains("--confirm must repeat its id"), "{wrong}");
-    assert!(db.refused(&["project", "delete", &project]).contains("--confirm"), "the flag is required");
-    db.ok(&["project", "show", &project]);
+    assert!(db.refused(&["project", "delete", "--project", &project]).contains("--confirm"), "the flag is required");
+    db.ok(&["project", "show", "--project", &project]);
 
-    let deleted = db.ok(&["project", "delete", &project, "--confirm", &project]);
+    let deleted = db.ok(&["project", "delete", "--project", &project, "--confirm", &project]);
     assert!(deleted.contains(&project), "{deleted}");
     let left = latchkey_store::testing::tables_mentioning(&db.url(), &project).await;
     assert!(left.is_empty(), "rows of the deleted project remain in {left:?}");
-    assert!(db.refused(&["project", "show", &project]).contains("not found"));
+    assert!(db.refused(&["project", "show", "--project", &project]).contains("not found"));
     assert!(db.refused(&["project", "delete", &project, "--confirm", &project]).contains("not found"));
-    assert_eq!(db.json(&["project", "show", &kept, "--json"])["name"], "Kept", "the other project stays");
+    assert_eq!(db.json(&["project", "show", "--project", &kept, "--json"])["name"], "Kept", "the other project stays");
 }
 
 #[tokio::test]

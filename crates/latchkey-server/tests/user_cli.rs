@@ -112,6 +112,7 @@ impl Drop for Server {
 async fn the_user_commands_act_like_the_admin_api() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
+    ok(data, &["init"], None);
     let project =
         ok_json(data, &["project", "create", "--name", "Cli users", "--json"], None)["id"].as_str().unwrap().to_owned();
     let auth_key = ok_json(data, &["api-key", "create", "--project", &project, "--json"], None)["apiKey"]

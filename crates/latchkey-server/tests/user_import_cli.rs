@@ -34,7 +34,10 @@ fn json_lines(text: &str) -> Vec<Value> {
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
 }
 
+/// A new project, in a data directory prepared by `latchkey init` (run again, it changes
+/// nothing).
 fn new_project(dir: &Path, name: &str) -> String {
+    ok(dir, &["init"]);
     let out = ok(dir, &["project", "create", "--name", name, "--json"]);
     serde_json::from_str::<Value>(&out).unwrap()["id"].as_str().unwrap().to_owned()
 }

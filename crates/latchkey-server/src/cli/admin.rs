@@ -4,10 +4,12 @@
 use anyhow::Context;
 use latchkey_core::auth::Admin;
 use latchkey_core::domain::{Actor, ApiKeyRecord, Project, ProjectId, ProjectSettings};
-use serde_json::json;
+use serde::Serialize;
 
+use super::wire::{ApiKeyInfo, NewApiKey, ProjectMail, ProjectWithMail};
 use super::{ApiKeyCommand, Lifetimes, ProjectCommand};
 use crate::config::StorageConfig;
+use crate::routes::admin::project::admin_project;
 
 /// The operator services, refused unless the master key opens every project's signing keys.
 pub(super) async fn checked_admin(storage: &StorageConfig) -> anyhow::Result<Admin> {
@@ -35,21 +37,23 @@ pub async fn project(storage: &StorageConfig, command: ProjectCommand) -> anyhow
     match command {
         ProjectCommand::Create { name, lifetimes, json } => {
             let project = admin.create_project(&name, apply(ProjectSettings::default(), &lifetimes)).await?;
-            print_project(&project, json);
+            print_project(&project, json)?;
         }
         ProjectCommand::List { json } => {
             let projects = admin.projects().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&projects)?);
+                print_json(&projects.iter().map(admin_project).collect::<Vec<_>>())?;
             } else {
                 for p in &projects {
                     println!("{}  {}", p.id, p.name);
                 }
             }
         }
-        ProjectCommand::Show { project, json } => print_project(&admin.project(project_id(&project)?).await?, json),
-        ProjectCommand::Set { project, project_flag, name, lifetimes, mail, json } => {
-            let id = project_id(project.or(project_flag).as_deref().unwrap_or_default())?;
+        ProjectCommand::Show { project, json } => {
+            print_project(&admin.project(project_id(project.text())?).await?, json)?
+        }
+        ProjectCommand::Set { project, name, lifetimes, mail, json } => {
+            let id = project_id(project.text())?;
             if let Some(name) = name {
                 admin.rename(id, &name, Actor::Cli).await?;
             }
@@ -58,16 +62,14 @@ pub async fn project(storage: &StorageConfig, command: ProjectCommand) -> anyhow
             let mail = super::mail::apply_mail(&mail_admin, id, mail).await?;
             if json {
                 // One document, so scripts can parse the output.
-                let mut document = serde_json::to_value(&updated)?;
-                document["mail"] = serde_json::to_value(&mail)?;
-                println!("{}", serde_json::to_string_pretty(&document)?);
+                print_json(&ProjectWithMail { project: admin_project(&updated), mail: ProjectMail::from(&mail) })?;
             } else {
-                print_project(&updated, false);
+                print_project(&updated, false)?;
                 super::mail::print_mail(&mail);
             }
         }
         ProjectCommand::Delete { project, confirm } => {
-            let id = project_id(&project)?;
+            let id = project_id(project.text())?;
             if project_id(&confirm).ok() != Some(id) {
                 anyhow::bail!("refusing to delete project {id}: --confirm must repeat its id");
             }
@@ -78,9 +80,15 @@ pub async fn project(storage: &StorageConfig, command: ProjectCommand) -> anyhow
     Ok(())
 }
 
-fn print_project(project: &Project, json: bool) {
+/// `value` as pretty JSON on standard output.
+pub(super) fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn print_project(project: &Project, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(project).unwrap_or_default());
+        print_json(&admin_project(project))?;
     } else {
         println!("project {}", project.id);
         println!("  name                 {}", project.name);
@@ -88,6 +96,7 @@ fn print_project(project: &Project, json: bool) {
         println!("  refresh-token ttl    {}s", project.settings.refresh_token_ttl_secs);
         println!("  created              {}", project.created_at.to_rfc3339());
     }
+    Ok(())
 }
 
 pub async fn api_key(storage: &StorageConfig, command: ApiKeyCommand) -> anyhow::Result<()> {
@@ -98,10 +107,7 @@ pub async fn api_key(storage: &StorageConfig, command: ApiKeyCommand) -> anyhow:
             let created = admin.create_api_key(project_id(&project)?, &name, scope).await?;
             let record = &created.record;
             if json {
-                println!(
-                    "{}",
-                    json!({ "id": record.id, "projectId": record.project_id, "scope": record.scope, "apiKey": created.plaintext })
-                );
+                print_json(&NewApiKey { key: ApiKeyInfo::from(record), api_key: created.plaintext.clone() })?;
             } else {
                 println!("API key {} ({} scope) for project {}", record.id, record.scope, record.project_id);
                 println!("  {}", created.plaintext);
@@ -111,7 +117,7 @@ pub async fn api_key(storage: &StorageConfig, command: ApiKeyCommand) -> anyhow:
         ApiKeyCommand::List { project, json } => {
             let keys = admin.api_keys(project_id(&project)?).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&keys)?);
+                print_json(&keys.iter().map(ApiKeyInfo::from).collect::<Vec<_>>())?;
             } else {
                 for key in &keys {
                     print_key(key);

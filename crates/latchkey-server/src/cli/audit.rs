@@ -7,22 +7,23 @@ use latchkey_core::auth::DEFAULT_AUDIT_PAGE;
 use latchkey_proto::admin::{AuditPage, AuditQuery};
 
 use super::admin::{checked_admin, project_id};
+use super::{JSON_HELP, PROJECT_HELP};
 use crate::config::StorageConfig;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// List records, newest first.
     List {
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = PROJECT_HELP)]
         project: String,
         /// Only records about this user (id).
         #[arg(long, value_name = "USER_ID")]
         user: Option<String>,
         /// An action (user.suspended) or a prefix ending in a dot (user.).
-        #[arg(long)]
+        #[arg(long, value_name = "ACTION")]
         action: Option<String>,
         /// apiKey:<id>, cli or system.
-        #[arg(long)]
+        #[arg(long, value_name = "ACTOR")]
         actor: Option<String>,
         /// ISO 8601, inclusive.
         #[arg(long, value_name = "TIME")]
@@ -30,13 +31,13 @@ pub enum AuditCommand {
         /// ISO 8601, exclusive.
         #[arg(long, value_name = "TIME")]
         before: Option<String>,
-        /// 1 to 1000.
-        #[arg(long, default_value_t = DEFAULT_AUDIT_PAGE)]
+        /// Records per page, 1 to 1000.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_AUDIT_PAGE)]
         limit: u32,
         /// The previous page's next cursor.
         #[arg(long)]
         cursor: Option<String>,
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
 }

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use latchkey_core::auth::{DEFAULT_OVERLAP_SECS, ExternalAdmin, NewSigningSecret};
-use latchkey_core::domain::ProjectId;
-use latchkey_core::store::{ExternalKeyRecord, ExternalSecretRecord, ExternalSettings};
-use serde_json::json;
+use latchkey_core::store::{ExternalSecretRecord, ExternalSettings};
 
+use super::admin::{print_json, project_id};
+use super::wire::{ExternalConfig, ExternalKeyInfo, NewSigningSecret as NewSecretJson, SigningSecretInfo};
+use super::{JSON_HELP, PROJECT_HELP};
 use crate::config::{StorageConfig, parse_duration_secs};
 
 #[derive(Debug, Subcommand)]
@@ -31,15 +32,16 @@ pub enum SigningSecretCommand {
     Revoke {
         #[command(flatten)]
         target: SecretTarget,
+        /// The secret's id (`signing-secret list` shows it).
         secret_id: String,
     },
 }
 
 #[derive(Debug, Args)]
 pub struct SecretTarget {
-    #[arg(long)]
+    #[arg(long, value_name = "ID", help = PROJECT_HELP)]
     pub project: String,
-    #[arg(long)]
+    #[arg(long, help = JSON_HELP)]
     pub json: bool,
 }
 
@@ -47,7 +49,7 @@ pub struct SecretTarget {
 pub enum ExternalKeyCommand {
     /// Register a public key (RS256, ES256 or EdDSA) from a PEM or a JWK file.
     Add {
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = PROJECT_HELP)]
         project: String,
         /// A public key in PEM (`-----BEGIN PUBLIC KEY-----`).
         #[arg(long, value_name = "FILE", conflicts_with = "jwk", required_unless_present = "jwk")]
@@ -61,20 +63,21 @@ pub enum ExternalKeyCommand {
         /// Pin another algorithm of the key's family (e.g. RS512, PS256); default RS256/ES256/EdDSA.
         #[arg(long)]
         alg: Option<String>,
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
     /// List registered public keys.
     List {
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = PROJECT_HELP)]
         project: String,
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
     /// Remove a public key by kid; tokens signed with it stop working at once.
     Remove {
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = PROJECT_HELP)]
         project: String,
+        /// The key's kid (`external-key list` shows it).
         kid: String,
     },
 }
@@ -83,14 +86,14 @@ pub enum ExternalKeyCommand {
 pub enum ExternalConfigCommand {
     /// Show a project's external-user settings.
     Show {
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = PROJECT_HELP)]
         project: String,
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
     /// Change a project's external-user settings.
     Set {
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = PROJECT_HELP)]
         project: String,
         /// Longest accepted token lifetime, e.g. 10m (default 10m).
         #[arg(long, value_parser = parse_duration_secs, value_name = "DURATION")]
@@ -101,7 +104,7 @@ pub enum ExternalConfigCommand {
         /// Stop using a JWKS URL.
         #[arg(long)]
         clear_jwks_url: bool,
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
 }
@@ -111,21 +114,17 @@ async fn admin(storage: &StorageConfig) -> anyhow::Result<ExternalAdmin> {
     Ok(super::admin::checked_admin(storage).await?.external)
 }
 
-fn project_id(text: &str) -> anyhow::Result<ProjectId> {
-    text.trim().parse().with_context(|| format!("{text:?} is not a project id (a UUID)"))
-}
-
 pub async fn signing_secret(storage: &StorageConfig, command: SigningSecretCommand) -> anyhow::Result<()> {
     let admin = admin(storage).await?;
     match command {
         SigningSecretCommand::Create(target) => {
             let created = admin.create_signing_secret(project_id(&target.project)?).await?;
-            print_new_secret(&created, target.json);
+            print_new_secret(&created, target.json)?;
         }
         SigningSecretCommand::Rotate { target, overlap } => {
             let overlap = overlap.unwrap_or(DEFAULT_OVERLAP_SECS);
             let created = admin.rotate_signing_secret(project_id(&target.project)?, overlap).await?;
-            print_new_secret(&created, target.json);
+            print_new_secret(&created, target.json)?;
             if !target.json {
                 println!("Previous secrets keep working for {overlap}s.");
             }
@@ -133,7 +132,7 @@ pub async fn signing_secret(storage: &StorageConfig, command: SigningSecretComma
         SigningSecretCommand::List(target) => {
             let secrets = admin.signing_secrets(project_id(&target.project)?).await?;
             if target.json {
-                println!("{}", serde_json::to_string_pretty(&secrets)?);
+                print_json(&secrets.iter().map(SigningSecretInfo::from).collect::<Vec<_>>())?;
             } else {
                 for secret in &secrets {
                     print_secret(secret);
@@ -144,24 +143,30 @@ pub async fn signing_secret(storage: &StorageConfig, command: SigningSecretComma
             if !admin.revoke_signing_secret(project_id(&target.project)?, &secret_id).await? {
                 anyhow::bail!("no unrevoked signing secret {secret_id} in project {}", target.project);
             }
-            println!("revoked {secret_id}");
+            if target.json {
+                print_json(&serde_json::json!({ "ok": true }))?;
+            } else {
+                println!("revoked {secret_id}");
+            }
         }
     }
     Ok(())
 }
 
-fn print_new_secret(created: &NewSigningSecret, json: bool) {
+fn print_new_secret(created: &NewSigningSecret, json: bool) -> anyhow::Result<()> {
     if json {
-        println!(
-            "{}",
-            json!({ "id": created.record.id, "projectId": created.record.project_id, "secret": created.plaintext })
-        );
+        print_json(&NewSecretJson {
+            id: created.record.id.clone(),
+            project_id: created.record.project_id.to_string(),
+            secret: created.plaintext.clone(),
+        })?;
     } else {
         println!("Signing secret {} for project {}", created.record.id, created.record.project_id);
         println!("  {}", created.plaintext);
         println!("Sign external user JWTs with it (HS256/HS384/HS512; optional header kid: {}).", created.record.id);
         println!("Store it now: it is not shown again.");
     }
+    Ok(())
 }
 
 fn print_secret(secret: &ExternalSecretRecord) {
@@ -191,7 +196,7 @@ pub async fn external_key(storage: &StorageConfig, command: ExternalKeyCommand) 
                 (None, None) => anyhow::bail!("give the public key with --pem FILE or --jwk FILE"),
             };
             if json {
-                println!("{}", key_json(&record));
+                print_json(&ExternalKeyInfo::from(&record))?;
             } else {
                 println!("added {} key {} to project {}", record.alg, record.kid, record.project_id);
             }
@@ -199,8 +204,7 @@ pub async fn external_key(storage: &StorageConfig, command: ExternalKeyCommand) 
         ExternalKeyCommand::List { project, json } => {
             let keys = admin.public_keys(project_id(&project)?).await?;
             if json {
-                let list: Vec<_> = keys.iter().map(key_json).collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                print_json(&keys.iter().map(ExternalKeyInfo::from).collect::<Vec<_>>())?;
             } else {
                 for key in &keys {
                     println!("{}  {:<6} added {}", key.kid, key.alg, key.created_at.to_rfc3339());
@@ -223,11 +227,6 @@ fn read_key_file(path: &std::path::Path) -> anyhow::Result<String> {
         anyhow::bail!("{} is too large to be a public key", path.display());
     }
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
-fn key_json(key: &ExternalKeyRecord) -> serde_json::Value {
-    let jwk: serde_json::Value = serde_json::from_str(&key.jwk).unwrap_or(serde_json::Value::Null);
-    json!({ "projectId": key.project_id, "kid": key.kid, "alg": key.alg, "jwk": jwk, "createdAt": key.created_at })
 }
 
 pub async fn external_config(storage: &StorageConfig, command: ExternalConfigCommand) -> anyhow::Result<()> {
@@ -257,7 +256,7 @@ pub async fn external_config(storage: &StorageConfig, command: ExternalConfigCom
 
 fn print_settings(settings: &ExternalSettings, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(settings)?);
+        print_json(&ExternalConfig::from(settings))?;
     } else {
         println!("  max token lifetime   {}s", settings.max_token_lifetime_secs);
         println!("  jwks url             {}", settings.jwks_url.as_deref().unwrap_or("(none)"));

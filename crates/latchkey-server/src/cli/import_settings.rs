@@ -8,11 +8,12 @@ use latchkey_core::auth::ImportSettings;
 use latchkey_core::domain::Actor;
 use latchkey_core::hashing::imported::FirebaseScryptParams;
 
+use super::PROJECT_HELP;
 use super::admin::project_id;
 
 #[derive(Debug, Args)]
 pub struct ImportSettingsArgs {
-    #[arg(long)]
+    #[arg(long, value_name = "ID", help = PROJECT_HELP)]
     project: String,
     /// Firebase's `base64_signer_key`. Prefer --firebase-signer-key-stdin: a flag's value
     /// shows in process lists and shell history.

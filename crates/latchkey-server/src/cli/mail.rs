@@ -6,7 +6,6 @@ use anyhow::Context;
 use latchkey_core::auth::{MailAdmin, MailSettingsChange};
 use latchkey_core::domain::{MailSettings, ProjectId};
 use latchkey_core::store::{OutboxRow, OutboxState};
-use serde_json::json;
 
 use super::{MailFlags, OutboxCommand};
 use crate::config::StorageConfig;
@@ -84,8 +83,7 @@ pub async fn outbox(storage: &StorageConfig, command: OutboxCommand) -> anyhow::
                 .transpose()?;
             let rows = admin.outbox(state, limit.clamp(1, 10_000)).await?;
             if json {
-                let list: Vec<_> = rows.iter().map(row_json).collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                super::admin::print_json(&rows.iter().map(super::wire::OutboxMessage::from).collect::<Vec<_>>())?;
             } else if rows.is_empty() {
                 println!("(no messages)");
             } else {
@@ -105,14 +103,6 @@ pub async fn outbox(storage: &StorageConfig, command: OutboxCommand) -> anyhow::
         }
     }
     Ok(())
-}
-
-fn row_json(row: &OutboxRow) -> serde_json::Value {
-    json!({
-        "id": row.id, "projectId": row.project_id, "kind": row.purpose, "state": row.state.as_str(),
-        "attempts": row.attempts, "nextAttemptAt": row.next_attempt_at, "lastError": row.last_error,
-        "createdAt": row.created_at, "sentAt": row.sent_at,
-    })
 }
 
 fn print_row(row: &OutboxRow) {

@@ -4,10 +4,12 @@ mod admin;
 mod audit;
 mod external;
 mod import_settings;
+mod init;
 mod mail;
 mod signing_key;
 mod user;
 mod user_import;
+mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,24 +20,32 @@ use latchkey_core::clock::SystemClock;
 use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
 
 use crate::config::{StorageConfig, parse_duration_secs};
-use crate::settings::{ConfigFile, GlobalSettings, ServeSettings, layered};
+use crate::settings::{ConfigFile, GlobalSettings, ServeSettings, heading, layered};
 
 /// The help's description; the TOML keys are listed from the settings themselves.
 const ABOUT: &str = "Latchkey: a self-hosted, multi-project authentication service.\n\n\
     `latchkey serve` runs the HTTP API (embedded SQLite under ./latchkey-data by default,\n\
     or PostgreSQL shared by several processes; the first start of an empty database\n\
     creates a project and an API key and prints them once).\n\
-    The other subcommands administer projects and API keys on the same database.";
+    `latchkey init` prepares the data directory without serving.\n\
+    The other subcommands administer projects, keys and users on the same database; they\n\
+    never create one (run `serve` or `init` first, or point them at it with --data-dir).";
 
 const MASTER_KEY_HELP: &str = "LATCHKEY_MASTER_KEY (environment only, so it never shows in a process list): base64 of\n\
     32 random bytes that encrypts secrets at rest. With an embedded database and no key,\n\
-    one is generated as master.key (mode 0600) beside a new database file.";
+    `serve` or `init` generates one as master.key (mode 0600) beside a new database file.";
+
+/// The help of `--project ID`, the same in every command that acts on one project.
+pub(crate) const PROJECT_HELP: &str = "The project's id (a UUID; `latchkey project list` shows them)";
+
+/// The help of `--json`.
+pub(crate) const JSON_HELP: &str = "Print JSON (camelCase keys, as the HTTP API) instead of text";
 
 #[derive(Debug, Parser)]
 #[command(name = "latchkey", version, about = "Latchkey: a self-hosted, multi-project authentication service")]
 pub struct Cli {
     /// TOML configuration file.
-    #[arg(long, env = "LATCHKEY_CONFIG", global = true, value_name = "FILE")]
+    #[arg(long, env = "LATCHKEY_CONFIG", global = true, value_name = "FILE", help_heading = heading::CONFIG)]
     pub config: Option<PathBuf>,
 
     #[command(flatten)]
@@ -122,29 +132,37 @@ impl Loaded {
 
     /// Runs the command.
     pub async fn run(self) -> anyhow::Result<()> {
-        let storage = StorageConfig::resolve(&self.global, crate::master_key::from_environment())?;
+        let master_key = crate::master_key::from_environment();
         match self.command {
+            // Only `serve` and `init` may create the embedded database and its master key.
             Command::Serve(settings) => {
+                let storage = StorageConfig::resolve(&self.global, master_key)?;
                 let serve = crate::config::ServeConfig::resolve(&settings)?;
                 crate::serve::run(storage, serve).await
             }
-            Command::Project(command) => admin::project(&storage, command).await,
-            Command::ApiKey(command) => admin::api_key(&storage, command).await,
-            Command::SigningSecret(command) => external::signing_secret(&storage, command).await,
-            Command::ExternalKey(command) => external::external_key(&storage, command).await,
-            Command::ExternalConfig(command) => external::external_config(&storage, command).await,
-            Command::Outbox(command) => mail::outbox(&storage, command).await,
-            Command::User(command) => user::user(&storage, command).await,
-            Command::SigningKey(command) => signing_key::signing_key(&storage, command).await,
-            Command::Audit(command) => audit::audit(&storage, command).await,
+            Command::Init(args) => init::init(&self.global, master_key, args).await,
+            Command::Admin(command) => {
+                let storage = StorageConfig::resolve_existing(&self.global, master_key)?;
+                command.run(&storage).await
+            }
         }
     }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API.
+    /// Run the HTTP API (the first start creates the embedded database and its master key).
     Serve(ServeSettings),
+    /// Create the embedded database and its master key in the data directory (on PostgreSQL:
+    /// apply the migrations) and check the key; safe to run again. Prints where they are.
+    Init(init::InitArgs),
+    #[command(flatten)]
+    Admin(AdminCommand),
+}
+
+/// The commands that administer an existing database (they never create one).
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
     /// Create, list, show and configure projects.
     #[command(subcommand)]
     Project(ProjectCommand),
@@ -175,35 +193,68 @@ pub enum Command {
     Audit(audit::AuditCommand),
 }
 
+impl AdminCommand {
+    async fn run(self, storage: &StorageConfig) -> anyhow::Result<()> {
+        match self {
+            Self::Project(command) => admin::project(storage, command).await,
+            Self::ApiKey(command) => admin::api_key(storage, command).await,
+            Self::SigningSecret(command) => external::signing_secret(storage, command).await,
+            Self::ExternalKey(command) => external::external_key(storage, command).await,
+            Self::ExternalConfig(command) => external::external_config(storage, command).await,
+            Self::Outbox(command) => mail::outbox(storage, command).await,
+            Self::User(command) => user::user(storage, command).await,
+            Self::SigningKey(command) => signing_key::signing_key(storage, command).await,
+            Self::Audit(command) => audit::audit(storage, command).await,
+        }
+    }
+}
+
+/// `--project ID` of `project show|set|delete`, which also take the id as an argument (their
+/// earlier spelling, hidden from the help but still accepted).
+#[derive(Debug, Args)]
+pub struct ProjectSelector {
+    #[arg(long = "project", value_name = "ID", help = PROJECT_HELP, required_unless_present = "project_arg")]
+    project: Option<String>,
+    /// The project's id as an argument (the earlier spelling of --project).
+    #[arg(value_name = "ID", hide = true, conflicts_with = "project")]
+    project_arg: Option<String>,
+}
+
+impl ProjectSelector {
+    /// The id given either way (clap requires one).
+    fn text(&self) -> &str {
+        self.project.as_deref().or(self.project_arg.as_deref()).unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ProjectCommand {
     /// Create a project (with its signing key).
     Create {
+        /// The project's name (1 to 100 characters), used in emails and hosted pages.
         #[arg(long)]
         name: String,
         #[command(flatten)]
         lifetimes: Lifetimes,
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
     /// List projects.
     List {
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
     /// Show one project.
     Show {
-        project: String,
-        #[arg(long)]
+        #[command(flatten)]
+        project: ProjectSelector,
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
     /// Change a project's settings (name, token lifetimes, email).
     Set {
-        /// The project id (or --project).
-        #[arg(value_name = "PROJECT", required_unless_present = "project_flag", conflicts_with = "project_flag")]
-        project: Option<String>,
-        #[arg(long = "project", value_name = "PROJECT")]
-        project_flag: Option<String>,
+        #[command(flatten)]
+        project: ProjectSelector,
         /// A new name (1 to 100 characters), used in emails and hosted pages.
         #[arg(long)]
         name: Option<String>,
@@ -211,15 +262,16 @@ pub enum ProjectCommand {
         lifetimes: Lifetimes,
         #[command(flatten)]
         mail: MailFlags,
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
     /// Delete a project and everything in it (users, sessions, keys, mail, audit trail).
     /// Irreversible: --confirm must repeat the project id.
     Delete {
-        project: String,
+        #[command(flatten)]
+        project: ProjectSelector,
         /// The project id again.
-        #[arg(long, value_name = "PROJECT")]
+        #[arg(long, value_name = "ID")]
         confirm: String,
     },
 }
@@ -271,15 +323,17 @@ pub enum OutboxCommand {
         /// Only this state: pending, sending, sent, failed or dropped.
         #[arg(long)]
         state: Option<String>,
+        /// How many messages (1 to 10000).
         #[arg(long, default_value_t = 50)]
         limit: u32,
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
     /// Requeue failed messages for another round of delivery attempts.
     Retry {
         /// The message id; omit with --all-failed.
         id: Option<String>,
+        /// Requeue every failed message.
         #[arg(long, conflicts_with = "id")]
         all_failed: bool,
     },
@@ -289,28 +343,30 @@ pub enum OutboxCommand {
 pub enum ApiKeyCommand {
     /// Create a key; it is printed once and stored only as a digest.
     Create {
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = PROJECT_HELP)]
         project: String,
+        /// A name to tell keys apart in listings.
         #[arg(long, default_value = "default")]
         name: String,
         /// `auth`: the SDK's routes only. `admin`: those and the admin API
         /// (`/v7/{project}/admin/...`: users, sessions, signing keys, the audit trail).
         #[arg(long, default_value = "auth", value_parser = ["auth", "admin"])]
         scope: String,
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
     /// List a project's keys (prefix and scope only).
     List {
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = PROJECT_HELP)]
         project: String,
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
     /// Revoke a key by id; it stops working at once.
     Revoke {
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = PROJECT_HELP)]
         project: String,
+        /// The key's id (`api-key list` shows it).
         key_id: String,
     },
 }

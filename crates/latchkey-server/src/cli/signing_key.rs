@@ -8,6 +8,7 @@ use latchkey_core::domain::Actor;
 use latchkey_core::tokens::KeyState;
 
 use super::admin::{checked_admin, project_id};
+use super::{JSON_HELP, PROJECT_HELP};
 use crate::config::StorageConfig;
 
 #[derive(Debug, Subcommand)]
@@ -16,20 +17,20 @@ pub enum SigningKeyCommand {
     /// JWKS until its last token has expired) and publish a new standby. Running servers sign
     /// with the new key within 30 s.
     Rotate {
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = PROJECT_HELP)]
         project: String,
         /// Emergency: rotate even if the standby was published less than 5 min 30 s ago
         /// (verifiers whose cached JWKS lacks it reject new tokens until they refetch it).
         #[arg(long)]
         force: bool,
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
     /// List the keys in the project's JWKS, newest first.
     List {
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = PROJECT_HELP)]
         project: String,
-        #[arg(long)]
+        #[arg(long, help = JSON_HELP)]
         json: bool,
     },
 }

@@ -17,6 +17,7 @@ use latchkey_proto::admin::{
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::PROJECT_HELP;
 use crate::admin_wire::{self, admin_user, session_info};
 use crate::config::{StorageConfig, parse_duration_secs};
 
@@ -26,9 +27,10 @@ pub enum UserCommand {
     List {
         #[command(flatten)]
         target: Target,
-        /// 1 to 1000 (default 100).
-        #[arg(long)]
+        /// Users per page, 1 to 1000 (default 100).
+        #[arg(long, value_name = "N")]
         limit: Option<u32>,
+        /// The previous page's next cursor.
         #[arg(long)]
         cursor: Option<String>,
         /// Email prefix (case-insensitive).
@@ -37,11 +39,13 @@ pub enum UserCommand {
         /// Username prefix (case-insensitive).
         #[arg(long)]
         username: Option<String>,
+        /// Only users whose email is (true) or is not (false) verified.
         #[arg(long, value_name = "BOOL")]
         verified: Option<bool>,
         /// active or suspended.
         #[arg(long, value_parser = ["active", "suspended"])]
         status: Option<String>,
+        /// Only the user with this foreign id (the id in the customer's own system).
         #[arg(long)]
         foreign_id: Option<String>,
         /// ISO 8601, inclusive.
@@ -55,10 +59,13 @@ pub enum UserCommand {
     Show {
         #[command(flatten)]
         target: Target,
+        /// The user's id.
         #[arg(required_unless_present_any = ["email", "foreign_id"], conflicts_with_all = ["email", "foreign_id"])]
         user_id: Option<String>,
+        /// Find the user by email instead.
         #[arg(long, conflicts_with = "foreign_id")]
         email: Option<String>,
+        /// Find the user by foreign id instead.
         #[arg(long)]
         foreign_id: Option<String>,
     },
@@ -66,6 +73,7 @@ pub enum UserCommand {
     Create {
         #[command(flatten)]
         target: Target,
+        /// The user's email address.
         #[arg(long)]
         email: String,
         /// Read the user's password from standard input (without one the user signs in by a
@@ -74,6 +82,7 @@ pub enum UserCommand {
         password_stdin: bool,
         #[command(flatten)]
         fields: UserFields,
+        /// The user's id in the customer's own system (unique in the project).
         #[arg(long)]
         foreign_id: Option<String>,
         /// The email address is already verified.
@@ -84,6 +93,7 @@ pub enum UserCommand {
     Update {
         #[command(flatten)]
         target: Target,
+        /// The user's id.
         user_id: String,
         /// A changed email becomes unverified.
         #[arg(long)]
@@ -93,6 +103,7 @@ pub enum UserCommand {
         send_verification: bool,
         #[command(flatten)]
         fields: UserFields,
+        /// Mark the email address verified (true) or not (false).
         #[arg(long, value_name = "BOOL")]
         email_verified: Option<bool>,
         /// false disables the account (its sessions are revoked); true enables it again.
@@ -103,6 +114,7 @@ pub enum UserCommand {
     Suspend {
         #[command(flatten)]
         target: Target,
+        /// The user's id.
         user_id: String,
         /// Shown to operators, never to the user (1 to 500 characters).
         #[arg(long)]
@@ -118,12 +130,14 @@ pub enum UserCommand {
     Unsuspend {
         #[command(flatten)]
         target: Target,
+        /// The user's id.
         user_id: String,
     },
     /// Erase a user and every row about them (sessions, links, mail, lockout, history).
     Delete {
         #[command(flatten)]
         target: Target,
+        /// The user's id.
         user_id: String,
         /// The user id again: there is no undo.
         #[arg(long, value_name = "USER_ID")]
@@ -133,6 +147,7 @@ pub enum UserCommand {
     SetPassword {
         #[command(flatten)]
         target: Target,
+        /// The user's id.
         user_id: String,
         /// Required: the password is read from standard input only.
         #[arg(long, required = true)]
@@ -142,13 +157,16 @@ pub enum UserCommand {
     Sessions {
         #[command(flatten)]
         target: Target,
+        /// The user's id.
         user_id: String,
     },
     /// Revoke one session (--session) or all of a user's sessions ("sign out everywhere").
     RevokeSessions {
         #[command(flatten)]
         target: Target,
+        /// The user's id.
         user_id: String,
+        /// Only this session (its id, from `user sessions`).
         #[arg(long, value_name = "SESSION_ID")]
         session: Option<String>,
     },
@@ -156,6 +174,7 @@ pub enum UserCommand {
     Unlock {
         #[command(flatten)]
         target: Target,
+        /// The user's id.
         user_id: String,
     },
     /// Set the project's parameters for imported password hashes (Firebase's modified scrypt).
@@ -168,9 +187,9 @@ pub enum UserCommand {
 
 #[derive(Debug, Args)]
 pub struct Target {
-    #[arg(long)]
+    #[arg(long, value_name = "ID", help = PROJECT_HELP)]
     pub project: String,
-    /// Print the admin API's JSON instead of a table.
+    /// Print the admin API's JSON (camelCase keys) instead of a table.
     #[arg(long)]
     pub json: bool,
 }
@@ -178,16 +197,20 @@ pub struct Target {
 /// Profile fields, username, role and metadata, as `create` and `update` take them.
 #[derive(Debug, Args, Default)]
 pub struct UserFields {
+    /// A unique username (3 to 30 of a-z, digits, `.` and `_`).
     #[arg(long)]
     pub username: Option<String>,
+    /// The display name.
     #[arg(long)]
     pub name: Option<String>,
-    #[arg(long)]
+    /// An avatar image URL.
+    #[arg(long, value_name = "URL")]
     pub avatar: Option<String>,
+    /// A short text about the user.
     #[arg(long)]
     pub bio: Option<String>,
-    /// YYYY-MM-DD.
-    #[arg(long)]
+    /// The birth date, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
     pub birthdate: Option<String>,
     /// visitor, moderator or admin.
     #[arg(long, value_parser = ["visitor", "moderator", "admin"])]

@@ -16,11 +16,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use latchkey_core::auth::{ImportLine, ImportRun, LineOutcome, MAX_IMPORT_BATCH, UserImport};
 use latchkey_core::domain::{Actor, ProjectId};
 
+use super::PROJECT_HELP;
 use crate::import_wire::{exported_user, line_report, parse_line};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    #[arg(long)]
+    #[arg(long, value_name = "ID", help = PROJECT_HELP)]
     pub project: String,
     /// JSON Lines, one user per line (the schema of docs/MIGRATING.md).
     pub file: PathBuf,
@@ -34,7 +35,7 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    #[arg(long)]
+    #[arg(long, value_name = "ID", help = PROJECT_HELP)]
     pub project: String,
     /// Include each user's stored password hash (`passwordHash`). Treat the output as secret.
     #[arg(long)]
