@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit;
+mod db;
 mod external;
 mod import_settings;
 mod mail;
@@ -137,6 +138,7 @@ impl Loaded {
             Command::User(command) => user::user(&storage, command).await,
             Command::SigningKey(command) => signing_key::signing_key(&storage, command).await,
             Command::Audit(command) => audit::audit(&storage, command).await,
+            Command::Db(command) => db::db(&storage, command).await,
         }
     }
 }
@@ -173,6 +175,9 @@ pub enum Command {
     /// The audit trail of admin actions and security events.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// The database itself: move-schema (PostgreSQL tables from public into their schema).
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 #[derive(Debug, Subcommand)]
