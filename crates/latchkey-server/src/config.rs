@@ -498,10 +498,8 @@ mod tests {
             let err = resolve(GlobalSettings { database_schema: bad.into(), ..pg(pg_url) }).unwrap_err().to_string();
             assert!(err.contains("LATCHKEY_DATABASE_SCHEMA") && err.contains("plain identifier"), "{bad:?}: {err}");
         }
-        let sqlite = GlobalSettings {
-            database_schema: "authz".into(),
-            ..pg("sqlite:///tmp/latchkey-config-test/none.db")
-        };
+        let sqlite =
+            GlobalSettings { database_schema: "authz".into(), ..pg("sqlite:///tmp/latchkey-config-test/none.db") };
         assert!(resolve(sqlite).unwrap_err().to_string().contains("PostgreSQL only"));
     }
 

@@ -255,13 +255,12 @@ impl TempDatabase {
     /// The tables of `schema` (from the catalogue), sorted.
     pub async fn tables_in(&self, schema: &str) -> Vec<String> {
         let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
-        let tables = sqlx::query_scalar(
-            "SELECT tablename::text FROM pg_catalog.pg_tables WHERE schemaname = $1 ORDER BY 1",
-        )
-        .bind(schema)
-        .fetch_all(&mut conn)
-        .await
-        .expect("list tables");
+        let tables =
+            sqlx::query_scalar("SELECT tablename::text FROM pg_catalog.pg_tables WHERE schemaname = $1 ORDER BY 1")
+                .bind(schema)
+                .fetch_all(&mut conn)
+                .await
+                .expect("list tables");
         let _ = conn.close().await;
         tables
     }

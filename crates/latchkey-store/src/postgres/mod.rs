@@ -143,11 +143,7 @@ const MIGRATION_LOCK_RETRY: Duration = Duration::from_secs(60);
 /// connection (closing releases the advisory locks; each migration is its own transaction, so a
 /// failed one left nothing behind) for up to [`MIGRATION_LOCK_RETRY`], then start-up fails with
 /// the cause instead of hanging behind the lock.
-async fn migrate(
-    migration: &PgConnectOptions,
-    schema: &PgSchema,
-    connect_deadline: Instant,
-) -> StoreResult<PgSchema> {
+async fn migrate(migration: &PgConnectOptions, schema: &PgSchema, connect_deadline: Instant) -> StoreResult<PgSchema> {
     let give_up = Instant::now() + MIGRATION_LOCK_RETRY;
     let set = AssertSqlSafe(format!("SET lock_timeout = {MIGRATION_LOCK_TIMEOUT_MS}")).into_sql_str();
     loop {

@@ -42,7 +42,8 @@ const PUBLIC: &str = "public";
 /// Serialises what decides and changes the layout: start-up's look, schema creation and
 /// migrations (each process), and `move-schema`. An advisory lock of our own (sqlx's
 /// migration lock is taken inside its `run`, too late to cover the look).
-const LAYOUT_LOCK: &str = "SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtextextended('latchkey schema layout', 0))";
+const LAYOUT_LOCK: &str =
+    "SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtextextended('latchkey schema layout', 0))";
 const LAYOUT_XACT_LOCK: &str =
     "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('latchkey schema layout', 0))";
 
@@ -174,13 +175,11 @@ pub(crate) enum Located {
 
 /// Whether `schema` has a table `table` (catalogue names: no quoting involved).
 async fn has_table(conn: &mut PgConnection, schema: &str, table: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = $2)",
-    )
-    .bind(schema)
-    .bind(table)
-    .fetch_one(conn)
-    .await
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = $2)")
+        .bind(schema)
+        .bind(table)
+        .fetch_one(conn)
+        .await
 }
 
 /// Whether `public` holds a deployment of an earlier version: a `_sqlx_migrations` whose first
@@ -210,11 +209,10 @@ pub(crate) async fn locate(conn: &mut PgConnection, schema: &PgSchema) -> Result
 /// Creates `schema` unless it exists. Checked first, since `CREATE SCHEMA IF NOT EXISTS` needs
 /// the database's CREATE privilege even when the schema exists (one a DBA created is enough).
 async fn ensure_schema(conn: &mut PgConnection, schema: &PgSchema) -> Result<(), sqlx::Error> {
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)")
-            .bind(schema.as_str())
-            .fetch_one(&mut *conn)
-            .await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)")
+        .bind(schema.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
     if !exists {
         sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {}", schema.quoted())))
             .execute(&mut *conn)

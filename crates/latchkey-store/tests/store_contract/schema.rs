@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use latchkey_core::store::{Store, StoreError};
-use latchkey_store::postgres::schema::latchkey_tables;
 use latchkey_store::postgres::move_from_public;
+use latchkey_store::postgres::schema::latchkey_tables;
 use latchkey_store::testing::TempDatabase;
 use latchkey_store::{OpenOptions, PgSchema, PgStore, SchemaMove};
 
