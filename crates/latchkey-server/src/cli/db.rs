@@ -18,6 +18,7 @@ pub enum DbCommand {
     /// in public stay; running it again when done changes nothing.
     #[command(name = "move-schema")]
     MoveSchema {
+        /// Print the outcome as JSON: {"schema", "moved", "tables"}.
         #[arg(long)]
         json: bool,
     },
