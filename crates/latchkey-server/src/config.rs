@@ -47,6 +47,8 @@ pub struct DatabaseSettings {
     pub acquire_timeout: Duration,
     /// `LATCHKEY_DATABASE_STATEMENT_TIMEOUT`: PostgreSQL's statement_timeout; zero: none.
     pub statement_timeout: Duration,
+    /// `LATCHKEY_DATABASE_SCHEMA`: the schema of Latchkey's tables.
+    pub schema: latchkey_store::PgSchema,
 }
 
 /// Upper bound on the connect and acquire timeouts (a typo must not mean "wait forever").
@@ -66,6 +68,11 @@ impl DatabaseSettings {
         let migration_url = settings.database_migration_url.clone().filter(|u| !u.expose().trim().is_empty());
         if !postgres && (pooler != PgPooler::None || migration_url.is_some()) {
             bail!("LATCHKEY_DATABASE_POOLER and LATCHKEY_DATABASE_MIGRATION_URL apply to PostgreSQL only");
+        }
+        let schema = latchkey_store::PgSchema::parse(&settings.database_schema)
+            .map_err(|e| anyhow::anyhow!("LATCHKEY_DATABASE_SCHEMA: {e}"))?;
+        if !postgres && schema != latchkey_store::PgSchema::default() {
+            bail!("LATCHKEY_DATABASE_SCHEMA applies to PostgreSQL only (SQLite has no schemas)");
         }
         if let Some(url) = migration_url.as_ref().map(SecretUrl::expose)
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
@@ -97,7 +104,7 @@ impl DatabaseSettings {
                 MAX_DATABASE_STATEMENT_TIMEOUT_MS / 1000
             );
         }
-        Ok(Self { pooler, migration_url, connect_timeout, acquire_timeout, statement_timeout })
+        Ok(Self { pooler, migration_url, connect_timeout, acquire_timeout, statement_timeout, schema })
     }
 }
 
@@ -135,6 +142,9 @@ impl StorageConfig {
     /// operator, never by Latchkey, so it is used as configured (migrations included).
     pub fn resolve_existing(settings: &GlobalSettings, master_key: Option<String>) -> anyhow::Result<Self> {
         if let Some(path) = embedded_database(settings) {
+            // A setting that is wrong whatever the database (a PostgreSQL-only one) is the
+            // first thing to say.
+            DatabaseSettings::resolve(settings, false)?;
             // Checked before the master key is resolved: that step generates a key beside a
             // database that does not exist yet.
             if !path.exists() {
@@ -157,15 +167,27 @@ impl StorageConfig {
 
     /// Opens (and migrates) the configured database.
     pub async fn open_store(&self) -> anyhow::Result<std::sync::Arc<dyn latchkey_core::store::Store>> {
-        let options = latchkey_store::OpenOptions {
+        latchkey_store::open_with(self.database_url.expose(), &self.open_options())
+            .await
+            .context("cannot open the database")
+    }
+
+    /// How the store connects, beyond the URL.
+    pub fn open_options(&self) -> latchkey_store::OpenOptions {
+        latchkey_store::OpenOptions {
             pg_pool_size: self.database_pool_size,
             pg_pooler: self.database.pooler,
             pg_migration_url: self.database.migration_url.as_ref().map(|u| u.expose().to_owned().into()),
             pg_connect_timeout: self.database.connect_timeout,
             pg_acquire_timeout: self.database.acquire_timeout,
             pg_statement_timeout: self.database.statement_timeout,
-        };
-        latchkey_store::open_with(self.database_url.expose(), &options).await.context("cannot open the database")
+            pg_schema: self.database.schema.clone(),
+        }
+    }
+
+    /// Whether the database is PostgreSQL (else the embedded SQLite).
+    pub fn is_postgres(&self) -> bool {
+        sqlite_path(self.database_url.expose()).is_none()
     }
 }
 
@@ -503,6 +525,24 @@ mod tests {
         assert_eq!(parse_duration_ms("2s"), Ok(2000));
         assert_eq!(parse_duration_ms("250ms"), Ok(250));
         assert!(parse_duration_ms("soon").is_err());
+    }
+
+    #[test]
+    fn database_schema_is_a_checked_plain_identifier_for_postgres_only() {
+        let pg_url = "postgres://postgres@127.0.0.1:6432/latchkey";
+        let resolve = |settings: GlobalSettings| storage(&settings).map(|s| s.database.schema);
+        assert_eq!(resolve(pg(pg_url)).unwrap().as_str(), "latchkey");
+        let flag = settings(&["--database-url", pg_url, "--database-schema", "authz"], "").0;
+        assert_eq!(resolve(flag).unwrap().as_str(), "authz");
+        let file = settings(&["--database-url", pg_url], "database_schema = \"auth_2\"\n").0;
+        assert_eq!(resolve(file).unwrap().as_str(), "auth_2");
+        for bad in ["Authz", "auth-z", "auth z", " authz", "x\"; DROP TABLE users; --", "pg_x", ""] {
+            let err = resolve(GlobalSettings { database_schema: bad.into(), ..pg(pg_url) }).unwrap_err().to_string();
+            assert!(err.contains("LATCHKEY_DATABASE_SCHEMA") && err.contains("plain identifier"), "{bad:?}: {err}");
+        }
+        let sqlite =
+            GlobalSettings { database_schema: "authz".into(), ..pg("sqlite:///tmp/latchkey-config-test/none.db") };
+        assert!(resolve(sqlite).unwrap_err().to_string().contains("PostgreSQL only"));
     }
 
     #[test]

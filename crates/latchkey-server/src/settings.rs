@@ -133,6 +133,13 @@ pub struct GlobalSettings {
         value_name = "URL", hide_env_values = true)]
     pub database_migration_url: Option<SecretUrl>,
 
+    /// PostgreSQL: the schema of Latchkey's tables, created if missing (a plain identifier:
+    /// lowercase letters, digits, _). Tables an earlier version put in public are served from
+    /// there until `latchkey db move-schema` moves them.
+    #[arg(help_heading = heading::STORAGE, long, env = "LATCHKEY_DATABASE_SCHEMA", global = true, value_name = "NAME",
+        default_value = latchkey_store::PgSchema::DEFAULT)]
+    pub database_schema: String,
+
     /// PostgreSQL: how long start-up waits for the database, retrying refused connections,
     /// e.g. 5s or 5000 (a bare number is milliseconds).
     #[arg(help_heading = heading::STORAGE, long = "database-connect-timeout",
@@ -390,6 +397,7 @@ mod tests {
         let global = GlobalSettings::default();
         assert_eq!(global.database_pool_size, latchkey_store::OpenOptions::default().pg_pool_size);
         assert_eq!(global.database_connect_timeout_ms, 5000);
+        assert_eq!(global.database_schema, latchkey_store::OpenOptions::default().pg_schema.as_str());
         assert_eq!(global.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         let serve = ServeSettings::default();
         assert_eq!(serve.bind, DEFAULT_BIND);
@@ -406,7 +414,7 @@ mod tests {
         for key in ["bind", "database_connect_timeout_ms", "body_limit_bytes", "master_key_file", "metrics_bind"] {
             assert!(keys.iter().any(|k| k == key), "{key} in {keys:?}");
         }
-        assert_eq!(keys.len(), 30, "{keys:?}");
+        assert_eq!(keys.len(), 31, "{keys:?}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! transaction mode, unknown start-up parameters refused), in transaction and in session
 //! mode: two `serve` processes share one database through a pooler whose server pool is
 //! smaller than their pools together (transaction mode), racing sign-ups, sign-ins,
-//! refreshes and sign-outs across both.
+//! refreshes and sign-outs across both. The database's `public` holds decoy tables named
+//! like Latchkey's, which must stay untouched (Latchkey's own are in their schema).
 
 mod pg_support;
 
@@ -56,6 +57,10 @@ fn two_processes_through_pgbouncer_in_transaction_mode() {
     }
     let rt = runtime();
     let db = rt.block_on(TempDatabase::create());
+    // Tables of another application in public, named like Latchkey's, and Latchkey's in a
+    // schema of its own: behind a transaction-mode pooler no session setting survives, so
+    // each transaction sets its search path (a statement resolved in public hits a decoy).
+    rt.block_on(db.add_decoys());
     // 3 server connections for 2 processes x 4 connections.
     let bouncer = PgBouncer::start(db.name(), "transaction", 3);
     let (_, master) = latchkey_core::crypto::MasterKey::generate();
@@ -67,6 +72,7 @@ fn two_processes_through_pgbouncer_in_transaction_mode() {
         ("LATCHKEY_DATABASE_MIGRATION_URL", db.url()),
         ("LATCHKEY_DATABASE_STATEMENT_TIMEOUT", "2s"),
         ("LATCHKEY_DATABASE_ACQUIRE_TIMEOUT", "3s"),
+        ("LATCHKEY_DATABASE_SCHEMA", "authz"),
     ];
     let first = Serve::start(&bouncer.url(), &master, &env);
     let (project, key) = first.bootstrap_credentials();
@@ -85,7 +91,7 @@ fn two_processes_through_pgbouncer_in_transaction_mode() {
         // requests queued by the pooler behind the stuck ones (6 requests, 3 server
         // connections) give up after the acquire timeout: every request answers 503 within a
         // few seconds, none waits for the lock.
-        let lock = db.lock_table("users").await;
+        let lock = db.lock_table("authz.users").await;
         let mut stuck = JoinSet::new();
         for i in 0..6 {
             let api = if i % 2 == 0 { a.clone() } else { b.clone() };
@@ -103,6 +109,11 @@ fn two_processes_through_pgbouncer_in_transaction_mode() {
     let log = first.log().join("\n") + &second.log().join("\n");
     assert!(!log.contains("prepared statement"), "no named statement reached the pooler: {log}");
     drop((first, second));
+    rt.block_on(async {
+        assert!(db.decoys_intact().await, "nothing touched the tables in public");
+        let tables = db.tables_in("authz").await;
+        assert!(["_sqlx_migrations", "users", "sessions"].iter().all(|t| tables.iter().any(|x| x == t)), "{tables:?}");
+    });
     assert!(!bouncer.log().contains("unsupported startup parameter"), "{}", bouncer.log());
 }
 
@@ -113,6 +124,9 @@ fn two_processes_through_pgbouncer_in_session_mode() {
     }
     let rt = runtime();
     let db = rt.block_on(TempDatabase::create());
+    // Decoys in public; Latchkey's tables in the default schema, whose search path is set
+    // once per pooled session.
+    rt.block_on(db.add_decoys());
     // Session mode holds a server connection per client connection: nodes x pool.
     let bouncer = PgBouncer::start(db.name(), "session", 8);
     let (_, master) = latchkey_core::crypto::MasterKey::generate();
@@ -134,13 +148,14 @@ fn two_processes_through_pgbouncer_in_session_mode() {
         }
         race(&a, &b).await;
         // The statement timeout is set per session behind a session-mode pooler.
-        let lock = db.lock_table("users").await;
+        let lock = db.lock_table("latchkey.users").await;
         let answer = a.sign_in("user-0@example.com").await;
         assert_eq!((answer.status, answer.code()), (503, Some("server/unavailable")), "{}", answer.body);
         assert!(answer.took < Duration::from_secs(8), "took {:?}", answer.took);
         drop(lock);
         let answer = b.sign_in("user-0@example.com").await;
         assert_eq!(answer.status, 200, "once the lock is gone: {}", answer.body);
+        assert!(db.decoys_intact().await, "nothing touched the tables in public");
     });
 }
 

@@ -86,7 +86,7 @@ fn a_statement_stuck_behind_a_lock_answers_503_within_the_statement_timeout() {
         assert_eq!(api.sign_up("locked@example.com").await.status, 201);
 
         // Another session holds the users table (a long migration, a stuck admin query).
-        let lock = db.lock_table("users").await;
+        let lock = db.lock_table("latchkey.users").await;
         let answer = api.sign_in("locked@example.com").await;
         assert_eq!((answer.status, answer.code()), (503, Some("server/unavailable")), "{}", answer.body);
         // The default statement timeout is 5 s; without one the request waits for the lock.
@@ -211,7 +211,7 @@ fn silent_database_case(
 
         // A sign-in in flight (its statement waits for a lock on the server) when the server
         // goes silent: the server's statement timeout fires, but its answer never arrives.
-        let lock = db.lock_table("users").await;
+        let lock = db.lock_table("latchkey.users").await;
         let in_flight = tokio::spawn({
             let api = api.clone();
             async move { api.sign_in("silent@example.com").await }

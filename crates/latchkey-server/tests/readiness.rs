@@ -31,7 +31,7 @@ enum WriteLock {
 
 async fn hold_write_lock(app: &TestApp) -> WriteLock {
     match &app.postgres {
-        Some(db) => WriteLock::Postgres(db.lock_table("write_probe").await),
+        Some(db) => WriteLock::Postgres(db.lock_table("latchkey.write_probe").await),
         None => {
             let url = format!("sqlite://{}", app.dir.path().join("test.db").display());
             let mut other = sqlx::SqliteConnection::connect(&url).await.expect("open the SQLite file");

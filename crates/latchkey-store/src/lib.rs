@@ -33,7 +33,7 @@ use latchkey_core::store::{Store, StoreError};
 use secrecy::SecretString;
 
 pub(crate) use errors::map_err;
-pub use postgres::{PgPooler, PgStore};
+pub use postgres::{PgPooler, PgSchema, PgStore, SchemaMove};
 pub use sqlite::SqliteStore;
 
 /// The store: every area of [`Store`] over the database it opened ([`SqliteStore::open`],
@@ -77,6 +77,9 @@ pub struct OpenOptions {
     pub pg_acquire_timeout: Duration,
     /// PostgreSQL's `statement_timeout` for the store's statements; zero: none.
     pub pg_statement_timeout: Duration,
+    /// The PostgreSQL schema of Latchkey's tables (a deployment of an earlier version is
+    /// served from `public` until moved: see `postgres/schema.rs`).
+    pub pg_schema: PgSchema,
 }
 
 impl Default for OpenOptions {
@@ -88,6 +91,7 @@ impl Default for OpenOptions {
             pg_connect_timeout: PgStore::DEFAULT_CONNECT_TIMEOUT,
             pg_acquire_timeout: PgStore::DEFAULT_ACQUIRE_TIMEOUT,
             pg_statement_timeout: PgStore::DEFAULT_STATEMENT_TIMEOUT,
+            pg_schema: PgSchema::default(),
         }
     }
 }

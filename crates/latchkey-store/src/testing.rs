@@ -42,38 +42,29 @@ impl TempDatabase {
     }
 
     /// Everything stored, for tests that search it for secrets (the PostgreSQL counterpart of
-    /// reading a SQLite file): every row of every table as text, then the raw bytes of every
-    /// BYTEA value (which the text shows only hex-encoded).
+    /// reading a SQLite file): every row of every table of every schema as text, then the raw
+    /// bytes of every BYTEA value (which the text shows only hex-encoded).
     pub async fn contents(&self) -> Vec<u8> {
         let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT table_name::text FROM information_schema.tables
-              WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .expect("list tables");
         let mut out = Vec::new();
-        for table in &tables {
-            // Names come from the catalogue, quoted as identifiers: safe to splice.
-            let sql = format!("SELECT t::text FROM \"{}\" t", table.replace('"', "\"\""));
-            let rows: Vec<String> =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("read table");
-            for row in rows {
-                out.extend_from_slice(row.as_bytes());
-                out.push(b'\n');
-            }
+        for (_, row) in rows_on(&mut conn).await {
+            out.extend_from_slice(row.as_bytes());
+            out.push(b'\n');
         }
-        let columns: Vec<(String, String)> = sqlx::query_as(
-            "SELECT table_name::text, column_name::text FROM information_schema.columns
-              WHERE table_schema = 'public' AND data_type = 'bytea' ORDER BY 1, 2",
-        )
+        let columns: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT table_schema::text, table_name::text, column_name::text FROM information_schema.columns
+              WHERE {USER_SCHEMAS} AND data_type = 'bytea' ORDER BY 1, 2, 3"
+        )))
         .fetch_all(&mut conn)
         .await
         .expect("list bytea columns");
-        for (table, column) in columns {
-            let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-            let sql = format!("SELECT {c} FROM {t} WHERE {c} IS NOT NULL", c = quote(&column), t = quote(&table));
+        for (schema, table, column) in columns {
+            let sql = format!(
+                "SELECT {c} FROM {s}.{t} WHERE {c} IS NOT NULL",
+                c = quote(&column),
+                s = quote(&schema),
+                t = quote(&table)
+            );
             let values: Vec<Vec<u8>> =
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("read bytea");
             for value in values {
@@ -86,6 +77,34 @@ impl TempDatabase {
     }
 }
 
+/// The catalogue's schemas that hold data: Latchkey's (wherever it is configured) and any
+/// other (`public`'s decoys, another application's), never the system's.
+const USER_SCHEMAS: &str = "table_schema NOT IN ('pg_catalog', 'information_schema')";
+
+/// A catalogue name as a quoted identifier: safe to splice.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Every row of every table of every schema, as `(table, row as text)`.
+async fn rows_on(conn: &mut sqlx::PgConnection) -> Vec<(String, String)> {
+    let tables: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT table_schema::text, table_name::text FROM information_schema.tables
+          WHERE {USER_SCHEMAS} AND table_type = 'BASE TABLE' ORDER BY 1, 2"
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    .expect("list tables");
+    let mut out = Vec::new();
+    for (schema, table) in tables {
+        let sql = format!("SELECT t::text FROM {}.{} t", quote(&schema), quote(&table));
+        let rows: Vec<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await.expect("read table");
+        out.extend(rows.into_iter().map(|row| (table.clone(), row)));
+    }
+    out
+}
+
 impl TempDatabase {
     /// Every row of every table, as `(table, row as text)`: what a test searches for a value
     /// that must be gone (BYTEA shows hex-encoded).
@@ -94,24 +113,11 @@ impl TempDatabase {
     }
 }
 
-/// Every row of every table of the PostgreSQL database at `url`, as `(table, row as text)`.
+/// Every row of every table of the PostgreSQL database at `url` (in any schema), as
+/// `(table, row as text)`.
 pub async fn postgres_rows(url: &str) -> Vec<(String, String)> {
     let mut conn = sqlx::PgConnection::connect(url).await.expect("connect to the test database");
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT table_name::text FROM information_schema.tables
-          WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .expect("list tables");
-    let mut out = Vec::new();
-    for table in tables {
-        // Names come from the catalogue, quoted as identifiers: safe to splice.
-        let sql = format!("SELECT t::text FROM \"{}\" t", table.replace('"', "\"\""));
-        let rows: Vec<String> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("read table");
-        out.extend(rows.into_iter().map(|row| (table.clone(), row)));
-    }
+    let out = rows_on(&mut conn).await;
     let _ = conn.close().await;
     out
 }
@@ -179,7 +185,8 @@ pub struct TableLock {
 }
 
 impl TempDatabase {
-    /// Locks `table` (a name of this crate's schema, never input) until the guard is dropped.
+    /// Locks `table` (schema-qualified, e.g. `latchkey.users`; never input) until the guard is
+    /// dropped.
     pub async fn lock_table(&self, table: &'static str) -> TableLock {
         let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")))
@@ -187,6 +194,75 @@ impl TempDatabase {
             .await
             .expect("lock the table");
         TableLock { _conn: conn }
+    }
+
+    /// Puts decoys in `public`: a table with the name of each of Latchkey's (and another
+    /// application's sqlx `_sqlx_migrations`), with other columns and a row. Latchkey's tables
+    /// live in their own schema; a statement that resolved a name in `public` instead would
+    /// fail on a decoy (no such column) or change its row, which [`TempDatabase::decoys_intact`]
+    /// checks. Call before Latchkey first opens the database.
+    pub async fn add_decoys(&self) {
+        let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
+        let mut sql = String::new();
+        for table in crate::postgres::schema::latchkey_tables() {
+            // Names from Latchkey's own migrations: safe to splice.
+            sql.push_str(&format!(
+                "CREATE TABLE public.{table} (decoy_id BIGINT PRIMARY KEY, owner TEXT NOT NULL);
+                 INSERT INTO public.{table} VALUES (1, 'another application');\n"
+            ));
+        }
+        // Another application's sqlx migrations: not Latchkey's (its first checksum differs).
+        sql.push_str(
+            "CREATE TABLE public._sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+                 installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
+                 checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
+             INSERT INTO public._sqlx_migrations (version, description, success, checksum, execution_time)
+                 VALUES (1, 'another application', TRUE, '\\x00', 0);",
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.expect("create the decoys");
+        let _ = conn.close().await;
+    }
+
+    /// Lays Latchkey's tables out as versions before the schema setting did: its migrations up
+    /// to `up_to` run on a plain connection (the server's default search path), so they and
+    /// `_sqlx_migrations` land in `public`.
+    pub async fn lay_out_as_before_schemas(&self, up_to: i64) {
+        let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
+        let earlier: Vec<_> =
+            crate::postgres::schema::MIGRATOR.iter().filter(|m| m.version <= up_to).cloned().collect();
+        sqlx::migrate::Migrator::with_migrations(earlier).run(&mut conn).await.expect("migrate as before");
+        let _ = conn.close().await;
+    }
+
+    /// Whether every decoy of [`TempDatabase::add_decoys`] still holds exactly its one row.
+    pub async fn decoys_intact(&self) -> bool {
+        let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
+        let mut intact = true;
+        for table in crate::postgres::schema::latchkey_tables() {
+            let sql = format!("SELECT owner FROM public.{table}");
+            let rows: Vec<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("read a decoy");
+            intact &= rows == ["another application"];
+        }
+        let migrations: Vec<String> = sqlx::query_scalar("SELECT description FROM public._sqlx_migrations")
+            .fetch_all(&mut conn)
+            .await
+            .expect("read the decoy migrations");
+        let _ = conn.close().await;
+        intact && migrations == ["another application"]
+    }
+
+    /// The tables of `schema` (from the catalogue), sorted.
+    pub async fn tables_in(&self, schema: &str) -> Vec<String> {
+        let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
+        let tables =
+            sqlx::query_scalar("SELECT tablename::text FROM pg_catalog.pg_tables WHERE schemaname = $1 ORDER BY 1")
+                .bind(schema)
+                .fetch_all(&mut conn)
+                .await
+                .expect("list tables");
+        let _ = conn.close().await;
+        tables
     }
 
     /// The database's name (for a pooler's configuration).

@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit;
+mod db;
 mod external;
 mod import_settings;
 mod init;
@@ -191,6 +192,9 @@ pub enum AdminCommand {
     /// The audit trail of admin actions and security events.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// The database itself: move-schema (PostgreSQL tables from public into their schema).
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 impl AdminCommand {
@@ -205,6 +209,7 @@ impl AdminCommand {
             Self::User(command) => user::user(storage, command).await,
             Self::SigningKey(command) => signing_key::signing_key(storage, command).await,
             Self::Audit(command) => audit::audit(storage, command).await,
+            Self::Db(command) => db::db(storage, command).await,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! (`core.rs`, `mail.rs`, `external.rs`), checked by the same contract tests as SQLite.
 
 mod pooled;
+pub mod schema;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, SqlSafeStr};
 use tokio::time::Instant;
 
 pub use pooled::{PgConn, PgConnExec, PgDb, PgPooler, PgTx, PgTxConn};
+pub use schema::{InvalidSchema, PgSchema, SchemaMove, move_from_public};
 
 use crate::db::Db;
 use crate::{OpenOptions, SqlStore, map_err};
@@ -58,8 +60,26 @@ impl PgStore {
             PgPooler::None => base,
             PgPooler::Session | PgPooler::Transaction => base.extra_float_digits(None),
         };
-        // The statement timeout, so a wedged query (a lock held elsewhere, an overloaded
-        // server) ends in `57014 query_canceled` (503) instead of holding the request:
+        // Migrations take a session advisory lock and use named statements: they need a
+        // session of their own, never a transaction-mode pooler; no statement timeout applies.
+        let deadline = Instant::now() + options.pg_connect_timeout;
+        let migration = match (&options.pg_migration_url, pooler) {
+            (Some(direct), _) => PgConnectOptions::from_str(direct.expose_secret()).map_err(map_err)?,
+            (None, PgPooler::Transaction) => {
+                return Err(StoreError::Other(
+                    "a transaction-mode pooler needs a direct database URL for migrations \
+                     (LATCHKEY_DATABASE_MIGRATION_URL)"
+                        .into(),
+                ));
+            }
+            (None, _) => base.clone(),
+        };
+        // The schema that holds the tables (the configured one, or `public` for a deployment of
+        // an earlier version): every statement resolves table names in it alone (`schema.rs`).
+        let schema = migrate(&migration, &options.pg_schema, deadline).await?;
+        // The search path (the schema alone), and the statement timeout, so that a wedged query
+        // (a lock held elsewhere, an overloaded server) ends in `57014 query_canceled` (503)
+        // instead of holding the request:
         // - direct: a start-up parameter, free;
         // - session-mode pooler: `SET` once per connection (the server connection is ours for
         //   the session; the pooler's reset query clears it when we disconnect);
@@ -72,6 +92,7 @@ impl PgStore {
         let idle_ms = pooled::client_deadline(options.pg_statement_timeout).as_millis();
         let mut connect = base.clone();
         if pooler == PgPooler::None {
+            connect = connect.options([("search_path", schema.as_str())]);
             connect = connect.options([("idle_in_transaction_session_timeout", idle_ms)]);
             if statement_ms > 0 {
                 connect = connect.options([("statement_timeout", statement_ms)]);
@@ -89,7 +110,8 @@ impl PgStore {
             // one fails its statement (503) and is closed, as sqlx tests each on release.
             .test_before_acquire(pooler != PgPooler::Transaction);
         if pooler == PgPooler::Session {
-            let mut set = format!("SET idle_in_transaction_session_timeout = {idle_ms}");
+            let mut set =
+                format!("SET search_path TO {}; SET idle_in_transaction_session_timeout = {idle_ms}", schema.quoted());
             if statement_ms > 0 {
                 set.push_str(&format!("; SET statement_timeout = {statement_ms}"));
             }
@@ -100,23 +122,8 @@ impl PgStore {
             });
         }
         let pool = pool.connect_lazy_with(connect);
-        let db = PgDb::new(pool, pooler, options.pg_statement_timeout, options.pg_acquire_timeout);
+        let db = PgDb::new(pool, pooler, &schema, options.pg_statement_timeout, options.pg_acquire_timeout);
 
-        // Migrations take a session advisory lock and use named statements: they need a
-        // session of their own, never a transaction-mode pooler; no statement timeout applies.
-        let deadline = Instant::now() + options.pg_connect_timeout;
-        let migration = match (&options.pg_migration_url, pooler) {
-            (Some(direct), _) => PgConnectOptions::from_str(direct.expose_secret()).map_err(map_err)?,
-            (None, PgPooler::Transaction) => {
-                return Err(StoreError::Other(
-                    "a transaction-mode pooler needs a direct database URL for migrations \
-                     (LATCHKEY_DATABASE_MIGRATION_URL)"
-                        .into(),
-                ));
-            }
-            (None, _) => base,
-        };
-        migrate(&migration, deadline).await?;
         // The serving path works end to end (through the pooler, if any) before we serve.
         retry_until(deadline, || sqlx::query(crate::core::PING).execute(&db)).await?;
         Ok(SqlStore::new(Db::Postgres(db)))
@@ -129,32 +136,27 @@ const MIGRATION_LOCK_TIMEOUT_MS: u64 = 2_000;
 /// How long start-up retries migrations that wait for locks, before failing loudly.
 const MIGRATION_LOCK_RETRY: Duration = Duration::from_secs(60);
 
-/// Runs pending migrations on a connection of their own. Each attempt waits at most
+/// Runs pending migrations on a connection of their own, in the schema that holds the tables
+/// (see `schema.rs`), which it returns. Each attempt waits at most
 /// [`MIGRATION_LOCK_TIMEOUT_MS`] for any lock (`lock_timeout`, sent as `SET` since a session
 /// pooler refuses start-up options); one that fails on a lock (`55P03`) is retried on a fresh
-/// connection (closing releases the advisory lock; each migration is its own transaction, so a
+/// connection (closing releases the advisory locks; each migration is its own transaction, so a
 /// failed one left nothing behind) for up to [`MIGRATION_LOCK_RETRY`], then start-up fails with
 /// the cause instead of hanging behind the lock.
-async fn migrate(migration: &PgConnectOptions, connect_deadline: Instant) -> StoreResult<()> {
+async fn migrate(migration: &PgConnectOptions, schema: &PgSchema, connect_deadline: Instant) -> StoreResult<PgSchema> {
     let give_up = Instant::now() + MIGRATION_LOCK_RETRY;
     let set = AssertSqlSafe(format!("SET lock_timeout = {MIGRATION_LOCK_TIMEOUT_MS}")).into_sql_str();
     loop {
         let mut conn =
             retry_until(connect_deadline.max(Instant::now() + Duration::from_secs(1)), || migration.connect()).await?;
         conn.execute(set.clone()).await.map_err(map_err)?;
-        let outcome = sqlx::migrate!("migrations/postgres").run(&mut conn).await;
+        let outcome = schema::migrate_in_place(&mut conn, schema).await;
         let _ = conn.close().await;
         let error = match outcome {
-            Ok(()) => return Ok(()),
+            Ok(used) => return Ok(used),
             Err(error) => error,
         };
-        let on_a_lock = match &error {
-            sqlx::migrate::MigrateError::Execute(e) | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => {
-                crate::errors::is_lock_timeout(e)
-            }
-            _ => false,
-        };
-        if !on_a_lock || Instant::now() >= give_up {
+        if !error.on_a_lock() || Instant::now() >= give_up {
             return Err(StoreError::Other(format!("migration failed: {error}")));
         }
         tracing::warn!(%error, "migrations wait for a lock held elsewhere; retrying");

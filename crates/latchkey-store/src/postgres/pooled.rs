@@ -12,9 +12,10 @@
 //!   server connection (with another client's unnamed statement), so every statement runs
 //!   inside `BEGIN ... COMMIT`, which pins one server connection: a lone statement on the pool
 //!   becomes a transaction of its own.
-//! - The statement timeout cannot be a start-up parameter (PgBouncer refuses `options`) nor a
-//!   session `SET` (the session is shared); it is `SET LOCAL` in the same simple query as
-//!   `BEGIN`, so it costs no round trip.
+//! - The statement timeout and the search path (the schema, see `schema.rs`) cannot be
+//!   start-up parameters (PgBouncer refuses `options`) nor a session `SET` (the session is
+//!   shared); they are `SET LOCAL` in the same simple query as `BEGIN`, so they cost no round
+//!   trip, and no statement runs without them.
 //! - The pooler queues a transaction's `BEGIN` until a server connection is free (for up to
 //!   its `query_wait_timeout`, 120 s by default): the wait is bounded here by the acquire
 //!   timeout, like waiting for a connection of our own pool.
@@ -40,6 +41,8 @@ use sqlx::error::BoxDynError;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgQueryResult, PgRow, PgStatement, PgTypeInfo};
 use sqlx::{AssertSqlSafe, Describe, Either, Execute, Executor, Postgres, SqlSafeStr, SqlStr};
+
+use super::PgSchema;
 
 /// What sits between Latchkey and PostgreSQL (`LATCHKEY_DATABASE_POOLER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -90,14 +93,25 @@ pub struct PgDb {
 }
 
 impl PgDb {
-    pub(crate) fn new(pool: PgPool, pooler: PgPooler, statement_timeout: Duration, acquire_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        pool: PgPool,
+        pooler: PgPooler,
+        schema: &PgSchema,
+        statement_timeout: Duration,
+        acquire_timeout: Duration,
+    ) -> Self {
         let deadline = client_deadline(statement_timeout);
         let begin_sql = match pooler {
-            // Numbers of our own: safe to splice. No `statement_timeout` when it is off, so the
-            // server's (or the pooler's) default stands.
+            // Numbers of our own and a checked schema name: safe to splice. No
+            // `statement_timeout` when it is off, so the server's (or the pooler's) default
+            // stands. The search path is the transaction's alone, like the timeouts: the
+            // server connection goes to other clients after `COMMIT`.
             PgPooler::Transaction => {
-                let mut sql =
-                    format!("BEGIN; SET LOCAL idle_in_transaction_session_timeout = {}", deadline.as_millis());
+                let mut sql = format!(
+                    "BEGIN; SET LOCAL search_path TO {}; SET LOCAL idle_in_transaction_session_timeout = {}",
+                    schema.quoted(),
+                    deadline.as_millis()
+                );
                 if !statement_timeout.is_zero() {
                     sql.push_str(&format!("; SET LOCAL statement_timeout = {}", statement_timeout.as_millis()));
                 }

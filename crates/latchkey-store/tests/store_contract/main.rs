@@ -1,6 +1,7 @@
 //! The storage contract, checked directly against each backend: a real SQLite file, a fresh
-//! database on the real PostgreSQL server, and the core's in-memory store. Each case is
-//! written once and run on all three.
+//! database on the real PostgreSQL server (twice: Latchkey's tables in the default schema, and
+//! in schema `authz`; decoy tables of the same names in `public` both times), and the core's
+//! in-memory store. Each case is written once and run on all of them.
 //! Tenancy scoping, exact round trips, uniqueness mapping, the conditional rotation, the
 //! failure window, the external-user store (`external.rs`) and the email store (`mail.rs`).
 //! `shared_postgres.rs` races two PostgreSQL stores (two processes' pools) on one database.
@@ -21,6 +22,7 @@ mod backends;
 mod external;
 mod mail;
 mod project_admin;
+mod schema;
 mod shared_postgres;
 mod user_admin;
 mod user_import;
@@ -63,8 +65,17 @@ macro_rules! on_every_backend {
         mod postgres {
             $(#[tokio::test]
             async fn $case() {
-                let (_guard, store) = super::backends::postgres().await;
+                let (db, store) = super::backends::postgres(None).await;
                 super::$case(store).await;
+                assert!(db.decoys_intact().await, "the decoys in public are untouched");
+            })*
+        }
+        mod postgres_schema_authz {
+            $(#[tokio::test]
+            async fn $case() {
+                let (db, store) = super::backends::postgres(Some("authz")).await;
+                super::$case(store).await;
+                assert!(db.decoys_intact().await, "the decoys in public are untouched");
             })*
         }
         mod memory {

@@ -138,7 +138,7 @@ async fn a_query_cut_off_in_flight_is_unavailable_and_the_next_one_works() {
     // Hold the session row so the store's rotation waits on it, in flight.
     let mut locker = PgConnection::connect(db.url()).await.unwrap();
     let mut tx = locker.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE")
+    sqlx::query("SELECT 1 FROM latchkey.sessions WHERE id = $1 FOR UPDATE")
         .bind(s.id.to_string())
         .execute(&mut *tx)
         .await
@@ -185,12 +185,12 @@ async fn a_password_session_waits_for_a_reset_in_flight_and_then_refuses() {
     // A password reset is in flight: new hash written, sessions revoked, not yet committed.
     let mut reset = PgConnection::connect(db.url()).await.unwrap();
     let mut tx = reset.begin().await.unwrap();
-    sqlx::query("UPDATE users SET password_hash = 'after-reset' WHERE id = $1")
+    sqlx::query("UPDATE latchkey.users SET password_hash = 'after-reset' WHERE id = $1")
         .bind(u.id.to_string())
         .execute(&mut *tx)
         .await
         .unwrap();
-    sqlx::query("UPDATE sessions SET revoked_at = 1 WHERE user_id = $1 AND revoked_at IS NULL")
+    sqlx::query("UPDATE latchkey.sessions SET revoked_at = 1 WHERE user_id = $1 AND revoked_at IS NULL")
         .bind(u.id.to_string())
         .execute(&mut *tx)
         .await
