@@ -340,16 +340,28 @@ pub struct AdminProject {
     pub access_token_ttl: i64,
     /// Seconds.
     pub refresh_token_ttl: i64,
+    /// The hosted pages' "Back to <name>" link; `null`: no link.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub app_url: Option<String>,
     pub created_at: String,
 }
 
-/// `PATCH /admin/project`.
+/// `PATCH /admin/project`: only the fields present change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateProject {
     /// 1 to 100 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Where the hosted pages' "Back to <name>" link goes, shown on their outcome pages: an
+    /// absolute `https://` URL (`http://` only for localhost, 127.0.0.1 or [::1]) of at most
+    /// 2048 characters, without user name or password; stored normalised. `null` removes the
+    /// link.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = "uri", max_length = 2048))]
+    pub app_url: Option<Option<String>>,
 }
 
 /// One access-token signing key.
@@ -463,6 +475,17 @@ mod tests {
         assert_eq!(body.bio, Some(Some("hi".to_owned())));
         assert_eq!(body.avatar, None);
         assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"name":null,"bio":"hi"}"#);
+    }
+
+    #[test]
+    fn project_patch_tells_absent_from_null() {
+        let clear: UpdateProject = serde_json::from_str(r#"{"appUrl": null}"#).unwrap();
+        assert_eq!(clear.app_url, Some(None));
+        let set: UpdateProject = serde_json::from_str(r#"{"appUrl": "https://acme.example/"}"#).unwrap();
+        assert_eq!(set.app_url, Some(Some("https://acme.example/".to_owned())));
+        let rename: UpdateProject = serde_json::from_str(r#"{"name": "Acme"}"#).unwrap();
+        assert_eq!(rename.app_url, None);
+        assert_eq!(serde_json::to_string(&clear).unwrap(), r#"{"appUrl":null}"#);
     }
 }
 

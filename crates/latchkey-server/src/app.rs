@@ -18,12 +18,22 @@ use tracing::Level;
 use crate::error::ApiError;
 use crate::metrics::{Exposition, Metrics};
 use crate::request_id::RequestId;
+use crate::routes::pages::PageTemplates;
 use crate::{openapi, routes};
 
 #[derive(Clone)]
 pub struct AppState {
     /// Every service, built once by `serve::Application::build`.
     pub services: Arc<Services>,
+    /// The hosted pages' templates, loaded and checked at start-up.
+    pub pages: Arc<PageTemplates>,
+}
+
+impl AppState {
+    /// `services` with the built-in page templates.
+    pub fn new(services: Arc<Services>) -> Self {
+        Self { services, pages: Arc::new(PageTemplates::built_in()) }
+    }
 }
 
 /// Default request body limit (API.md: 64 KiB).

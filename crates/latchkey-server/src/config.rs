@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -12,6 +13,7 @@ use latchkey_core::hashing::{HashCost, PoolSize};
 
 use crate::connections::ConnectionLimits;
 use crate::mail::{SmtpSecurity, SmtpUrl};
+use crate::routes::pages::PageTemplates;
 pub use crate::settings::{
     DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_MAIL_FROM, GlobalSettings, SecretUrl, ServeSettings, parse_duration_ms,
     parse_duration_secs,
@@ -232,6 +234,8 @@ pub struct ServeConfig {
     pub connections: ConnectionLimits,
     /// `LATCHKEY_AUDIT_RETENTION_DAYS`: the maintenance task deletes older audit records.
     pub audit_retention_days: u32,
+    /// `LATCHKEY_PAGE_TEMPLATES`: the hosted pages' templates, overrides compiled and checked.
+    pub page_templates: Arc<PageTemplates>,
 }
 
 /// Where `GET /metrics` is served (`LATCHKEY_METRICS`, `LATCHKEY_METRICS_BIND`).
@@ -388,6 +392,13 @@ impl ServeConfig {
         if !(1..=36_500).contains(&audit_retention_days) {
             bail!("LATCHKEY_AUDIT_RETENTION_DAYS must be between 1 and 36500 days");
         }
+        let page_templates = Arc::new(match &settings.page_templates_dir {
+            None => PageTemplates::built_in(),
+            Some(dir) if !dir.is_dir() => {
+                bail!("LATCHKEY_PAGE_TEMPLATES must be an existing directory, got {}", dir.display())
+            }
+            Some(dir) => PageTemplates::load(dir).map_err(|e| anyhow::anyhow!("LATCHKEY_PAGE_TEMPLATES: {e}"))?,
+        });
         Ok(Self {
             bind,
             public_url,
@@ -399,6 +410,7 @@ impl ServeConfig {
             metrics,
             connections,
             audit_retention_days,
+            page_templates,
         })
     }
 }

@@ -99,7 +99,9 @@ impl Application {
             expose_metrics: config.metrics == MetricsExposure::Main,
             metrics: metrics.clone(),
         };
-        let mut router = router_with(AppState { services: Arc::clone(&services) }, router_options);
+        warn_unknown_page_template_projects(&services.admin.projects, &config).await?;
+        let state = AppState { services: Arc::clone(&services), pages: Arc::clone(&config.page_templates) };
+        let mut router = router_with(state, router_options);
         if let Some(wrap) = options.wrap_router {
             router = wrap(router);
         }
@@ -247,6 +249,21 @@ fn start_outbox_worker(
     }
     let (stop, stopped) = watch::channel(false);
     (stop, tokio::spawn(worker.run(stopped)))
+}
+
+/// A project directory of `LATCHKEY_PAGE_TEMPLATES` for no project here (deleted, or another
+/// deployment's) is left unused; said once at start-up.
+async fn warn_unknown_page_template_projects(admin: &ProjectAdmin, config: &ServeConfig) -> anyhow::Result<()> {
+    let mut overridden: Vec<_> = config.page_templates.project_overrides().collect();
+    if overridden.is_empty() {
+        return Ok(());
+    }
+    let known: std::collections::HashSet<_> = admin.projects().await?.into_iter().map(|p| p.id).collect();
+    overridden.retain(|id| !known.contains(id));
+    for project in overridden {
+        tracing::warn!(%project, "LATCHKEY_PAGE_TEMPLATES has a directory for a project that does not exist");
+    }
+    Ok(())
 }
 
 /// First start on an empty database: create a project and an API key, print both once.

@@ -228,6 +228,10 @@ pub struct ServeSettings {
     /// Directory of email template overrides (<dir>/<file> or <dir>/<project-id>/<file>).
     #[arg(help_heading = heading::MAIL, long = "mail-templates", env = "LATCHKEY_MAIL_TEMPLATES", value_name = "DIR")]
     pub mail_templates_dir: Option<PathBuf>,
+    /// Directory of hosted-page template overrides (<dir>/<file> or <dir>/<project-id>/<file>),
+    /// read and checked at start-up.
+    #[arg(help_heading = heading::SERVER, long = "page-templates", env = "LATCHKEY_PAGE_TEMPLATES", value_name = "DIR")]
+    pub page_templates_dir: Option<PathBuf>,
     /// SMTP connection and command timeout in seconds.
     #[arg(help_heading = heading::MAIL, long = "smtp-timeout", env = "LATCHKEY_SMTP_TIMEOUT", value_name = "SECS",
         default_value_t = DEFAULT_SMTP_TIMEOUT_SECS)]
@@ -414,7 +418,7 @@ mod tests {
         for key in ["bind", "database_connect_timeout_ms", "body_limit_bytes", "master_key_file", "metrics_bind"] {
             assert!(keys.iter().any(|k| k == key), "{key} in {keys:?}");
         }
-        assert_eq!(keys.len(), 31, "{keys:?}");
+        assert_eq!(keys.len(), 32, "{keys:?}");
     }
 
     #[test]

@@ -142,6 +142,65 @@ async fn the_project_is_renamed_at_once_with_its_record() {
 }
 
 #[tokio::test]
+async fn the_app_url_is_set_checked_normalised_and_cleared() {
+    let app = TestApp::spawn().await;
+    let key = app.admin_key_of(app.project).await;
+    let (other, _) = app.another_project().await;
+    let (status, body) = admin(&app, &key, Method::GET, "/project", Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.as_object().unwrap().contains_key("appUrl") && body["appUrl"].is_null(), "{body}");
+    let page_url = app.url(app.project, "/auth/verify-email-link?token=nope");
+    let page = || async { app.http.get(&page_url).send().await.unwrap().text().await.unwrap() };
+    assert!(!page().await.contains(r#"id="back""#), "no app URL, no link");
+
+    let (status, body) =
+        admin(&app, &key, Method::PATCH, "/project", json!({ "appUrl": " https://Acme.Example/app#home " })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["appUrl"], "https://acme.example/app#home", "stored as a browser reads it");
+    assert_eq!(body["name"], "Test project", "the rest untouched");
+    assert_eq!(
+        admin(&app, &key, Method::GET, "/project", Value::Null).await.1["appUrl"],
+        "https://acme.example/app#home"
+    );
+    assert!(page().await.contains("Back to Test project"), "this node shows it at once");
+    assert_eq!(app.admin.projects.project(other).await.unwrap().settings.app_url, None, "one project only");
+
+    // Loopback http for development; a rename leaves the URL alone.
+    let (status, body) =
+        admin(&app, &key, Method::PATCH, "/project", json!({ "appUrl": "http://localhost:3000/" })).await;
+    assert_eq!((status, body["appUrl"].as_str()), (StatusCode::OK, Some("http://localhost:3000/")));
+    let (_, body) = admin(&app, &key, Method::PATCH, "/project", json!({ "name": "Acme" })).await;
+    assert_eq!(body["appUrl"], "http://localhost:3000/");
+
+    // Refused, naming the field, and nothing changes (not even a name sent along).
+    let long = format!("https://acme.example/{}", "a".repeat(2040));
+    for bad in [
+        json!({ "appUrl": "javascript:alert(1)" }),
+        json!({ "appUrl": "data:text/html,<script>alert(1)</script>" }),
+        json!({ "appUrl": "http://acme.example/" }),
+        json!({ "appUrl": "https://acme.example@evil.example/" }),
+        json!({ "appUrl": "//evil.example/" }),
+        json!({ "appUrl": "" }),
+        json!({ "appUrl": long }),
+        json!({ "appUrl": 5 }),
+        json!({ "name": "Renamed", "appUrl": "ftp://acme.example/" }),
+    ] {
+        let refused = admin(&app, &key, Method::PATCH, "/project", bad.clone()).await;
+        assert_error(&refused, StatusCode::BAD_REQUEST, "auth/invalid-body");
+        assert_eq!(refused.1["field"], "appUrl", "{bad}: {}", refused.1);
+    }
+    let (_, body) = admin(&app, &key, Method::GET, "/project", Value::Null).await;
+    assert_eq!((body["name"].as_str(), body["appUrl"].as_str()), (Some("Acme"), Some("http://localhost:3000/")));
+
+    // null clears it; an absent field leaves it.
+    let (_, body) = admin(&app, &key, Method::PATCH, "/project", json!({ "appUrl": null })).await;
+    assert!(body["appUrl"].is_null(), "{body}");
+    assert!(admin(&app, &key, Method::GET, "/project", Value::Null).await.1["appUrl"].is_null());
+    assert!(!page().await.contains(r#"id="back""#), "the link is gone");
+    assert_eq!(app.admin.projects.project(app.project).await.unwrap().settings.app_url, None);
+}
+
+#[tokio::test]
 async fn every_project_route_is_scoped_to_an_admin_key_of_its_project() {
     let app = TestApp::spawn().await;
     let key = app.admin_key_of(app.project).await;
@@ -149,6 +208,7 @@ async fn every_project_route_is_scoped_to_an_admin_key_of_its_project() {
     let other_key = app.admin_key_of(other).await;
     let routes = [
         (Method::PATCH, "/project", json!({ "name": "Hijacked" })),
+        (Method::PATCH, "/project", json!({ "appUrl": "https://evil.example/" })),
         (Method::GET, "/signing-keys", Value::Null),
         (Method::POST, "/signing-keys/rotate?force=true", Value::Null),
         (Method::GET, "/audit", Value::Null),
@@ -160,6 +220,7 @@ async fn every_project_route_is_scoped_to_an_admin_key_of_its_project() {
         assert_error(&(status, body_), StatusCode::UNAUTHORIZED, "auth/invalid-api-key");
     }
     assert_eq!(app.admin.projects.project(app.project).await.unwrap().name, "Test project", "nothing changed");
+    assert_eq!(app.admin.projects.project(app.project).await.unwrap().settings.app_url, None);
     let before = app.admin.signing_keys.list(app.project).await.unwrap();
     assert_eq!(before.len(), 2, "no rotation happened");
 

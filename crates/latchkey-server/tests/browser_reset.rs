@@ -1,5 +1,6 @@
 //! The hosted reset page in a real headless Chromium (WebDriver): open the link from a
-//! received email, set a new password, see success; open it again, see "already used".
+//! received email, set a new password, see success (and the link back to the project's app);
+//! open it again, see "already used".
 //! Screenshots of each page go to target/test-artifacts/.
 
 mod common;
@@ -10,8 +11,8 @@ use common::TestApp;
 use common::mail::{link_in, token_of};
 use common::smtp::SmtpServer;
 use common::webdriver::{Browser, artifact};
-use latchkey_core::auth::LinkStatus;
-use latchkey_core::domain::LinkPurpose;
+use latchkey_core::auth::{LinkStatus, ProjectChange};
+use latchkey_core::domain::{Actor, LinkPurpose};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -21,6 +22,10 @@ async fn reset_password_in_a_real_browser() {
     let app = TestApp::spawn().await;
     let _worker = app.start_worker(Some(&smtp.url()));
     app.sign_up("browser@example.com").await;
+    // Where the outcome page's "Back to ..." link leads (a loopback http URL is allowed).
+    let app_url = format!("{}/app?from=reset&step=2", app.addr);
+    let change = ProjectChange { app_url: Some(Some(app_url.clone())), ..ProjectChange::default() };
+    app.admin.projects.update(app.project, change, Actor::Cli).await.unwrap();
     let (status, _) = app.post("/auth/request-password-reset", json!({ "email": "browser@example.com" })).await;
     assert_eq!(status, StatusCode::OK);
     let message = &smtp.wait_for(1, Duration::from_secs(15)).await[0];
@@ -57,6 +62,8 @@ async fn reset_password_in_a_real_browser() {
     browser.wait_for("#heading").await;
     assert_eq!(browser.text("#heading").await, "Password changed");
     assert_eq!(browser.attribute("main", "data-outcome").await.as_deref(), Some("done"));
+    assert_eq!(browser.text("#back").await, "Back to Test project");
+    assert_eq!(browser.attribute("#back", "href").await.as_deref(), Some(app_url.as_str()), "read as set");
     browser.screenshot(&artifact("reset-3-done.png")).await;
 
     let (status, body) =

@@ -257,6 +257,29 @@ fn bad_configuration_fails_at_start_with_a_clear_message() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("master key does not match"));
 }
 
+#[test]
+fn a_broken_page_template_stops_serve_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("pages");
+    std::fs::create_dir(&templates).unwrap();
+    let broken = templates.join("outcome.html");
+    std::fs::write(&broken, "<h1>{{ heading }</h1>").unwrap();
+    let mut by_flag = latchkey(dir.path());
+    by_flag.args(["serve", "--bind", "127.0.0.1:0", "--page-templates"]).arg(&templates);
+    let mut by_variable = latchkey(dir.path());
+    by_variable.args(["serve", "--bind", "127.0.0.1:0"]).env("LATCHKEY_PAGE_TEMPLATES", &templates);
+    for mut command in [by_flag, by_variable] {
+        let output = command.output().unwrap();
+        assert!(!output.status.success(), "a broken template must stop start-up");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("LATCHKEY_PAGE_TEMPLATES") && stderr.contains(&broken.display().to_string()),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("listening"), "{stderr}");
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn data_files_are_private_and_the_master_key_is_never_replaced() {

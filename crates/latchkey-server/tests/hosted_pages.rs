@@ -1,5 +1,6 @@
 //! Hosted pages over plain HTTP: security headers, GET never consumes, CSRF protection of the
-//! POST, and every outcome page (done, already used, expired, replaced, invalid).
+//! POST, every outcome page (done, already used, expired, replaced, invalid), the project's
+//! "back to the app" link, and template overrides (`LATCHKEY_PAGE_TEMPLATES`).
 
 mod common;
 
@@ -8,6 +9,9 @@ use std::time::Duration;
 use common::TestApp;
 use common::mail::{link_in, token_of};
 use common::smtp::SmtpServer;
+use latchkey_core::auth::ProjectChange;
+use latchkey_core::domain::Actor;
+use latchkey_server::config::ServeSettings;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::json;
@@ -210,4 +214,240 @@ async fn two_tabs_of_one_link_both_submit_and_a_weak_password_is_explained_to_th
     let done = submit(csrf_field(&first_html), "n3w-S3cret!").await.unwrap();
     assert_eq!(done.status(), StatusCode::OK);
     assert!(done.text().await.unwrap().contains("Password changed"));
+}
+
+/// The outcome page's "back to the app" link: (href as the browser reads it, link text).
+fn back_link(html: &str) -> Option<(String, String)> {
+    let tag = html.split("<a ").find(|t| t.contains(r#"id="back""#))?;
+    let href = tag.split(r#"href=""#).nth(1)?.split('"').next()?;
+    let text = tag.split('>').nth(1)?.split("</a").next()?;
+    Some((unescape(href), unescape(text)))
+}
+
+/// Undoes minijinja's HTML escaping.
+fn unescape(text: &str) -> String {
+    [("&#x2f;", "/"), ("&#x27;", "'"), ("&quot;", "\""), ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")]
+        .iter()
+        .fold(text.to_owned(), |t, (from, to)| t.replace(from, to))
+}
+
+async fn set_app_url(app: &TestApp, project: latchkey_core::domain::ProjectId, url: Option<&str>) {
+    let change = ProjectChange { app_url: Some(url.map(str::to_owned)), ..ProjectChange::default() };
+    app.admin.projects.update(project, change, Actor::Cli).await.expect("app URL accepted");
+}
+
+#[tokio::test]
+async fn outcome_pages_link_back_to_the_project_app_url_and_nowhere_else() {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::spawn().await;
+    let _worker = app.start_worker(Some(&smtp.url()));
+    let app_url = "https://acme.example/app?from=reset&x=1";
+    set_app_url(&app, app.project, Some(app_url)).await;
+    let back = Some((app_url.to_owned(), "Back to Test project".to_owned()));
+    let user_id = app.sign_up("back@example.com").await["user"]["id"].as_str().unwrap().to_owned();
+
+    // Verification (before the reset, which verifies the address too): done links back.
+    let (s, _) = app.post("/auth/send-verification-email", json!({ "userId": user_id })).await;
+    assert_eq!(s, StatusCode::OK);
+    let link = link_in(&smtp.wait_for(1, WAIT).await[0].data);
+    let (_, csrf) = open(&app, &link).await;
+    let r = app
+        .http
+        .post(page_url(&app, "verify-email-link"))
+        .header("cookie", format!("latchkey_csrf={csrf}"))
+        .form(&[("token", token_of(&link)), ("csrf", csrf.clone())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Email verified"));
+    assert_eq!(back_link(&html), back);
+
+    // The form itself has no way out (open() checks that it names no external URL).
+    let link = reset_link(&app, &smtp, "back@example.com", 2).await;
+    let (_, csrf) = open(&app, &link).await;
+    let url = page_url(&app, "reset-password-page");
+    let form = [
+        ("token", token_of(&link)),
+        ("csrf", csrf.clone()),
+        ("password", "n3w-S3cret!".into()),
+        ("confirm", "n3w-S3cret!".into()),
+    ];
+    // Refused (no cookie), done, already used: each outcome links back.
+    let r = app.http.post(&url).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(back_link(&r.text().await.unwrap()), back);
+    let post = || app.http.post(&url).header("cookie", format!("latchkey_csrf={csrf}")).form(&form).send();
+    let r = post().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Password changed"));
+    assert_eq!(back_link(&html), back, "{html}");
+    let r = post().await.unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    assert_eq!(back_link(&r.text().await.unwrap()), back);
+
+    // Expired and invalid links; the request cannot choose where the link goes.
+    let expiring = reset_link(&app, &smtp, "back@example.com", 3).await;
+    app.advance(3601);
+    let r = app.http.get(&expiring).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    assert_eq!(back_link(&r.text().await.unwrap()), back);
+    let sneaky =
+        format!("{url}?token=nope&app_url=https://evil.example/&appUrl=https://evil.example/&next=//evil.example");
+    let r = app.http.get(&sneaky).header("referer", "https://evil.example/").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let html = r.text().await.unwrap();
+    assert_eq!(back_link(&html), back);
+    assert!(!html.contains("evil"), "{html}");
+
+    // Another project's pages, an unknown project's, and this one's once cleared: no link.
+    let (other, _) = app.another_project().await;
+    for page in [
+        app.url(other, "/auth/reset-password-page?token=nope"),
+        format!("{}/v7/{}/auth/reset-password-page?token=nope", app.addr, uuid::Uuid::now_v7()),
+    ] {
+        let html = app.http.get(&page).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Invalid link") && back_link(&html).is_none(), "{html}");
+    }
+    set_app_url(&app, app.project, None).await;
+    let html = app.http.get(format!("{url}?token=nope")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Invalid link") && back_link(&html).is_none(), "{html}");
+}
+
+#[tokio::test]
+async fn the_app_link_is_escaped_and_its_project_name_too() {
+    let app = TestApp::spawn().await;
+    // The URL parser percent-encodes what could end the attribute; the name is escaped.
+    set_app_url(&app, app.project, Some(r#"https://acme.example/?q="><script>alert(1)</script>'"#)).await;
+    app.admin.projects.rename(app.project, r#"Acme "<b>Shop</b>""#, Actor::Cli).await.unwrap();
+    let html = app.http.get(page_url(&app, "reset-password-page")).send().await.unwrap().text().await.unwrap();
+    let (href, text) = back_link(&html).expect("a link");
+    assert_eq!(href, "https://acme.example/?q=%22%3E%3Cscript%3Ealert(1)%3C/script%3E%27");
+    assert_eq!(text, r#"Back to Acme "<b>Shop</b>""#);
+    assert!(!html.contains("<script") && !html.contains("<b>"), "{html}");
+}
+
+/// A directory of page template overrides: one for every project, one for `project` only.
+fn override_dir(project: latchkey_core::domain::ProjectId) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("outcome.html"),
+        r#"<!doctype html><title>{{ title }}</title><style nonce="{{ nonce }}">h1 { color: teal; }</style>
+<main data-outcome="{{ outcome }}"><h1 id="custom-outcome">{{ heading }} ({{ purpose }})</h1><p>{{ message }}</p>
+{% if app_url %}<a id="back" href="{{ app_url }}">Return to {{ project_name }}</a>{% endif %}</main>"#,
+    )
+    .unwrap();
+    let own = dir.path().join(project.to_string());
+    std::fs::create_dir(&own).unwrap();
+    std::fs::write(
+        own.join("reset_form.html"),
+        r#"{% extends "base.html" %}{% block content %}<h1 id="custom-form">{{ project_name }}: pick a password</h1>
+{% if error %}<p id="error">{{ error }}</p>{% endif %}
+<form method="post" action="reset-password-page">
+<input type="hidden" name="token" value="{{ token }}"><input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="password" name="password" minlength="{{ min_password_chars }}">
+<input type="password" name="confirm"><button>Save</button></form>{% endblock %}"#,
+    )
+    .unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn overridden_templates_are_served_for_their_projects_with_the_nonce_and_csrf_working() {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::spawn().await;
+    let _worker = app.start_worker(Some(&smtp.url()));
+    let (other, other_key) = app.another_project().await;
+    set_app_url(&app, app.project, Some("https://acme.example/")).await;
+    let dir = override_dir(app.project);
+    let node = app
+        .another_node(ServeSettings { page_templates_dir: Some(dir.path().to_owned()), ..Default::default() })
+        .await
+        .expect("the overrides pass the start-up check");
+    // The mail links name the first node; the same path on the second.
+    let on_node = |link: &str| link.replacen(&app.addr, &node, 1);
+
+    // This project: its own form (with the shared layout), and the shared outcome page.
+    app.sign_up("own@example.com").await;
+    let link = on_node(&reset_link(&app, &smtp, "own@example.com", 1).await);
+    let r = app.http.get(&link).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_page_headers(r.headers());
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let cookie = r.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"<h1 id="custom-form">Test project: pick a password</h1>"#), "{html}");
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+    assert!(html.contains(&format!(r#"<style nonce="{nonce}">"#)), "the layout's style carries this page's nonce");
+    let csrf = cookie.split_once('=').unwrap().1.to_owned();
+    assert!(html.contains(&format!(r#"name="csrf" value="{csrf}""#)), "{html}");
+    let url = format!("{node}/v7/{}/auth/reset-password-page", app.project);
+    let form = [
+        ("token", token_of(&link)),
+        ("csrf", csrf.clone()),
+        ("password", "n3w-S3cret!".into()),
+        ("confirm", "n3w-S3cret!".into()),
+    ];
+    let r = app.http.post(&url).header("cookie", &cookie).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the overridden form submits");
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"<h1 id="custom-outcome">Password changed (password-reset)</h1>"#), "{html}");
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+    assert!(html.contains(&format!(r#"<style nonce="{nonce}">"#)), "{html}");
+    assert!(html.contains(r#"<a id="back" href="https:&#x2f;&#x2f;acme.example&#x2f;">Return to Test project</a>"#));
+    let (s, _) = app.post("/auth/sign-in", json!({ "email": "own@example.com", "password": "n3w-S3cret!" })).await;
+    assert_eq!(s, StatusCode::OK, "the password was changed");
+
+    // The other project: the built-in form, the shared outcome page.
+    let (s, _) = app
+        .post_as(other, &other_key, "/auth/sign-up", json!({ "email": "o@example.com", "password": "s3cur3P@ss" }))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) =
+        app.post_as(other, &other_key, "/auth/request-password-reset", json!({ "email": "o@example.com" })).await;
+    assert_eq!(s, StatusCode::OK);
+    let link = on_node(&link_in(&smtp.wait_for(2, WAIT).await[1].data));
+    let html = app.http.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Choose a new password") && !html.contains("custom-form"), "{html}");
+    let html =
+        app.http.get(format!("{node}/v7/{other}/auth/verify-email-link")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"<h1 id="custom-outcome">Invalid link (verify-email)</h1>"#), "{html}");
+    assert!(!html.contains(r#"id="back""#), "no app URL for that project");
+
+    // The first node, started without the directory, still serves the built-ins.
+    let html = app.http.get(format!("{}?token=nope", page_url(&app, "reset-password-page"))).send().await.unwrap();
+    assert!(!html.text().await.unwrap().contains("custom-outcome"));
+}
+
+#[tokio::test]
+async fn a_broken_page_template_stops_start_up_naming_the_file() {
+    let app = TestApp::spawn().await;
+    let start = |dir: &std::path::Path| {
+        app.another_node(ServeSettings { page_templates_dir: Some(dir.to_owned()), ..Default::default() })
+    };
+    let dir = override_dir(app.project);
+    let own = dir.path().join(app.project.to_string()).join("reset_form.html");
+    std::fs::write(&own, "{% extends \"base.html\" %}{% block content %}{% if error %}{{ error }}{% endblock %}")
+        .unwrap();
+    let message = format!("{:#}", start(dir.path()).await.expect_err("a syntax error stops start-up"));
+    assert!(message.contains("LATCHKEY_PAGE_TEMPLATES") && message.contains(&own.display().to_string()), "{message}");
+    assert!(message.contains("syntax error") || message.contains("unexpected"), "{message}");
+
+    // A misspelt file name would never be used: refused too, and so is a form without its CSRF field.
+    let dir = override_dir(app.project);
+    std::fs::write(dir.path().join("outcome-page.html"), "never used").unwrap();
+    let message = format!("{:#}", start(dir.path()).await.expect_err("an unknown template name stops start-up"));
+    assert!(message.contains("outcome-page.html"), "{message}");
+    let dir = override_dir(app.project);
+    let own = dir.path().join(app.project.to_string()).join("reset_form.html");
+    std::fs::write(&own, r#"<form method="post"><input name="token" value="{{ token }}"><button>Go</button></form>"#)
+        .unwrap();
+    let message = format!("{:#}", start(dir.path()).await.expect_err("a form without its CSRF field"));
+    assert!(message.contains(&own.display().to_string()) && message.contains("csrf"), "{message}");
+    let missing = app.dir.path().join("no-such-dir");
+    let message = format!("{:#}", start(&missing).await.expect_err("a missing directory"));
+    assert!(message.contains("LATCHKEY_PAGE_TEMPLATES must be an existing directory"), "{message}");
 }

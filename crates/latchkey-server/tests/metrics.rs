@@ -117,7 +117,7 @@ async fn metrics_off_means_no_route_and_a_separate_exposition_serves_only_metric
     let app = TestApp::spawn().await;
     // LATCHKEY_METRICS=false: no recorder, no route.
     let off = router_with(
-        AppState { services: Arc::clone(&app.services) },
+        AppState::new(Arc::clone(&app.services)),
         RouterOptions { body_limit: DEFAULT_BODY_LIMIT, metrics: None, expose_metrics: false },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -129,7 +129,7 @@ async fn metrics_off_means_no_route_and_a_separate_exposition_serves_only_metric
     // LATCHKEY_METRICS_BIND: the API records, but only the separate listener exposes.
     let metrics = Metrics::new();
     let api = router_with(
-        AppState { services: Arc::clone(&app.services) },
+        AppState::new(Arc::clone(&app.services)),
         RouterOptions { body_limit: DEFAULT_BODY_LIMIT, metrics: Some(Arc::clone(&metrics)), expose_metrics: false },
     );
     let exposition = latchkey_server::metrics::Exposition { metrics, health: app.services.health.clone() };

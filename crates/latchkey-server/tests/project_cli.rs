@@ -119,6 +119,33 @@ async fn project_set_renames_and_delete_needs_the_id_twice() {
     assert_eq!(db.json(&["project", "show", "--project", &kept, "--json"])["name"], "Kept", "the other project stays");
 }
 
+/// The app URL in `project show --json` (the admin API's project, camelCase).
+fn app_url(project: &Value) -> &Value {
+    &project["appUrl"]
+}
+
+#[tokio::test]
+async fn project_set_app_url_is_checked_shown_and_cleared() {
+    let db = Database::fresh().await;
+    let project = db.project("Shop");
+    let other = db.project("Other");
+    assert!(app_url(&db.json(&["project", "show", &project, "--json"])).is_null());
+
+    let set = db.json(&["project", "set", &project, "--app-url", "https://Shop.example/account", "--json"]);
+    assert_eq!(app_url(&set), "https://shop.example/account", "normalised");
+    assert!(db.ok(&["project", "show", &project]).contains("https://shop.example/account"));
+    assert!(app_url(&db.json(&["project", "show", &other, "--json"])).is_null(), "that project only");
+    for bad in ["javascript:alert(1)", "http://shop.example/", "https://user:pw@shop.example/"] {
+        let refused = db.refused(&["project", "set", &project, "--app-url", bad]);
+        assert!(refused.contains("app URL must be an absolute https:// URL"), "{bad}: {refused}");
+    }
+    let shown = db.json(&["project", "set", &project, "--access-token-ttl", "10m", "--json"]);
+    assert_eq!(app_url(&shown), "https://shop.example/account", "other flags leave it alone");
+    let cleared = db.json(&["project", "set", &project, "--app-url", "none", "--json"]);
+    assert!(app_url(&cleared).is_null(), "{cleared}");
+    assert!(app_url(&db.json(&["project", "show", &project, "--json"])).is_null());
+}
+
 #[tokio::test]
 async fn signing_keys_rotate_and_list() {
     let db = Database::fresh().await;

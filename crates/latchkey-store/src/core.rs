@@ -26,6 +26,7 @@ struct ProjectRow {
     name: String,
     access_token_ttl_secs: i64,
     refresh_token_ttl_secs: i64,
+    app_url: Option<String>,
     created_at: Millis,
 }
 
@@ -37,6 +38,7 @@ impl From<ProjectRow> for Project {
             settings: ProjectSettings {
                 access_token_ttl_secs: row.access_token_ttl_secs,
                 refresh_token_ttl_secs: row.refresh_token_ttl_secs,
+                app_url: row.app_url,
             },
             created_at: row.created_at.0,
         }
@@ -222,13 +224,14 @@ impl From<SessionRow> for SessionRecord {
 impl Tx {
     pub(crate) async fn insert_project(&mut self, project: &Project, keys: &[StoredSigningKey]) -> StoreResult<()> {
         self.query(
-            "INSERT INTO projects (id, name, access_token_ttl_secs, refresh_token_ttl_secs, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO projects (id, name, access_token_ttl_secs, refresh_token_ttl_secs, app_url, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(Id(project.id))
         .bind(project.name.as_str())
         .bind(project.settings.access_token_ttl_secs)
         .bind(project.settings.refresh_token_ttl_secs)
+        .bind(project.settings.app_url.as_deref())
         .bind(Millis(project.created_at))
         .execute()
         .await?;
@@ -366,12 +369,15 @@ impl CoreStore for SqlStore {
     }
 
     async fn update_project_settings(&self, id: ProjectId, settings: &ProjectSettings) -> StoreResult<()> {
-        self.write("UPDATE projects SET access_token_ttl_secs = $1, refresh_token_ttl_secs = $2 WHERE id = $3")
-            .bind(settings.access_token_ttl_secs)
-            .bind(settings.refresh_token_ttl_secs)
-            .bind(Id(id))
-            .execute()
-            .await?;
+        self.write(
+            "UPDATE projects SET access_token_ttl_secs = $1, refresh_token_ttl_secs = $2, app_url = $3 WHERE id = $4",
+        )
+        .bind(settings.access_token_ttl_secs)
+        .bind(settings.refresh_token_ttl_secs)
+        .bind(settings.app_url.as_deref())
+        .bind(Id(id))
+        .execute()
+        .await?;
         Ok(())
     }
 

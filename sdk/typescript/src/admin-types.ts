@@ -156,6 +156,8 @@ export interface AdminProject {
   accessTokenTtl: number;
   /** Seconds. */
   refreshTokenTtl: number;
+  /** The hosted pages' "Back to <name>" link; `null`: no link. */
+  appUrl: string | null;
   createdAt: string;
 }
 

@@ -27,7 +27,13 @@ impl<'a> Project<'a> {
 
     /// The name shown in emails and hosted pages, 1 to 100 characters.
     pub async fn rename(&self, name: impl Into<String>) -> Result<AdminProject, Error> {
-        self.update(UpdateProject { name: Some(name.into()) }).await
+        self.update(UpdateProject { name: Some(name.into()), ..UpdateProject::default() }).await
+    }
+
+    /// Where the hosted pages' "Back to <project>" link goes (`None` removes the link): an
+    /// absolute https URL (http only for localhost).
+    pub async fn set_app_url(&self, url: Option<String>) -> Result<AdminProject, Error> {
+        self.update(UpdateProject { app_url: Some(url), ..UpdateProject::default() }).await
     }
 }
 

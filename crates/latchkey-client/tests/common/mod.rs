@@ -61,7 +61,7 @@ impl Server {
             .create_api_key(project.id, "sdk", latchkey_core::domain::ApiKeyScope::Auth)
             .await
             .expect("key");
-        let app = router(AppState { services: Arc::clone(&services) }, DEFAULT_BODY_LIMIT);
+        let app = router(AppState::new(Arc::clone(&services)), DEFAULT_BODY_LIMIT);
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });

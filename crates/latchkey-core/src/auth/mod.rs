@@ -50,7 +50,7 @@ pub use import_settings::ImportSettings;
 pub use mail_admin::{MailAdmin, MailSettingsChange};
 pub use maintenance::Maintenance;
 pub use outbox::MailPayload;
-pub use project_admin::{NewApiKey, ProjectAdmin};
+pub use project_admin::{NewApiKey, ProjectAdmin, ProjectChange};
 pub use projects::Projects;
 pub use registration::{Registration, SignUp};
 pub use services::{Admin, Services};

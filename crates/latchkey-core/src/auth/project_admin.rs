@@ -14,6 +14,13 @@ use crate::domain::{
 use crate::tokens::{SigningKey, StoredSigningKey};
 use crate::{CoreError, Result};
 
+/// A partial update of a project: `None` leaves a field alone; `app_url: Some(None)` clears it.
+#[derive(Debug, Default, Clone)]
+pub struct ProjectChange {
+    pub name: Option<String>,
+    pub app_url: Option<Option<String>>,
+}
+
 #[derive(Clone)]
 pub struct ProjectAdmin {
     deps: Arc<Deps>,
@@ -58,7 +65,7 @@ impl ProjectAdmin {
 
     pub async fn create_project(&self, name: &str, settings: ProjectSettings) -> Result<Project> {
         let name = project_name(name)?;
-        validate_settings(&settings)?;
+        let settings = checked_settings(settings)?;
         let now = self.deps.clock.now();
         let project = Project { id: ProjectId::generate(), name: name.to_owned(), settings, created_at: now };
         self.deps.store.create_project(&project, &self.first_keys(&project)?).await?;
@@ -122,12 +129,33 @@ impl ProjectAdmin {
         Ok(())
     }
 
+    /// Replaces the project's settings (the app URL normalised, see
+    /// [`ProjectSettings::app_url`]). Hosted pages of this process show a changed app URL at
+    /// once, other processes within the project-context cache's lifetime (30 s).
     pub async fn update_settings(&self, id: ProjectId, settings: ProjectSettings) -> Result<Project> {
-        validate_settings(&settings)?;
+        let settings = checked_settings(settings)?;
         self.project(id).await?;
         self.deps.store.update_project_settings(id, &settings).await?;
         self.deps.contexts.invalidate(id);
         self.project(id).await
+    }
+
+    /// The admin API's partial update: both changes are checked before either is applied.
+    pub async fn update(&self, id: ProjectId, change: ProjectChange, actor: Actor) -> Result<Project> {
+        if let Some(name) = &change.name {
+            project_name(name)?;
+        }
+        let app_url = change.app_url.map(|url| url.as_deref().map(ProjectSettings::app_url).transpose()).transpose()?;
+        if let Some(name) = &change.name {
+            self.rename(id, name, actor).await?;
+        }
+        match app_url {
+            Some(app_url) => {
+                let settings = ProjectSettings { app_url, ..self.project(id).await?.settings };
+                self.update_settings(id, settings).await
+            }
+            None => self.project(id).await,
+        }
     }
 
     pub async fn create_api_key(&self, project: ProjectId, name: &str, scope: ApiKeyScope) -> Result<NewApiKey> {
@@ -179,8 +207,9 @@ fn project_name(name: &str) -> Result<&str> {
     Ok(name)
 }
 
-fn validate_settings(settings: &ProjectSettings) -> Result<()> {
-    let ProjectSettings { access_token_ttl_secs: access, refresh_token_ttl_secs: refresh } = *settings;
+/// `settings` if valid, with the app URL in its normalised form.
+fn checked_settings(mut settings: ProjectSettings) -> Result<ProjectSettings> {
+    let (access, refresh) = (settings.access_token_ttl_secs, settings.refresh_token_ttl_secs);
     if !(ProjectSettings::MIN_TTL_SECS..=ProjectSettings::MAX_ACCESS_TTL_SECS).contains(&access) {
         return Err(CoreError::invalid(
             "accessTokenTtl",
@@ -199,5 +228,6 @@ fn validate_settings(settings: &ProjectSettings) -> Result<()> {
             "refresh-token lifetime must not be shorter than the access-token lifetime",
         ));
     }
-    Ok(())
+    settings.app_url = settings.app_url.as_deref().map(ProjectSettings::app_url).transpose()?;
+    Ok(settings)
 }

@@ -52,13 +52,17 @@ pub async fn project(storage: &StorageConfig, command: ProjectCommand) -> anyhow
         ProjectCommand::Show { project, json } => {
             print_project(&admin.project(project_id(project.text())?).await?, json)?
         }
-        ProjectCommand::Set { project, name, lifetimes, mail, json } => {
+        ProjectCommand::Set { project, name, lifetimes, app_url, mail, json } => {
             let id = project_id(project.text())?;
             if let Some(name) = name {
                 admin.rename(id, &name, Actor::Cli).await?;
             }
             let current = admin.project(id).await?;
-            let updated = admin.update_settings(id, apply(current.settings, &lifetimes)).await?;
+            let mut settings = apply(current.settings, &lifetimes);
+            if let Some(app_url) = super::mail::optional(app_url) {
+                settings.app_url = app_url;
+            }
+            let updated = admin.update_settings(id, settings).await?;
             let mail = super::mail::apply_mail(&mail_admin, id, mail).await?;
             if json {
                 // One document, so scripts can parse the output.
@@ -94,6 +98,7 @@ fn print_project(project: &Project, json: bool) -> anyhow::Result<()> {
         println!("  name                 {}", project.name);
         println!("  access-token ttl     {}s", project.settings.access_token_ttl_secs);
         println!("  refresh-token ttl    {}s", project.settings.refresh_token_ttl_secs);
+        println!("  app url              {}", project.settings.app_url.as_deref().unwrap_or("none"));
         println!("  created              {}", project.created_at.to_rfc3339());
     }
     Ok(())

@@ -12,7 +12,7 @@ use crate::config::StorageConfig;
 use crate::mail::SmtpUrl;
 
 /// `none` or an empty value clears an optional setting.
-fn optional(value: Option<String>) -> Option<Option<String>> {
+pub(super) fn optional(value: Option<String>) -> Option<Option<String>> {
     value.map(|v| Some(v).filter(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("none")))
 }
 

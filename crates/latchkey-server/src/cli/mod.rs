@@ -232,6 +232,8 @@ impl ProjectSelector {
     }
 }
 
+// Parsed once per process: the size of `Set` costs nothing worth boxing its flags for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ProjectCommand {
     /// Create a project (with its signing key).
@@ -265,6 +267,10 @@ pub enum ProjectCommand {
         name: Option<String>,
         #[command(flatten)]
         lifetimes: Lifetimes,
+        /// The hosted pages' "Back to <name>" link: an https URL (http only for localhost);
+        /// `none` removes the link.
+        #[arg(long, value_name = "URL")]
+        app_url: Option<String>,
         #[command(flatten)]
         mail: MailFlags,
         #[arg(long, help = JSON_HELP)]

@@ -5,8 +5,12 @@
 //! Pages are server-rendered HTML with inline CSS allowed by a per-response nonce, no script,
 //! no third-party request. The POST is protected by a double-submit token (an HttpOnly,
 //! SameSite=Strict cookie that must equal the form field) plus an Origin check.
+//! Outcome pages link back to the project's app URL when it has one (a project setting, never
+//! anything from the request). The templates may be overridden from a directory (`templates.rs`).
 
-use std::sync::OnceLock;
+mod templates;
+
+use std::sync::Arc;
 
 use axum::Form;
 use axum::Router;
@@ -19,11 +23,12 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use latchkey_core::CoreError;
 use latchkey_core::auth::LinkStatus;
 use latchkey_core::crypto::random_token;
-use latchkey_core::domain::{LinkPurpose, Password, ProjectId};
-use minijinja::{Environment, Value, context};
+use latchkey_core::domain::{LinkPurpose, Password, ProjectId, ProjectSettings};
+use minijinja::{Value, context};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
+pub use self::templates::{PageTemplateError, PageTemplates};
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -34,24 +39,6 @@ pub fn router() -> Router<AppState> {
 }
 
 const CSRF_COOKIE: &str = "latchkey_csrf";
-
-fn templates() -> &'static Environment<'static> {
-    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        for (name, source) in [
-            ("base.html", include_str!("../../templates/pages/base.html")),
-            ("reset_form.html", include_str!("../../templates/pages/reset_form.html")),
-            ("verify_form.html", include_str!("../../templates/pages/verify_form.html")),
-            ("outcome.html", include_str!("../../templates/pages/outcome.html")),
-        ] {
-            if let Err(e) = env.add_template(name, source) {
-                tracing::error!(error = %e, template = name, "built-in page template does not compile");
-            }
-        }
-        env
-    })
-}
 
 #[derive(Deserialize)]
 struct TokenQuery {
@@ -72,31 +59,49 @@ struct VerifyForm {
     csrf: String,
 }
 
-/// A page being answered: project display name and the security headers every page carries.
+/// A page being answered: the project's display name and app URL, the flow, the templates.
 struct Page {
     project: Option<ProjectId>,
     project_name: String,
+    /// The project's setting, checked again here: only ever a URL `ProjectSettings::app_url`
+    /// accepts reaches a page.
+    app_url: Option<String>,
+    purpose: LinkPurpose,
     secure_cookie: bool,
+    templates: Arc<PageTemplates>,
 }
 
 impl Page {
-    async fn load(state: &AppState, raw: &str) -> Self {
+    async fn load(state: &AppState, raw: &str, purpose: LinkPurpose) -> Self {
         let project = raw.parse::<ProjectId>().ok();
-        let name = match project {
-            Some(id) => state.services.projects.context(id).await.ok().map(|c| c.project.name.clone()),
+        let context = match project {
+            Some(id) => state.services.projects.context(id).await.ok(),
             None => None,
         };
+        let app_url = context.as_ref().and_then(|c| c.project.settings.app_url.as_deref());
         Self {
-            project: project.filter(|_| name.is_some()),
-            project_name: name.unwrap_or_else(|| "Latchkey".to_owned()),
+            project: project.filter(|_| context.is_some()),
+            project_name: context.as_ref().map_or_else(|| "Latchkey".to_owned(), |c| c.project.name.clone()),
+            app_url: app_url.and_then(|url| ProjectSettings::app_url(url).ok()),
+            purpose,
             secure_cookie: state.services.policy().issuer.starts_with("https://"),
+            templates: Arc::clone(&state.pages),
         }
     }
 
+    /// Renders `template` with the variables every page gets (docs/EMAIL.md lists them) and
+    /// `extra`.
     fn render(&self, status: StatusCode, template: &str, extra: Value, set_csrf: Option<&str>) -> Response {
         let nonce = random_token(16);
-        let ctx = context! { project_name => self.project_name.clone(), nonce => nonce.clone(), ..extra };
-        let body = templates().get_template(template).and_then(|t| t.render(ctx));
+        let purpose = match self.purpose {
+            LinkPurpose::PasswordReset => "password-reset",
+            LinkPurpose::VerifyEmail => "verify-email",
+        };
+        let ctx = context! {
+            project_name => self.project_name.clone(), nonce => nonce.clone(), purpose,
+            app_url => self.app_url.clone(), min_password_chars => Password::MIN_CHARS, ..extra
+        };
+        let body = self.templates.render(self.project, template, ctx);
         let (status, body) = match body {
             Ok(html) => (status, html),
             Err(e) => {
@@ -132,6 +137,7 @@ impl Page {
         response
     }
 
+    /// An outcome page (the built-in one links back to the project's app URL, if set).
     fn outcome(&self, status: StatusCode, outcome: &str, tone: &str, heading: &str, message: &str) -> Response {
         let extra = context! { title => heading, heading, message, tone, outcome };
         self.render(status, "outcome.html", extra, None)
@@ -236,7 +242,7 @@ async fn show(
     token: Option<&str>,
     cookies: &CookieJar,
 ) -> Response {
-    let page = Page::load(state, raw_project).await;
+    let page = Page::load(state, raw_project, purpose).await;
     let (Some(project), Some(token)) = (page.project, token) else {
         return page.unusable(purpose, LinkStatus::Invalid);
     };
@@ -256,7 +262,7 @@ async fn reset_submit(
     cookies: CookieJar,
     form: Result<Form<ResetForm>, FormRejection>,
 ) -> Response {
-    let page = Page::load(&state, &project).await;
+    let page = Page::load(&state, &project, LinkPurpose::PasswordReset).await;
     let (Some(project), Ok(Form(form))) = (page.project, form) else {
         return page.unusable(LinkPurpose::PasswordReset, LinkStatus::Invalid);
     };
@@ -316,7 +322,7 @@ async fn verify_submit(
     cookies: CookieJar,
     form: Result<Form<VerifyForm>, FormRejection>,
 ) -> Response {
-    let page = Page::load(&state, &project).await;
+    let page = Page::load(&state, &project, LinkPurpose::VerifyEmail).await;
     let (Some(project), Ok(Form(form))) = (page.project, form) else {
         return page.unusable(LinkPurpose::VerifyEmail, LinkStatus::Invalid);
     };

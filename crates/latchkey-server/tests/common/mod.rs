@@ -48,6 +48,10 @@ pub struct TestApp {
     /// Every response this app served whose status the OpenAPI document does not list for
     /// its route; checked when the app is dropped, so every test doubles as a spec check.
     pub undocumented: Undocumented,
+    /// The database and master key, for [`TestApp::another_node`].
+    pub storage: StorageConfig,
+    /// Hashing cost and pool of this app, for [`TestApp::another_node`].
+    options: Options,
 }
 
 /// The database the HTTP tests run on, from `LATCHKEY_TEST_BACKEND`.
@@ -136,6 +140,7 @@ impl Drop for Undocumented {
 }
 
 /// Options for [`TestApp::spawn_with`].
+#[derive(Clone)]
 pub struct Options {
     pub hash_cost: HashCost,
     pub pool: PoolSize,
@@ -179,6 +184,7 @@ impl TestApp {
         config.hash_cost = options.hash_cost;
         config.hash_pool = options.pool;
         config.connections = options.connections;
+        let options_kept = options.clone();
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()));
         let clock_dyn: Arc<dyn Clock> = clock.clone();
         let undocumented = Undocumented::default();
@@ -212,7 +218,30 @@ impl TestApp {
             dir,
             postgres,
             undocumented,
+            storage,
+            options: options_kept,
         }
+    }
+
+    /// A second server on this app's database, master key and clock, as another node of the
+    /// deployment, started through [`Application::build`] with `settings` (bind and public URL
+    /// are set here). Its address, or the start-up error.
+    pub async fn another_node(&self, settings: ServeSettings) -> anyhow::Result<String> {
+        let settings = ServeSettings { bind: "127.0.0.1:0".into(), public_url: Some(ISSUER.into()), ..settings };
+        let mut config = ServeConfig::resolve(&settings)?;
+        config.hash_cost = self.options.hash_cost;
+        config.hash_pool = self.options.pool;
+        config.connections = self.options.connections;
+        let start = StartOptions {
+            clock: self.clock.clone(),
+            bootstrap: false,
+            outbox_worker: false,
+            wrap_router: Some(Box::new(self.undocumented.layer())),
+        };
+        let app = Application::build(&self.storage, config, start).await?;
+        let addr = format!("http://{}", app.address()?);
+        tokio::spawn(async move { app.run_until_stopped(std::future::pending()).await.expect("serve") });
+        Ok(addr)
     }
 
     /// Everything the database holds, as bytes to search for secrets: the SQLite file and

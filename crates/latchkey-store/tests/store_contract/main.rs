@@ -39,7 +39,8 @@ use mail::{
     racing_reset_requests_respect_the_rate_limit, racing_workers_never_claim_the_same_row,
 };
 use project_admin::{
-    a_deleted_project_leaves_nothing_behind, a_project_is_renamed_with_its_record, racing_rotations_apply_once,
+    a_deleted_project_leaves_nothing_behind, a_project_is_renamed_with_its_record,
+    project_settings_round_trip_per_project, racing_rotations_apply_once,
     rotation_moves_each_key_one_step_with_its_record, standbys_are_added_once_and_unpublished_keys_purged,
 };
 use user_admin::{
@@ -115,6 +116,7 @@ on_every_backend!(
     links_and_passwords_supersede_and_revoke,
     sessions_list_and_revoke_per_user,
     a_project_is_renamed_with_its_record,
+    project_settings_round_trip_per_project,
     a_deleted_project_leaves_nothing_behind,
     rotation_moves_each_key_one_step_with_its_record,
     racing_rotations_apply_once,

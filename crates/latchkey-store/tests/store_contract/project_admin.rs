@@ -25,6 +25,37 @@ pub async fn a_project_is_renamed_with_its_record(store: Arc<Store>) {
     assert!(!store.rename_project(missing, "Ghost", &nothing).await.unwrap(), "no such project");
 }
 
+/// A project's settings, the app URL included, round trip from creation and through updates
+/// (set, changed, cleared), for that project only.
+pub async fn project_settings_round_trip_per_project(store: Arc<Store>) {
+    let (master, _) = MasterKey::generate();
+    let settings = ProjectSettings {
+        access_token_ttl_secs: 600,
+        refresh_token_ttl_secs: 7 * 86400,
+        app_url: Some("https://acme.example/app?from=latchkey#top".into()),
+    };
+    let created =
+        Project { id: ProjectId::generate(), name: "Acme".into(), settings: settings.clone(), created_at: now() };
+    store.create_project(&created, &super::first_keys(created.id, &master)).await.unwrap();
+    let other = project(&store).await;
+    assert_eq!(store.get_project(created.id).await.unwrap().unwrap().settings, settings, "as created");
+    let listed = store.list_projects().await.unwrap();
+    assert_eq!(listed.iter().find(|p| p.id == created.id).unwrap().settings, settings, "listed too");
+    assert_eq!(listed.iter().find(|p| p.id == other).unwrap().settings.app_url, None);
+
+    let changed = ProjectSettings { app_url: Some("http://localhost:3000/".into()), ..settings.clone() };
+    store.update_project_settings(created.id, &changed).await.unwrap();
+    assert_eq!(store.get_project(created.id).await.unwrap().unwrap().settings, changed);
+    store.update_project_settings(other, &settings).await.unwrap();
+    assert_eq!(store.get_project(other).await.unwrap().unwrap().settings, settings, "set on the other project");
+    assert_eq!(store.get_project(created.id).await.unwrap().unwrap().settings, changed, "this one untouched");
+
+    let cleared = ProjectSettings { app_url: None, ..changed };
+    store.update_project_settings(created.id, &cleared).await.unwrap();
+    assert_eq!(store.get_project(created.id).await.unwrap().unwrap().settings, cleared);
+    assert_eq!(store.get_project(other).await.unwrap().unwrap().settings.app_url, settings.app_url);
+}
+
 pub async fn a_deleted_project_leaves_nothing_behind(store: Arc<Store>) {
     let (gone, kept) = (project(&store).await, project(&store).await);
     for p in [gone, kept] {

@@ -1,9 +1,11 @@
-//! `GET /admin/project`: the project's settings; `PATCH /admin/project`: rename it.
+//! `GET /admin/project`: the project's settings; `PATCH /admin/project`: rename it, set or
+//! clear its app URL.
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::SecondsFormat;
+use latchkey_core::auth::ProjectChange;
 use latchkey_core::domain::Project;
 use latchkey_proto::ErrorBody;
 use latchkey_proto::admin::{AdminProject, UpdateProject};
@@ -23,6 +25,7 @@ pub(crate) fn admin_project(project: &Project) -> AdminProject {
         name: project.name.clone(),
         access_token_ttl: project.settings.access_token_ttl_secs,
         refresh_token_ttl: project.settings.refresh_token_ttl_secs,
+        app_url: project.settings.app_url.clone(),
         created_at: project.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
     }
 }
@@ -48,10 +51,13 @@ pub(crate) async fn show(State(state): State<AppState>, key: AdminKey) -> Result
     request_body = UpdateProject,
     security(("apiKey" = [])),
     responses(
-        (status = 200, description = "The project as changed (`project.renamed` in the audit trail). Emails and \
-            hosted pages use the new name at once on the node that answered, on the others within 30 s",
+        (status = 200, description = "The project as changed (a rename is recorded as `project.renamed` in the \
+            audit trail). Emails and hosted pages use the new name and app URL at once on the node that answered, \
+            on the others within 30 s",
             body = AdminProject),
-        (status = 400, description = "`auth/invalid-body` (`name`: 1 to 100 characters)", body = ErrorBody),
+        (status = 400, description = "`auth/invalid-body` (`name`: 1 to 100 characters; `appUrl`: an absolute \
+            https URL, http only for localhost, at most 2048 characters, no user name or password); nothing is \
+            changed", body = ErrorBody),
         (status = 403, description = "`auth/insufficient-scope`: the key lacks the admin scope", body = ErrorBody),
         (status = 404, description = "`project/not-found`: deleted meanwhile", body = ErrorBody),
         (status = 503, description = "`server/unavailable`", body = ErrorBody),
@@ -62,10 +68,7 @@ pub(crate) async fn update(
     key: AdminKey,
     ApiJson(body): ApiJson<UpdateProject>,
 ) -> Result<Json<AdminProject>, ApiError> {
-    let projects = &state.services.admin.projects;
-    let project = match body.name {
-        Some(name) => projects.rename(key.project, &name, key.actor).await?,
-        None => projects.project(key.project).await?,
-    };
+    let change = ProjectChange { name: body.name, app_url: body.app_url };
+    let project = state.services.admin.projects.update(key.project, change, key.actor).await?;
     Ok(Json(admin_project(&project)))
 }
