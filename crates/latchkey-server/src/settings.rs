@@ -207,6 +207,11 @@ pub struct ServeSettings {
     /// Serve /metrics only on this separate address (e.g. 127.0.0.1:9090), not on --bind.
     #[arg(long, env = "LATCHKEY_METRICS_BIND", value_name = "ADDR")]
     pub metrics_bind: Option<String>,
+    /// Export traces over OTLP/HTTP (protobuf) to this collector, e.g. http://127.0.0.1:4318
+    /// (spans are posted to <URL>/v1/traces). Unset: OTEL_EXPORTER_OTLP_ENDPOINT or
+    /// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT if set, else no traces.
+    #[arg(long, env = "LATCHKEY_OTLP_ENDPOINT", value_name = "URL", hide_env_values = true)]
+    pub otlp_endpoint: Option<SecretUrl>,
     // Connections.
     /// Time a client has to send a request's headers, from its first byte (or from connecting);
     /// then the connection is closed (at most 300s; a bare number is seconds).
@@ -370,10 +375,17 @@ mod tests {
     #[test]
     fn file_keys_are_the_documented_ones() {
         let keys = file_keys();
-        for key in ["bind", "database_connect_timeout_ms", "body_limit_bytes", "master_key_file", "metrics_bind"] {
+        for key in [
+            "bind",
+            "database_connect_timeout_ms",
+            "body_limit_bytes",
+            "master_key_file",
+            "metrics_bind",
+            "otlp_endpoint",
+        ] {
             assert!(keys.iter().any(|k| k == key), "{key} in {keys:?}");
         }
-        assert_eq!(keys.len(), 30, "{keys:?}");
+        assert_eq!(keys.len(), 31, "{keys:?}");
     }
 
     #[test]
