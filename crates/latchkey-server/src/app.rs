@@ -90,8 +90,9 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
                         .latency_unit(LatencyUnit::Micros)
                         .on_response(response, latency, span);
                     // After the log line (which has the status already): for the trace span.
+                    // (An i64: the trace layer would turn an unsigned value into text.)
                     if crate::telemetry::exporting() {
-                        span.record("status", response.status().as_u16());
+                        span.record("status", i64::from(response.status().as_u16()));
                     }
                 })
                 .on_failure(()),

@@ -29,7 +29,7 @@ use opentelemetry_sdk::trace::{
 };
 use tracing::Level;
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{FilterExt, Targets, dynamic_filter_fn};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::settings::ServeSettings;
@@ -125,8 +125,9 @@ impl Telemetry {
     }
 
     /// The tracing layer that turns spans into OpenTelemetry spans. It sees only Latchkey's
-    /// own spans (the request, hashing and SQL statements, DEBUG included) and the access log
-    /// event, whatever `LATCHKEY_LOG` says about the log.
+    /// own spans (DEBUG included) and the access log event, whatever `LATCHKEY_LOG` says about
+    /// the log; and of those only the requests and what runs inside one: the statements of
+    /// background work (the outbox worker polls) would each be a trace of their own.
     pub fn layer<S>(&self) -> impl Layer<S> + use<S>
     where
         S: tracing::Subscriber + for<'span> LookupSpan<'span>,
@@ -137,7 +138,14 @@ impl Telemetry {
             .with_target("latchkey_core", Level::DEBUG)
             .with_target("latchkey_store", Level::DEBUG)
             .with_target("tower_http", Level::INFO);
-        tracing_opentelemetry::layer().with_tracer(tracer).with_location(false).with_threads(false).with_filter(ours)
+        let in_request = dynamic_filter_fn(|metadata, context| {
+            (metadata.is_span() && metadata.name() == REQUEST_SPAN) || context.lookup_current().is_some()
+        });
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_location(false)
+            .with_threads(false)
+            .with_filter(ours.and(in_request))
     }
 
     /// Exports what is still queued (bounded by a timeout) and stops the exporter thread.
@@ -228,9 +236,9 @@ fn shape_request_span(span: &mut SpanData) {
                 "http.route"
             }
             "status" => {
-                status = match attribute.value {
-                    Value::I64(code) => Some(code),
-                    _ => None,
+                status = match &attribute.value {
+                    Value::I64(code) => Some(*code),
+                    other => other.as_str().parse().ok(),
                 };
                 "http.response.status_code"
             }
