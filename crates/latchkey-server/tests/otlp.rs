@@ -29,11 +29,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 
 // --- The receiver. ---
 
-/// What the receiver was sent: each export decoded, and its raw bytes (searched for secrets);
-/// and any post it refused (wrong path, content type or body).
+/// One post to the receiver: decoded, and its raw bytes (searched for secrets).
+type Export = (ExportTraceServiceRequest, Vec<u8>);
+
+/// What the receiver was sent, and any post it refused (wrong content type or body).
 #[derive(Clone, Default)]
 struct Collector {
-    exports: Arc<Mutex<Vec<(ExportTraceServiceRequest, Vec<u8>)>>>,
+    exports: Arc<Mutex<Vec<Export>>>,
     refused: Arc<Mutex<Vec<String>>>,
 }
 
