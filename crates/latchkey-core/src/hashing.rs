@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use self::imported::FirebaseScryptParams;
 use crate::domain::Password;
@@ -82,20 +83,30 @@ pub struct HasherPool {
     /// Verified against when the account does not exist, so both paths cost the same.
     dummy_hash: String,
     counters: Arc<Counters>,
+    threads: usize,
 }
 
-/// Jobs waiting for a thread, and jobs refused because the queue was full.
+/// Jobs waiting for a thread, jobs being run, jobs run, and jobs refused because the queue
+/// was full.
 #[derive(Default)]
 struct Counters {
     queued: AtomicUsize,
+    running: AtomicUsize,
+    completed: AtomicU64,
     rejected: AtomicU64,
 }
 
 /// A snapshot of the pool's load, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStats {
+    /// Hashing threads.
+    pub threads: usize,
     /// Jobs accepted and not yet taken by a hashing thread.
     pub queued: usize,
+    /// Threads hashing or verifying right now.
+    pub busy: usize,
+    /// Hashes and verifications finished since the pool started.
+    pub completed: u64,
     /// Jobs refused with [`CoreError::Busy`] since the pool started.
     pub rejected: u64,
 }
@@ -106,10 +117,11 @@ impl HasherPool {
         let (queue, jobs) = sync_channel::<Job>(size.queue.max(1));
         let jobs = Arc::new(Mutex::new(jobs));
         let counters = Arc::new(Counters::default());
+        let threads = size.threads.max(1);
         // The dummy hash is made by the first hashing thread, in the memory it keeps anyway,
         // rather than in a 19 MiB buffer allocated here and freed.
         let (dummy_reply, dummy) = std::sync::mpsc::sync_channel::<Result<String>>(1);
-        for n in 0..size.threads.max(1) {
+        for n in 0..threads {
             let jobs = Arc::clone(&jobs);
             let counters = Arc::clone(&counters);
             let dummy_reply = (n == 0).then(|| dummy_reply.clone());
@@ -122,13 +134,20 @@ impl HasherPool {
             .recv()
             .map_err(|_| CoreError::Internal("hashing thread stopped before the dummy hash".into()))?
             .map_err(|e| CoreError::Internal(format!("dummy hash failed: {e}")))?;
-        Ok(Self { queue, dummy_hash, counters })
+        Ok(Self { queue, dummy_hash, counters, threads })
     }
 
     pub async fn hash(&self, password: Password) -> Result<String> {
-        let (reply, answer) = oneshot::channel();
-        self.submit(Job::Hash { password, reply })?;
-        answer.await.map_err(|_| CoreError::Internal("hashing thread stopped".into()))?
+        // A span (traces only; DEBUG, so off in the default logs) covering the wait for a
+        // thread and the hash itself.
+        let span = tracing::debug_span!("password.hash");
+        async {
+            let (reply, answer) = oneshot::channel();
+            self.submit(Job::Hash { password, reply })?;
+            answer.await.map_err(|_| CoreError::Internal("hashing thread stopped".into()))?
+        }
+        .instrument(span)
+        .await
     }
 
     /// Verifies `password` against `phc`, or against the dummy hash when there is no account
@@ -147,16 +166,24 @@ impl HasherPool {
     ) -> Result<Verified> {
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy_hash.clone());
-        let (reply, answer) = oneshot::channel();
-        self.submit(Job::Verify { password, phc, firebase, reply })?;
-        let verified = answer.await.map_err(|_| CoreError::Internal("hashing thread stopped".into()))??;
-        Ok(Verified { matches: known && verified.matches, needs_rehash: known && verified.needs_rehash })
+        let span = tracing::debug_span!("password.verify");
+        async {
+            let (reply, answer) = oneshot::channel();
+            self.submit(Job::Verify { password, phc, firebase, reply })?;
+            let verified = answer.await.map_err(|_| CoreError::Internal("hashing thread stopped".into()))??;
+            Ok(Verified { matches: known && verified.matches, needs_rehash: known && verified.needs_rehash })
+        }
+        .instrument(span)
+        .await
     }
 
-    /// Current queue depth and the number of jobs refused so far.
+    /// The pool's load now: queue depth, busy threads, jobs run and refused so far.
     pub fn stats(&self) -> PoolStats {
         PoolStats {
+            threads: self.threads,
             queued: self.counters.queued.load(Ordering::Relaxed),
+            busy: self.counters.running.load(Ordering::Relaxed),
+            completed: self.counters.completed.load(Ordering::Relaxed),
             rejected: self.counters.rejected.load(Ordering::Relaxed),
         }
     }
@@ -174,6 +201,18 @@ impl HasherPool {
                 TrySendError::Disconnected(_) => CoreError::Internal("hashing pool stopped".into()),
             }
         })
+    }
+}
+
+impl Counters {
+    /// Runs one job counted as running, and as completed before its answer is sent (so a
+    /// caller holding the answer never sees it still running).
+    fn run<T>(&self, job: impl FnOnce() -> T) -> T {
+        self.running.fetch_add(1, Ordering::Relaxed);
+        let answer = job();
+        self.running.fetch_sub(1, Ordering::Relaxed);
+        self.completed.fetch_add(1, Ordering::Relaxed);
+        answer
     }
 }
 
@@ -202,10 +241,12 @@ fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>, counters: &Counters, dumm
             Ok(Job::Hash { reply, .. }) if reply.is_closed() => {}
             Ok(Job::Verify { reply, .. }) if reply.is_closed() => {}
             Ok(Job::Hash { password, reply }) => {
-                let _ = reply.send(hash_one(cost, &mut scratch, password.expose().as_bytes()));
+                let hashed = counters.run(|| hash_one(cost, &mut scratch, password.expose().as_bytes()));
+                let _ = reply.send(hashed);
             }
             Ok(Job::Verify { password, phc, firebase, reply }) => {
-                let _ = reply.send(verify_any(cost, &mut scratch, &password, &phc, firebase.as_ref()));
+                let verified = counters.run(|| verify_any(cost, &mut scratch, &password, &phc, firebase.as_ref()));
+                let _ = reply.send(verified);
             }
             Err(_) => return, // the pool was dropped
         }
@@ -425,7 +466,8 @@ mod tests {
         }
         assert!(busy >= 1, "expected load shedding, got {done} done");
         assert!(done >= 1);
-        // Every refusal is counted, and nothing is left queued once all jobs have answered.
-        assert_eq!(pool.stats(), PoolStats { queued: 0, rejected: busy });
+        // Every refusal and every job run is counted, and nothing is left queued or running
+        // once all jobs have answered.
+        assert_eq!(pool.stats(), PoolStats { threads: 1, queued: 0, busy: 0, completed: done, rejected: busy });
     }
 }

@@ -12,7 +12,7 @@ use latchkey_core::auth::Services;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::ApiError;
@@ -79,15 +79,32 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
         .layer(
             // The access log: one INFO line per request when its response is sent, in a span
             // that every log line of the request shares. The route is axum's template, never
-            // the raw path or the query string (email links carry tokens there).
+            // the raw path or the query string (email links carry tokens there). The same span
+            // is the request's trace span when traces are exported (`telemetry.rs`).
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
                     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
                     let id = request.extensions().get::<RequestId>().map_or("", |id| &*id.0);
-                    tracing::info_span!("request", method = %request.method(), route = %route, request_id = %id)
+                    tracing::info_span!(
+                        crate::telemetry::REQUEST_SPAN,
+                        method = %request.method(),
+                        route = %route,
+                        request_id = %id,
+                        status = tracing::field::Empty,
+                    )
                 })
                 .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros))
+                .on_response(|response: &axum::http::Response<_>, latency, span: &tracing::Span| {
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(LatencyUnit::Micros)
+                        .on_response(response, latency, span);
+                    // After the log line (which has the status already): for the trace span.
+                    // (An i64: the trace layer would turn an unsigned value into text.)
+                    if crate::telemetry::exporting() {
+                        span.record("status", i64::from(response.status().as_u16()));
+                    }
+                })
                 .on_failure(()),
         )
         .layer(CatchPanicLayer::custom(|_| {

@@ -13,7 +13,9 @@
 //! - [`jwks_fetch`]: the HTTPS fetcher for per-project JWKS URLs of external users.
 //! - [`mail`]: SMTP/file delivery, templates and the outbox worker (password reset, verification).
 //! - [`openapi`]: the OpenAPI 3.1 document (`GET /openapi.json`), generated from the handlers.
-//! - [`metrics`]: Prometheus metrics (`GET /metrics`): requests by route template, hashing pool, mail.
+//! - [`metrics`]: Prometheus metrics (`GET /metrics`): requests by route template, auth outcomes,
+//!   hashing and database pools, mail, the process ([`process_stats`]).
+//! - [`telemetry`]: OpenTelemetry traces over OTLP/HTTP, when a collector is configured.
 //! - [`cli`]: `latchkey serve` and the admin subcommands.
 
 pub mod admin_wire;
@@ -29,9 +31,11 @@ pub mod mail;
 pub mod master_key;
 pub mod metrics;
 pub mod openapi;
+pub mod process_stats;
 pub mod request_id;
 pub mod routes;
 pub mod serve;
 pub mod settings;
+pub mod telemetry;
 
 pub use app::{AppState, RouterOptions, router, router_with};

@@ -71,7 +71,11 @@ pub struct Application {
 impl Application {
     pub async fn build(storage: &StorageConfig, config: ServeConfig, options: StartOptions) -> anyhow::Result<Self> {
         let store = storage.open_store().await?;
-        let deps = Deps::new(Arc::clone(&store), storage.master_key.clone(), options.clock);
+        let metrics = (config.metrics != MetricsExposure::Off).then(Metrics::new);
+        let mut deps = Deps::new(Arc::clone(&store), storage.master_key.clone(), options.clock);
+        if let Some(metrics) = &metrics {
+            deps = deps.with_auth_observer(Arc::clone(metrics) as _);
+        }
         let hasher = Arc::new(HasherPool::start(config.hash_cost, config.hash_pool)?);
         let mut policy = AuthPolicy::new(config.public_url.clone());
         policy.refresh_grace_secs = config.refresh_grace_secs;
@@ -87,7 +91,6 @@ impl Application {
         }
         services.external_sign_in.install_jwks_fetcher(Arc::new(crate::jwks_fetch::HttpJwksFetcher::new()?));
 
-        let metrics = (config.metrics != MetricsExposure::Off).then(Metrics::new);
         let metrics_listener = match config.metrics {
             MetricsExposure::Separate(addr) if metrics.is_some() => {
                 Some(TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (metrics)"))?)

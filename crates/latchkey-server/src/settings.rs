@@ -101,7 +101,7 @@ pub mod heading {
     pub const CONNECTIONS: &str = "Connections";
     pub const HASHING: &str = "Password hashing";
     pub const MAIL: &str = "Mail";
-    pub const METRICS: &str = "Metrics";
+    pub const METRICS: &str = "Metrics and traces";
 }
 
 /// Settings of every subcommand: where the data lives, how it is reached, how logs look.
@@ -248,6 +248,11 @@ pub struct ServeSettings {
     /// Serve /metrics only on this separate address (e.g. 127.0.0.1:9090), not on --bind.
     #[arg(help_heading = heading::METRICS, long, env = "LATCHKEY_METRICS_BIND", value_name = "ADDR")]
     pub metrics_bind: Option<String>,
+    /// Export traces over OTLP/HTTP (protobuf) to this collector, e.g. http://127.0.0.1:4318
+    /// (spans are posted to <URL>/v1/traces). Unset: OTEL_EXPORTER_OTLP_ENDPOINT or
+    /// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT if set, else no traces.
+    #[arg(help_heading = heading::METRICS, long, env = "LATCHKEY_OTLP_ENDPOINT", value_name = "URL", hide_env_values = true)]
+    pub otlp_endpoint: Option<SecretUrl>,
     // Connections.
     /// Time a client has to send a request's headers, from its first byte (or from connecting);
     /// then the connection is closed (at most 300s; a bare number is seconds).
@@ -415,10 +420,17 @@ mod tests {
     #[test]
     fn file_keys_are_the_documented_ones() {
         let keys = file_keys();
-        for key in ["bind", "database_connect_timeout_ms", "body_limit_bytes", "master_key_file", "metrics_bind"] {
+        for key in [
+            "bind",
+            "database_connect_timeout_ms",
+            "body_limit_bytes",
+            "master_key_file",
+            "metrics_bind",
+            "otlp_endpoint",
+        ] {
             assert!(keys.iter().any(|k| k == key), "{key} in {keys:?}");
         }
-        assert_eq!(keys.len(), 32, "{keys:?}");
+        assert_eq!(keys.len(), 33, "{keys:?}");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! `GET /metrics`: Prometheus text with requests counted by route *template* and status class,
-//! never a project id, key, token or query string; the hashing pool's depth and refusals; and
-//! nothing at all when metrics are switched off.
+//! never a project id, key, token or query string; auth outcomes counted exactly as the
+//! services decide them; the hashing pool, the database pools and the process; and nothing at
+//! all when metrics are switched off.
 
 mod common;
 
 use std::sync::Arc;
 
-use common::{Options, TestApp};
+use common::{Backend, Options, TestApp};
 use latchkey_core::hashing::{HashCost, PoolSize};
 use latchkey_server::app::{AppState, DEFAULT_BODY_LIMIT, RouterOptions, router_with};
 use latchkey_server::metrics::Metrics;
@@ -168,4 +169,125 @@ async fn the_mail_worker_counts_outcomes() {
     assert_eq!(sample(&body, "latchkey_mail_deliveries_total", &[("outcome", "sent")]), Some(1.0), "{body}");
     assert_eq!(sample(&body, "latchkey_mail_deliveries_total", &[("outcome", "dropped")]), Some(1.0), "{body}");
     assert!(!body.contains("mailer@example.com") && !body.contains("nobody@example.com"));
+}
+
+/// `latchkey_auth_*_total{outcome}` of a scrape.
+fn outcome(body: &str, metric: &str, outcome: &str) -> Option<f64> {
+    sample(body, metric, &[("outcome", outcome)])
+}
+
+#[tokio::test]
+async fn auth_outcomes_are_counted_exactly_as_decided() {
+    let app = TestApp::spawn().await;
+    // Every outcome is exported from zero, before anything happened.
+    let body = scrape(&app).await;
+    for (metric, outcomes) in [
+        ("latchkey_auth_sign_ups_total", &["created", "duplicate"][..]),
+        ("latchkey_auth_sign_ins_total", &["success", "failure", "locked", "denied"][..]),
+        ("latchkey_auth_refreshes_total", &["rotated", "grace", "reuse_detected"][..]),
+    ] {
+        for name in outcomes {
+            assert_eq!(outcome(&body, metric, name), Some(0.0), "{metric} {name}: {body}");
+        }
+    }
+
+    let signed_up = app.sign_up("outcomes@example.com").await;
+    let refresh = signed_up["refreshToken"].as_str().unwrap().to_owned();
+    let duplicate = app.post("/auth/sign-up", json!({"email": "outcomes@example.com", "password": "s3cur3P@ss"})).await;
+    assert_eq!(duplicate.0, StatusCode::CONFLICT);
+
+    let sign_in = |password: &'static str| {
+        app.post("/auth/sign-in", json!({"email": "outcomes@example.com", "password": password}))
+    };
+    assert_eq!(sign_in("s3cur3P@ss").await.0, StatusCode::OK);
+    // The policy's limit (10) of wrong passwords, then the account is locked: even the right
+    // password is refused, twice.
+    for _ in 0..10 {
+        assert_eq!(sign_in("wrong-Passw0rd").await.0, StatusCode::UNAUTHORIZED);
+    }
+    for password in ["s3cur3P@ss", "wrong-Passw0rd"] {
+        assert_eq!(sign_in(password).await.0, StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    // Rotation, then the old token again inside the grace window, then after it.
+    let exchange = |token: String| app.post("/auth/request-new-access-token", json!({ "refreshToken": token }));
+    assert_eq!(exchange(refresh.clone()).await.0, StatusCode::OK);
+    assert_eq!(exchange(refresh.clone()).await.0, StatusCode::OK, "the grace window");
+    app.advance(31);
+    assert_eq!(exchange(refresh.clone()).await.0, StatusCode::UNAUTHORIZED, "reuse detected");
+
+    // The right password of a suspended account.
+    let other = app.sign_up("suspended@example.com").await;
+    let admin_key = app.admin_key_of(app.project).await;
+    let id = other["user"]["id"].as_str().unwrap();
+    let suspend = json!({"reason": "test", "endsAt": "2027-01-01T00:00:00Z"});
+    let (status, body) =
+        app.admin_call(reqwest::Method::POST, &admin_key, &format!("/users/{id}/suspend"), suspend).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let denied = app.post("/auth/sign-in", json!({"email": "suspended@example.com", "password": "s3cur3P@ss"})).await;
+    assert_eq!(denied.0, StatusCode::FORBIDDEN, "{}", denied.1);
+
+    let body = scrape(&app).await;
+    let expected = [
+        ("latchkey_auth_sign_ups_total", "created", 2.0),
+        ("latchkey_auth_sign_ups_total", "duplicate", 1.0),
+        ("latchkey_auth_sign_ins_total", "success", 1.0),
+        ("latchkey_auth_sign_ins_total", "failure", 10.0),
+        ("latchkey_auth_sign_ins_total", "locked", 2.0),
+        ("latchkey_auth_sign_ins_total", "denied", 1.0),
+        ("latchkey_auth_refreshes_total", "rotated", 1.0),
+        ("latchkey_auth_refreshes_total", "grace", 1.0),
+        ("latchkey_auth_refreshes_total", "reuse_detected", 1.0),
+    ];
+    for (metric, name, count) in expected {
+        assert_eq!(outcome(&body, metric, name), Some(count), "{metric}{{outcome={name}}}: {body}");
+    }
+    assert!(!body.contains("outcomes@example.com") && !body.contains(&app.project.to_string()));
+}
+
+#[tokio::test]
+async fn pool_and_process_gauges_are_read_at_scrape_time() {
+    let app = TestApp::spawn().await;
+    app.sign_up("gauges@example.com").await;
+    let body = scrape(&app).await;
+    let value = |name: &str, labels: &[(&str, &str)]| {
+        sample(&body, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} missing: {body}"))
+    };
+
+    // The hashing pool of the test harness: two threads, idle now, the sign-up's hash run.
+    assert_eq!(value("latchkey_hash_threads", &[]), 2.0);
+    assert_eq!(value("latchkey_hash_busy_threads", &[]), 0.0);
+    assert!(value("latchkey_hash_jobs_total", &[]) >= 1.0, "{body}");
+
+    // The database pools, as opened: SQLite's single writer and its readers, or PostgreSQL's
+    // one pool of the harness's size.
+    let pools: &[(&str, Option<f64>)] = match Backend::from_env() {
+        Backend::Sqlite => &[("writer", Some(1.0)), ("reader", None)],
+        Backend::Postgres => &[("main", Some(8.0))],
+    };
+    for (pool, max) in pools {
+        let label = [("pool", *pool)];
+        let (open, idle, in_use) = (
+            value("latchkey_db_pool_open_connections", &label),
+            value("latchkey_db_pool_idle_connections", &label),
+            value("latchkey_db_pool_in_use_connections", &label),
+        );
+        let most = value("latchkey_db_pool_max_connections", &label);
+        assert!(open >= 1.0 && open <= most && idle + in_use == open, "{pool}: {body}");
+        if let Some(max) = max {
+            assert_eq!(most, *max, "{pool}");
+        }
+    }
+
+    // The process: plausible values, not just present.
+    assert!(value("process_resident_memory_bytes", &[]) > 1024.0 * 1024.0, "{body}");
+    assert!(value("process_virtual_memory_bytes", &[]) >= value("process_resident_memory_bytes", &[]));
+    assert!(value("process_cpu_seconds_total", &[]) > 0.0);
+    // The runtime's workers and the two hashing threads at least.
+    assert!(value("process_threads", &[]) >= 3.0, "{body}");
+    let fds = value("process_open_fds", &[]);
+    assert!(fds >= 3.0 && fds <= value("process_max_fds", &[]), "{body}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let started = value("process_start_time_seconds", &[]);
+    assert!(started <= now + 1.0 && started > now - 3600.0, "started {started}, now {now}");
 }

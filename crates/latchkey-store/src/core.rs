@@ -7,7 +7,9 @@ use latchkey_core::domain::{
     ApiKeyId, ApiKeyRecord, ApiKeyScope, AuditEvent, Location, Profile, Project, ProjectId, ProjectSettings, Role,
     SessionId, SessionMethod, User, UserId,
 };
-use latchkey_core::store::{CoreStore, FailureWindow, LiveApiKey, Rotation, SessionRecord, StoreError, StoreResult};
+use latchkey_core::store::{
+    ConnectionPoolStats, CoreStore, FailureWindow, LiveApiKey, Rotation, SessionRecord, StoreError, StoreResult,
+};
 use latchkey_core::tokens::StoredSigningKey;
 use serde_json::{Map, Value};
 
@@ -349,6 +351,10 @@ impl CoreStore for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
         let db = self.db.clone();
         self.readiness.check(move || probe(db)).await
+    }
+
+    fn connection_pools(&self) -> Vec<ConnectionPoolStats> {
+        self.db.connection_pools()
     }
 
     async fn create_project(&self, project: &Project, keys: &[StoredSigningKey]) -> StoreResult<()> {

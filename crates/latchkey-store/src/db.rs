@@ -15,11 +15,12 @@
 
 use std::path::PathBuf;
 
-use latchkey_core::store::{StoreError, StoreResult};
+use latchkey_core::store::{ConnectionPoolStats, StoreError, StoreResult};
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::{Arguments, Encode, Executor, FromRow, IntoArguments, Postgres, Sqlite, Type};
+use tracing::Instrument;
 
 use crate::map_err;
 use crate::postgres::{PgDb, PgTx, PgTxConn};
@@ -54,6 +55,18 @@ impl Db {
         match self {
             Db::Sqlite { writer, .. } => On::Sqlite(SqliteOn::Pool(writer)),
             Db::Postgres(db) => On::Postgres(PgOn::Pool(db)),
+        }
+    }
+
+    /// Each pool's load now (metrics), read from sqlx's counters without a round trip.
+    pub(crate) fn connection_pools(&self) -> Vec<ConnectionPoolStats> {
+        fn stats<DB: sqlx::Database>(pool: &'static str, of: &sqlx::Pool<DB>) -> ConnectionPoolStats {
+            let idle = u32::try_from(of.num_idle()).unwrap_or(u32::MAX);
+            ConnectionPoolStats { pool, open: of.size(), idle, max: of.options().get_max_connections() }
+        }
+        match self {
+            Db::Sqlite { writer, reader, .. } => vec![stats("writer", writer), stats("reader", reader)],
+            Db::Postgres(db) => vec![stats("main", &db.pool)],
         }
     }
 
@@ -224,7 +237,15 @@ impl Stmt<'_> {
     }
 }
 
-// The three runs, generic over the backend and its executor: sqlx's own calls.
+// The three runs, generic over the backend and its executor: sqlx's own calls, each in a
+// span (DEBUG, so off in the default logs; the traces exported over OTLP have it).
+
+/// The span of one statement: the backend and the SQL text, which holds placeholders, never
+/// values.
+fn statement_span<DB: sqlx::Database>(sql: &'static str) -> tracing::Span {
+    let system = if DB::NAME == "PostgreSQL" { "postgresql" } else { "sqlite" };
+    tracing::debug_span!("db.statement", "db.system.name" = system, "db.query.text" = sql)
+}
 
 async fn execute<'e, DB, E>(on: E, sql: &'static str, args: DB::Arguments) -> Result<DB::QueryResult, sqlx::Error>
 where
@@ -232,7 +253,7 @@ where
     E: Executor<'e, Database = DB>,
     DB::Arguments: IntoArguments<DB>,
 {
-    sqlx::query_with(sql, args).execute(on).await
+    sqlx::query_with(sql, args).execute(on).instrument(statement_span::<DB>(sql)).await
 }
 
 async fn fetch_optional<'e, DB, E, T>(on: E, sql: &'static str, args: DB::Arguments) -> Result<Option<T>, sqlx::Error>
@@ -242,7 +263,7 @@ where
     DB::Arguments: IntoArguments<DB>,
     T: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
 {
-    sqlx::query_as_with(sql, args).fetch_optional(on).await
+    sqlx::query_as_with(sql, args).fetch_optional(on).instrument(statement_span::<DB>(sql)).await
 }
 
 async fn fetch_all<'e, DB, E, T>(on: E, sql: &'static str, args: DB::Arguments) -> Result<Vec<T>, sqlx::Error>
@@ -252,7 +273,7 @@ where
     DB::Arguments: IntoArguments<DB>,
     T: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
 {
-    sqlx::query_as_with(sql, args).fetch_all(on).await
+    sqlx::query_as_with(sql, args).fetch_all(on).instrument(statement_span::<DB>(sql)).await
 }
 
 fn bind_error(err: BoxDynError) -> StoreError {

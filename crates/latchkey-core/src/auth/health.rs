@@ -1,10 +1,11 @@
-//! What the process reports about itself: database readiness and the hashing pool's load.
+//! What the process reports about itself: database readiness, and the load of the hashing
+//! pool and of the database connection pools.
 
 use std::sync::Arc;
 
 use super::shared::Shared;
 use crate::hashing::PoolStats;
-use crate::store::StoreResult;
+use crate::store::{ConnectionPoolStats, StoreResult};
 
 #[derive(Clone)]
 pub struct Health {
@@ -24,5 +25,10 @@ impl Health {
     /// Load of the password-hashing pool (queue depth, refusals), for metrics.
     pub fn hasher_stats(&self) -> PoolStats {
         self.shared.hasher.stats()
+    }
+
+    /// Load of the database connection pools, for metrics.
+    pub fn connection_pools(&self) -> Vec<ConnectionPoolStats> {
+        self.shared.store.connection_pools()
     }
 }

@@ -11,6 +11,9 @@
 //! - [`Projects`]: a project's cached settings and keys, its JWK Set.
 //! - [`Health`], [`Maintenance`]: readiness and pool load; periodic purges.
 //!
+//! Sign-up, sign-in and refresh tell an [`AuthObserver`] (given with
+//! [`Deps::with_auth_observer`]) each outcome where it is decided; the server counts them.
+//!
 //! Operator services, bundled in [`Admin`] (also built alone by the admin commands):
 //! [`ProjectAdmin`], [`ExternalAdmin`], [`MailAdmin`], [`UserAdmin`], [`SigningKeys`], [`AuditTrail`].
 
@@ -25,6 +28,7 @@ mod import_settings;
 mod lockout;
 mod mail_admin;
 mod maintenance;
+mod observer;
 mod outbox;
 mod project_admin;
 mod projects;
@@ -49,6 +53,7 @@ pub use health::Health;
 pub use import_settings::ImportSettings;
 pub use mail_admin::{MailAdmin, MailSettingsChange};
 pub use maintenance::Maintenance;
+pub use observer::{AuthObserver, AuthOutcome, NoAuthObserver};
 pub use outbox::MailPayload;
 pub use project_admin::{NewApiKey, ProjectAdmin, ProjectChange};
 pub use projects::Projects;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::Credentials;
 use super::email_links::EmailLinks;
+use super::observer::AuthOutcome;
 use super::shared::Shared;
 use crate::domain::{Email, Password, ProfileInput, ProjectId, SessionMethod, User, Username};
 use crate::store::{StoreError, UniqueField};
@@ -44,11 +45,13 @@ impl Registration {
 
         // Cheap early answers before spending a hash; the unique indexes stay authoritative.
         if self.shared.store.find_user_by_email(project, email.as_str()).await?.is_some() {
+            self.shared.observe(AuthOutcome::SignUpDuplicate);
             return Err(CoreError::DuplicateEmail);
         }
         if let Some(name) = &username
             && self.shared.store.username_taken(project, name.as_str()).await?
         {
+            self.shared.observe(AuthOutcome::SignUpDuplicate);
             return Err(CoreError::DuplicateUsername);
         }
 
@@ -66,11 +69,17 @@ impl Registration {
         };
         let (session, tokens) =
             self.shared.new_session(&context.keys, &context.project.settings, &user, SessionMethod::SignUp, now)?;
-        self.shared.store.create_user_with_session(&user, &session).await.map_err(|e| match e {
-            StoreError::Conflict(UniqueField::Email) => CoreError::DuplicateEmail,
-            StoreError::Conflict(UniqueField::Username) => CoreError::DuplicateUsername,
-            other => other.into(),
+        self.shared.store.create_user_with_session(&user, &session).await.map_err(|e| {
+            let duplicate = match e {
+                StoreError::Conflict(UniqueField::Email) => CoreError::DuplicateEmail,
+                StoreError::Conflict(UniqueField::Username) => CoreError::DuplicateUsername,
+                other => return other.into(),
+            };
+            // Lost a race with another sign-up of the same address or name.
+            self.shared.observe(AuthOutcome::SignUpDuplicate);
+            duplicate
         })?;
+        self.shared.observe(AuthOutcome::SignUpCreated);
         self.links.after_sign_up(&user).await;
         Ok(Credentials { user, tokens })
     }

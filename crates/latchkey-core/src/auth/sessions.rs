@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::Credentials;
 use super::import_settings::firebase_params;
 use super::lockout::PendingAttempt;
+use super::observer::AuthOutcome;
 use super::security_events::security_event;
 use super::shared::Shared;
 use crate::crypto::{digest, digests_match};
@@ -53,6 +54,7 @@ impl Sessions {
             }
             // Kept: the window is fixed, so a refused attempt cannot lengthen the lockout.
             let retry_after = (attempts.window_started_at + window - now).num_seconds().max(1);
+            self.shared.observe(AuthOutcome::SignInLocked);
             return Err(CoreError::TooManyAttempts { retry_after_secs: retry_after as u64 });
         }
         let pending =
@@ -86,12 +88,16 @@ impl Sessions {
         };
         let known_user = user.as_ref().map(|u| u.id);
         let Some(mut user) = user.filter(|_| verified.matches) else {
+            self.shared.observe(AuthOutcome::SignInFailed);
             let failed = security_event(project, now, AuditAction::SignInFailed, known_user);
             self.shared.record_failure_event(failed).await;
             return Err(CoreError::InvalidCredentials);
         };
         let mut verified_hash = user.password_hash.clone().ok_or(CoreError::InvalidCredentials)?;
-        user.may_sign_in(now)?;
+        if let Err(e) = user.may_sign_in(now) {
+            self.shared.observe(AuthOutcome::SignInDenied);
+            return Err(e);
+        }
 
         self.shared.store.clear_sign_in_failures(project, email.as_str()).await?;
         if verified.needs_rehash
@@ -111,11 +117,16 @@ impl Sessions {
         if !self.shared.store.create_password_session(&session, &verified_hash, now, &succeeded).await? {
             let failed = security_event(project, now, AuditAction::SignInFailed, Some(user.id));
             self.shared.record_failure_event(failed).await;
-            if let Some(current) = self.shared.store.get_user(project, user.id).await? {
-                current.may_sign_in(now)?;
+            if let Some(current) = self.shared.store.get_user(project, user.id).await?
+                && let Err(e) = current.may_sign_in(now)
+            {
+                self.shared.observe(AuthOutcome::SignInDenied);
+                return Err(e);
             }
+            self.shared.observe(AuthOutcome::SignInFailed);
             return Err(CoreError::InvalidCredentials);
         }
+        self.shared.observe(AuthOutcome::SignInSucceeded);
         user.last_active = Some(now);
         Ok(Credentials { user, tokens })
     }
@@ -172,6 +183,7 @@ impl Sessions {
                     expires_at: now + Duration::seconds(context.project.settings.refresh_token_ttl_secs),
                 };
                 if self.shared.store.rotate_session(&rotation).await? {
+                    self.shared.observe(AuthOutcome::RefreshRotated);
                     return Ok(Credentials { user, tokens });
                 }
                 continue; // another exchange of this token won; re-read
@@ -181,6 +193,7 @@ impl Sessions {
                 && session.previous_digest.as_deref().is_some_and(|previous| digests_match(previous, &presented));
             if is_previous && now - session.rotated_at <= Duration::seconds(self.shared.policy.refresh_grace_secs) {
                 let tokens = self.shared.unseal_pair(&session)?;
+                self.shared.observe(AuthOutcome::RefreshGrace);
                 return Ok(Credentials { user, tokens });
             }
             if claims.generation > session.generation {
@@ -189,6 +202,7 @@ impl Sessions {
             }
             tracing::warn!(project = %project, session = %session.id, "refresh token reuse detected; session revoked");
             self.shared.store.revoke_session(project, session.id, now).await?;
+            self.shared.observe(AuthOutcome::RefreshReuseDetected);
             let reuse = security_event(project, now, AuditAction::RefreshReuseDetected, Some(session.user_id))
                 .detail("sessionId", session.id.to_string());
             self.shared.record_failure_event(reuse).await;

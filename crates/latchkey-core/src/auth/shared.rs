@@ -1,9 +1,9 @@
 //! The dependencies the services are built from, in two layers, because the admin commands
 //! need neither a hashing pool nor the server's policy:
 //!
-//! - [`Deps`]: the store, the master key, the clock and the project-context cache (which the
-//!   admin services invalidate on a change). Every service, admin or request flow, is built
-//!   from one of these.
+//! - [`Deps`]: the store, the master key, the clock, the project-context cache (which the
+//!   admin services invalidate on a change) and the observer of auth outcomes. Every service,
+//!   admin or request flow, is built from one of these.
 //! - [`Shared`]: what the request flows add over the same [`Deps`]: the hashing pool, the
 //!   policy, and the state every flow must see one instance of (the JWKS cache, the outbox
 //!   wake-up signal). Held in one `Arc` by each request service.
@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 use super::AuthPolicy;
 use super::context::{ContextCache, ProjectContext};
+use super::observer::{AuthObserver, AuthOutcome, NoAuthObserver};
 use crate::clock::Clock;
 use crate::crypto::MasterKey;
 use crate::domain::{Project, ProjectId};
@@ -24,19 +25,27 @@ use crate::store::Store;
 use crate::tokens::{KeyRing, SigningKey};
 use crate::{CoreError, Result};
 
-/// The store, the master key that seals secrets at rest, the clock, and the cache of project
-/// contexts the request flows read (shared, so an admin change on this process drops it).
+/// The store, the master key that seals secrets at rest, the clock, the cache of project
+/// contexts the request flows read (shared, so an admin change on this process drops it), and
+/// who is told of each auth outcome (nobody, unless [`Deps::with_auth_observer`]).
 #[derive(Clone)]
 pub struct Deps {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) master: MasterKey,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) contexts: Arc<ContextCache>,
+    pub(crate) observer: Arc<dyn AuthObserver>,
 }
 
 impl Deps {
     pub fn new(store: Arc<dyn Store>, master: MasterKey, clock: Arc<dyn Clock>) -> Self {
-        Self { store, master, clock, contexts: Arc::default() }
+        Self { store, master, clock, contexts: Arc::default(), observer: Arc::new(NoAuthObserver) }
+    }
+
+    /// Tells `observer` of every sign-up, sign-in and refresh outcome the services decide.
+    pub fn with_auth_observer(mut self, observer: Arc<dyn AuthObserver>) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// The project, or [`CoreError::ProjectNotFound`]: admin actions on a project check it first.
@@ -57,6 +66,7 @@ pub(crate) struct Shared {
     pub(crate) jwks: JwksCache,
     /// Wakes the outbox worker when a row is committed (it also polls, so this is a hint).
     pub(crate) outbox_signal: Arc<Notify>,
+    observer: Arc<dyn AuthObserver>,
 }
 
 impl Shared {
@@ -70,7 +80,13 @@ impl Shared {
             contexts: Arc::clone(&deps.contexts),
             jwks: JwksCache::default(),
             outbox_signal: Arc::new(Notify::new()),
+            observer: Arc::clone(&deps.observer),
         }
+    }
+
+    /// Tells the observer what a flow just decided.
+    pub(crate) fn observe(&self, outcome: AuthOutcome) {
+        self.observer.observed(outcome);
     }
 
     /// The project's settings and unsealed signing keys, from cache when fresh.

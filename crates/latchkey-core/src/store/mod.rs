@@ -114,6 +114,19 @@ pub struct FailureWindow {
     pub window_started_at: DateTime<Utc>,
 }
 
+/// One database connection pool's load now, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionPoolStats {
+    /// Which pool: `main` (PostgreSQL), or `writer` and `reader` (SQLite).
+    pub pool: &'static str,
+    /// Connections open, idle or in use.
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
+}
+
 /// Everything a backend provides. Implemented automatically for any type with every area trait.
 pub trait Store:
     CoreStore
@@ -144,6 +157,12 @@ impl<T> Store for T where
 pub trait CoreStore: Send + Sync + 'static {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Each connection pool's load now, read without touching the database (none for a store
+    /// without pools).
+    fn connection_pools(&self) -> Vec<ConnectionPoolStats> {
+        Vec::new()
+    }
 
     // Projects and their keys.
     /// Creates `project` with its signing keys (the active one and the standby).

@@ -126,6 +126,15 @@ impl Loaded {
         crate::config::parse_log_format(&self.global.log_format)
     }
 
+    /// Where `serve` exports traces (read before tracing starts); None for the other commands
+    /// and when no collector is configured.
+    pub fn trace_export(&self) -> anyhow::Result<Option<crate::telemetry::TraceExport>> {
+        match &self.command {
+            Command::Serve(settings) => crate::telemetry::TraceExport::resolve(settings),
+            _ => Ok(None),
+        }
+    }
+
     /// Whether this is `latchkey serve` (the only long-running command).
     pub fn is_serve(&self) -> bool {
         matches!(self.command, Command::Serve(_))
