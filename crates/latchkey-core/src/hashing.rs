@@ -642,7 +642,10 @@ mod tests {
         let pool = HasherPool::start(cheap(), PoolSize { threads: 1, queue: 2 }).unwrap();
         let (a, b) = (ProjectId::generate(), ProjectId::generate());
         let (open, gate) = std::sync::mpsc::channel::<()>();
-        pool.run_as(a, move || drop(gate.recv())).unwrap();
+        pool.run_as(a, move || {
+            let _ = gate.recv();
+        })
+        .unwrap();
         // The thread has taken the gate job: nothing drains from here on.
         while pool.stats().busy == 0 {
             std::thread::sleep(std::time::Duration::from_millis(1));
@@ -677,7 +680,10 @@ mod tests {
         let pool = HasherPool::start(cheap(), PoolSize { threads: 1, queue: 2 }).unwrap();
         let (open, gate) = std::sync::mpsc::channel::<()>();
         let flooder = ProjectId::generate();
-        pool.run_as(flooder, move || drop(gate.recv())).unwrap();
+        pool.run_as(flooder, move || {
+            let _ = gate.recv();
+        })
+        .unwrap();
         while pool.stats().busy == 0 {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
@@ -709,7 +715,11 @@ mod tests {
         let served = served.lock().unwrap().clone();
         assert_eq!(served.len(), 8, "{served:?}");
         assert!(served.contains(&"new.0".to_owned()), "{served:?}");
-        assert_eq!(served.iter().filter(|s| s.ends_with(".1")).count(), 3, "one project lost its newest job: {served:?}");
+        assert_eq!(
+            served.iter().filter(|s| s.ends_with(".1")).count(),
+            3,
+            "one project lost its newest job: {served:?}"
+        );
         // The map of queues is empty again once everything ran.
         assert!(pool.shared.lock().by_project.is_empty());
         assert!(pool.shared.lock().ring.is_empty());

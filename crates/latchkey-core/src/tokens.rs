@@ -162,8 +162,7 @@ impl SigningKey {
     /// A compact JWS exactly as `jsonwebtoken::encode` makes it (base64url JSON header and
     /// claims, Ed25519 signature over `header.claims`), with the already parsed key.
     fn sign<T: Serialize>(&self, claims: &T) -> Result<String> {
-        let claims =
-            serde_json::to_vec(claims).map_err(|e| CoreError::Internal(format!("signing failed: {e}")))?;
+        let claims = serde_json::to_vec(claims).map_err(|e| CoreError::Internal(format!("signing failed: {e}")))?;
         let mut token = format!("{}.{}", self.header, URL_SAFE_NO_PAD.encode(claims));
         let signature = self.secret.sign(token.as_bytes());
         token.push('.');

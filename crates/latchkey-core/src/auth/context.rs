@@ -72,7 +72,8 @@ mod tests {
         let id = ProjectId::generate();
         let (key, _) = SigningKey::generate(id, &master, chrono::Utc::now()).unwrap();
         let keys = KeyRing::new(id, vec![(key, KeyState::Active)], &master).unwrap();
-        let project = Project { id, name: "p".into(), settings: ProjectSettings::default(), created_at: chrono::Utc::now() };
+        let project =
+            Project { id, name: "p".into(), settings: ProjectSettings::default(), created_at: chrono::Utc::now() };
         let context = Arc::new(ProjectContext { project, keys });
         let cache = ContextCache::default();
         let first = ProjectId::generate();
