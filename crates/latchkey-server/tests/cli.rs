@@ -583,7 +583,7 @@ fn help_describes_every_option_and_spells_the_project_alike() {
     assert!(text.contains("[default: auth]") && text.contains("[default: ./latchkey-data]"), "{text}");
     let output = Command::new(BIN).env_clear().args(["serve", "--help"]).output().unwrap();
     let text = String::from_utf8(output.stdout).unwrap();
-    for heading in ["Server:", "Connections:", "Password hashing:", "Mail:", "Metrics:", "Storage (all commands):"] {
+    for heading in ["Server:", "Connections:", "Password hashing:", "Mail:", "Metrics and traces:", "Storage (all commands):"] {
         assert!(text.contains(heading), "serve --help has {heading}:\n{text}");
     }
     let output = Command::new(BIN).env_clear().arg("--help").output().unwrap();

@@ -137,6 +137,8 @@ export interface AdminProject {
     accessTokenTtl: number;
     /** Seconds. */
     refreshTokenTtl: number;
+    /** The hosted pages' "Back to <name>" link; `null`: no link. */
+    appUrl: string | null;
     createdAt: string;
 }
 /** One access-token signing key. */

@@ -67,7 +67,7 @@ async function createUser(prefix = "user"): Promise<AdminUser> {
 describe("admin.project", () => {
   it("get returns the project's settings", async () => {
     const project = await latchkey.admin.project.get();
-    assert.deepEqual(Object.keys(project).sort(), ["accessTokenTtl", "createdAt", "id", "name", "refreshTokenTtl"]);
+    assert.deepEqual(Object.keys(project).sort(), ["accessTokenTtl", "appUrl", "createdAt", "id", "name", "refreshTokenTtl"]);
     assert.equal(project.id, server.projectId);
     assert.equal(typeof project.name, "string");
     assert.ok(Number.isInteger(project.accessTokenTtl) && project.accessTokenTtl > 0);
