@@ -1,18 +1,26 @@
 //! The password-hashing pool.
 //!
 //! Argon2id is deliberately expensive (~20-40 ms of one core). Running it on the async workers
-//! would stall every other request, so hashing runs on a fixed set of OS threads fed by a
-//! bounded queue. When the queue is full, [`HasherPool`] answers [`CoreError::Busy`] at once
+//! would stall every other request, so hashing runs on a fixed set of OS threads fed by
+//! bounded queues. When a queue is full, [`HasherPool`] answers [`CoreError::Busy`] at once
 //! (the API returns 503 `server/busy`) instead of letting latency grow without bound.
+//!
+//! The queues are per project and served round robin, so one project flooding sign-ins fills
+//! (and is refused from) its own queue while another project's jobs wait behind at most one
+//! job of each busy project. Each project may queue the configured `hash_queue` jobs; all
+//! projects together [`GLOBAL_QUEUE_FACTOR`] times that. When the global bound is reached, a
+//! project queueing less than the longest queue still gets in: the longest queue's newest job
+//! is refused in its place, so it is always the flooding project that is shed.
 //!
 //! The threads lower their own scheduling priority (Linux `nice` 10): they soak up all idle
 //! CPU, but the async workers (refreshes, JWKS, health checks) win whenever both want a core.
 
 pub mod imported;
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -20,7 +28,7 @@ use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use self::imported::FirebaseScryptParams;
-use crate::domain::Password;
+use crate::domain::{Password, ProjectId};
 use crate::{CoreError, Result};
 
 /// Argon2id cost. Defaults are OWASP's floor: 19 MiB, 2 passes, 1 lane.
@@ -44,9 +52,14 @@ impl HashCost {
     }
 }
 
+/// How many jobs all projects together may queue, in multiples of one project's bound.
+pub const GLOBAL_QUEUE_FACTOR: usize = 4;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolSize {
     pub threads: usize,
+    /// Jobs one project may have waiting for a thread (all projects: [`GLOBAL_QUEUE_FACTOR`]
+    /// times this).
     pub queue: usize,
 }
 
@@ -76,10 +89,96 @@ enum Job {
         firebase: Option<FirebaseScryptParams>,
         reply: oneshot::Sender<Result<Verified>>,
     },
+    /// Test-only: runs a closure on a hashing thread (to hold threads, or to see the order
+    /// jobs are served in).
+    #[cfg(test)]
+    Run(Box<dyn FnOnce() + Send>),
+}
+
+impl Job {
+    /// The caller has gone (client gone, timeout) while the job was queued.
+    fn abandoned(&self) -> bool {
+        match self {
+            Job::Hash { reply, .. } => reply.is_closed(),
+            Job::Verify { reply, .. } => reply.is_closed(),
+            #[cfg(test)]
+            Job::Run(_) => false,
+        }
+    }
+
+    /// Answers busy without running: the job was pushed out of a full queue.
+    fn refuse(self) {
+        match self {
+            Job::Hash { reply, .. } => drop(reply.send(Err(CoreError::Busy))),
+            Job::Verify { reply, .. } => drop(reply.send(Err(CoreError::Busy))),
+            #[cfg(test)]
+            Job::Run(_) => {}
+        }
+    }
+}
+
+/// The jobs waiting for a thread: a FIFO per project with work, and the ring of those
+/// projects in the order they are served. A project leaves both when its queue empties, so
+/// the map holds only projects with queued jobs.
+#[derive(Default)]
+struct Queues {
+    by_project: HashMap<ProjectId, VecDeque<Job>>,
+    ring: VecDeque<ProjectId>,
+    total: usize,
+    stopped: bool,
+}
+
+impl Queues {
+    /// The next job, round robin over the projects with work.
+    fn take(&mut self) -> Option<Job> {
+        let project = self.ring.pop_front()?;
+        let queue = self.by_project.get_mut(&project)?;
+        let job = queue.pop_front();
+        if queue.is_empty() {
+            self.by_project.remove(&project);
+        } else {
+            self.ring.push_back(project);
+        }
+        if job.is_some() {
+            self.total -= 1;
+        }
+        job
+    }
+
+    /// The newest job of the project queueing the most, if that is more than `than`.
+    fn evict_longest(&mut self, than: usize) -> Option<Job> {
+        let (&longest, _) = self.by_project.iter().max_by_key(|(_, q)| q.len()).filter(|(_, q)| q.len() > than)?;
+        let queue = self.by_project.get_mut(&longest)?;
+        let job = queue.pop_back();
+        if queue.is_empty() {
+            self.by_project.remove(&longest);
+            self.ring.retain(|p| *p != longest);
+        }
+        if job.is_some() {
+            self.total -= 1;
+        }
+        job
+    }
+}
+
+struct Shared {
+    queues: Mutex<Queues>,
+    /// Signalled when a job is queued or the pool stops.
+    work: Condvar,
+    per_project: usize,
+    global: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queues> {
+        // A panic while holding the lock leaves the queues consistent (no await, no partial
+        // update that matters), so a poisoned lock is still usable.
+        self.queues.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 pub struct HasherPool {
-    queue: SyncSender<Job>,
+    shared: Arc<Shared>,
     /// Verified against when the account does not exist, so both paths cost the same.
     dummy_hash: String,
     counters: Arc<Counters>,
@@ -114,15 +213,20 @@ pub struct PoolStats {
 impl HasherPool {
     pub fn start(cost: HashCost, size: PoolSize) -> Result<Self> {
         cost.params()?;
-        let (queue, jobs) = sync_channel::<Job>(size.queue.max(1));
-        let jobs = Arc::new(Mutex::new(jobs));
+        let per_project = size.queue.max(1);
+        let shared = Arc::new(Shared {
+            queues: Mutex::new(Queues::default()),
+            work: Condvar::new(),
+            per_project,
+            global: per_project.saturating_mul(GLOBAL_QUEUE_FACTOR),
+        });
         let counters = Arc::new(Counters::default());
         let threads = size.threads.max(1);
         // The dummy hash is made by the first hashing thread, in the memory it keeps anyway,
         // rather than in a 19 MiB buffer allocated here and freed.
         let (dummy_reply, dummy) = std::sync::mpsc::sync_channel::<Result<String>>(1);
         for n in 0..threads {
-            let jobs = Arc::clone(&jobs);
+            let jobs = Arc::clone(&shared);
             let counters = Arc::clone(&counters);
             let dummy_reply = (n == 0).then(|| dummy_reply.clone());
             std::thread::Builder::new()
@@ -134,16 +238,17 @@ impl HasherPool {
             .recv()
             .map_err(|_| CoreError::Internal("hashing thread stopped before the dummy hash".into()))?
             .map_err(|e| CoreError::Internal(format!("dummy hash failed: {e}")))?;
-        Ok(Self { queue, dummy_hash, counters, threads })
+        Ok(Self { shared, dummy_hash, counters, threads })
     }
 
-    pub async fn hash(&self, password: Password) -> Result<String> {
+    /// Hashes `password` for a user of `project` (whose queue the job waits in).
+    pub async fn hash(&self, project: ProjectId, password: Password) -> Result<String> {
         // A span (traces only; DEBUG, so off in the default logs) covering the wait for a
         // thread and the hash itself.
         let span = tracing::debug_span!("password.hash");
         async {
             let (reply, answer) = oneshot::channel();
-            self.submit(Job::Hash { password, reply })?;
+            self.submit(project, Job::Hash { password, reply })?;
             answer.await.map_err(|_| CoreError::Internal("hashing thread stopped".into()))?
         }
         .instrument(span)
@@ -152,14 +257,16 @@ impl HasherPool {
 
     /// Verifies `password` against `phc`, or against the dummy hash when there is no account
     /// (always answering "no match") so unknown emails take the same time as wrong passwords.
-    pub async fn verify(&self, password: Password, phc: Option<String>) -> Result<Verified> {
-        self.verify_with(password, phc, None).await
+    /// `project` is the request's, known account or not.
+    pub async fn verify(&self, project: ProjectId, password: Password, phc: Option<String>) -> Result<Verified> {
+        self.verify_with(project, password, phc, None).await
     }
 
     /// [`Self::verify`] for any stored format, imported ones included ([`imported`]);
     /// `firebase` is the project's parameters, read only for `$firebase-scrypt$` hashes.
     pub async fn verify_with(
         &self,
+        project: ProjectId,
         password: Password,
         phc: Option<String>,
         firebase: Option<FirebaseScryptParams>,
@@ -169,7 +276,7 @@ impl HasherPool {
         let span = tracing::debug_span!("password.verify");
         async {
             let (reply, answer) = oneshot::channel();
-            self.submit(Job::Verify { password, phc, firebase, reply })?;
+            self.submit(project, Job::Verify { password, phc, firebase, reply })?;
             let verified = answer.await.map_err(|_| CoreError::Internal("hashing thread stopped".into()))??;
             Ok(Verified { matches: known && verified.matches, needs_rehash: known && verified.needs_rehash })
         }
@@ -188,19 +295,64 @@ impl HasherPool {
         }
     }
 
-    fn submit(&self, job: Job) -> Result<()> {
-        // Counted before the send so a thread taking the job at once never sees it uncounted.
-        self.counters.queued.fetch_add(1, Ordering::Relaxed);
-        self.queue.try_send(job).map_err(|e| {
-            self.counters.queued.fetch_sub(1, Ordering::Relaxed);
-            match e {
-                TrySendError::Full(_) => {
-                    self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-                    CoreError::Busy
-                }
-                TrySendError::Disconnected(_) => CoreError::Internal("hashing pool stopped".into()),
+    fn submit(&self, project: ProjectId, job: Job) -> Result<()> {
+        let shed = {
+            let mut queues = self.shared.lock();
+            if queues.stopped {
+                return Err(CoreError::Internal("hashing pool stopped".into()));
             }
-        })
+            let mine = queues.by_project.get(&project).map_or(0, VecDeque::len);
+            if mine >= self.shared.per_project {
+                drop(queues);
+                self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                return Err(CoreError::Busy);
+            }
+            // All queues together are full: make room by shedding a job of a project queueing
+            // more than this one would after admission, or refuse this one.
+            let shed = if queues.total >= self.shared.global {
+                match queues.evict_longest(mine + 1) {
+                    Some(shed) => Some(shed),
+                    None => {
+                        drop(queues);
+                        self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                        return Err(CoreError::Busy);
+                    }
+                }
+            } else {
+                None
+            };
+            let queue = queues.by_project.entry(project).or_default();
+            let joined = queue.is_empty();
+            queue.push_back(job);
+            if joined {
+                queues.ring.push_back(project);
+            }
+            queues.total += 1;
+            // Under the lock, so a thread taking the job at once never sees it uncounted.
+            if shed.is_none() {
+                self.counters.queued.fetch_add(1, Ordering::Relaxed);
+            }
+            shed
+        };
+        if let Some(shed) = shed {
+            self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+            shed.refuse();
+        }
+        self.shared.work.notify_one();
+        Ok(())
+    }
+
+    /// Test-only: runs `f` on a hashing thread as a job of `project`.
+    #[cfg(test)]
+    fn run_as(&self, project: ProjectId, f: impl FnOnce() + Send + 'static) -> Result<()> {
+        self.submit(project, Job::Run(Box::new(f)))
+    }
+}
+
+impl Drop for HasherPool {
+    fn drop(&mut self) {
+        self.shared.lock().stopped = true;
+        self.shared.work.notify_all();
     }
 }
 
@@ -216,7 +368,7 @@ impl Counters {
     }
 }
 
-fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>, counters: &Counters, dummy: Option<SyncSender<Result<String>>>) {
+fn worker(cost: HashCost, jobs: &Shared, counters: &Counters, dummy: Option<SyncSender<Result<String>>>) {
     lower_thread_priority();
     // Argon2's working memory (19 MiB by default), kept for the life of the thread and used by
     // every hash and verification it runs: allocating it per hash let the allocator hand it
@@ -229,26 +381,34 @@ fn worker(cost: HashCost, jobs: &Mutex<Receiver<Job>>, counters: &Counters, dumm
     }
     loop {
         // Hold the lock only to take one job; the hash itself runs unlocked.
-        let job = match jobs.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => return,
+        let job = {
+            let mut queues = jobs.lock();
+            loop {
+                if queues.stopped {
+                    return; // the pool was dropped
+                }
+                if let Some(job) = queues.take() {
+                    counters.queued.fetch_sub(1, Ordering::Relaxed);
+                    break job;
+                }
+                queues = jobs.work.wait(queues).unwrap_or_else(|p| p.into_inner());
+            }
         };
-        if job.is_ok() {
-            counters.queued.fetch_sub(1, Ordering::Relaxed);
+        if job.abandoned() {
+            // The request was abandoned (client gone, timeout) while queued: skip the work.
+            continue;
         }
         match job {
-            // The request was abandoned (client gone, timeout) while queued: skip the work.
-            Ok(Job::Hash { reply, .. }) if reply.is_closed() => {}
-            Ok(Job::Verify { reply, .. }) if reply.is_closed() => {}
-            Ok(Job::Hash { password, reply }) => {
+            Job::Hash { password, reply } => {
                 let hashed = counters.run(|| hash_one(cost, &mut scratch, password.expose().as_bytes()));
                 let _ = reply.send(hashed);
             }
-            Ok(Job::Verify { password, phc, firebase, reply }) => {
+            Job::Verify { password, phc, firebase, reply } => {
                 let verified = counters.run(|| verify_any(cost, &mut scratch, &password, &phc, firebase.as_ref()));
                 let _ = reply.send(verified);
             }
-            Err(_) => return, // the pool was dropped
+            #[cfg(test)]
+            Job::Run(f) => counters.run(f),
         }
     }
 }
@@ -358,15 +518,20 @@ mod tests {
         Password::candidate(s.into()).unwrap()
     }
 
+    /// One project for the tests where projects do not matter.
+    fn p() -> ProjectId {
+        ProjectId(uuid::Uuid::nil())
+    }
+
     #[tokio::test]
     async fn hash_then_verify() {
         let pool = HasherPool::start(cheap(), PoolSize { threads: 1, queue: 4 }).unwrap();
-        let phc = pool.hash(pw("correct horse")).await.unwrap();
+        let phc = pool.hash(p(), pw("correct horse")).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
-        assert!(pool.verify(pw("correct horse"), Some(phc.clone())).await.unwrap().matches);
-        assert!(!pool.verify(pw("wrong horse"), Some(phc)).await.unwrap().matches);
+        assert!(pool.verify(p(), pw("correct horse"), Some(phc.clone())).await.unwrap().matches);
+        assert!(!pool.verify(p(), pw("wrong horse"), Some(phc)).await.unwrap().matches);
         // No account: never matches, even with the dummy's own input being unknowable.
-        assert!(!pool.verify(pw("anything"), None).await.unwrap().matches);
+        assert!(!pool.verify(p(), pw("anything"), None).await.unwrap().matches);
     }
 
     #[test]
@@ -437,10 +602,10 @@ mod tests {
     #[tokio::test]
     async fn weaker_hashes_ask_for_rehash() {
         let weak = HasherPool::start(cheap(), PoolSize { threads: 1, queue: 4 }).unwrap();
-        let phc = weak.hash(pw("correct horse")).await.unwrap();
+        let phc = weak.hash(p(), pw("correct horse")).await.unwrap();
         let stronger = HashCost { memory_kib: 128, ..cheap() };
         let pool = HasherPool::start(stronger, PoolSize { threads: 1, queue: 4 }).unwrap();
-        let v = pool.verify(pw("correct horse"), Some(phc)).await.unwrap();
+        let v = pool.verify(p(), pw("correct horse"), Some(phc)).await.unwrap();
         assert!(v.matches && v.needs_rehash);
     }
 
@@ -452,7 +617,7 @@ mod tests {
         let jobs: Vec<_> = (0..8)
             .map(|_| {
                 let pool = Arc::clone(&pool);
-                tokio::spawn(async move { pool.hash(pw("correct horse")).await })
+                tokio::spawn(async move { pool.hash(p(), pw("correct horse")).await })
             })
             .collect();
         let mut busy = 0;
@@ -469,5 +634,94 @@ mod tests {
         // Every refusal and every job run is counted, and nothing is left queued or running
         // once all jobs have answered.
         assert_eq!(pool.stats(), PoolStats { threads: 1, queued: 0, busy: 0, completed: done, rejected: busy });
+    }
+
+    #[tokio::test]
+    async fn a_flooded_project_does_not_starve_another() {
+        // One thread held on a gate, two queue slots per project (eight in all).
+        let pool = HasherPool::start(cheap(), PoolSize { threads: 1, queue: 2 }).unwrap();
+        let (a, b) = (ProjectId::generate(), ProjectId::generate());
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        pool.run_as(a, move || {
+            let _ = gate.recv();
+        })
+        .unwrap();
+        // The thread has taken the gate job: nothing drains from here on.
+        while pool.stats().busy == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let log = |label: &'static str| {
+            let served = Arc::clone(&served);
+            move || served.lock().unwrap().push(label)
+        };
+        pool.run_as(a, log("a1")).unwrap();
+        pool.run_as(a, log("a2")).unwrap();
+        // A's queue is full: A is refused, B (same moment, same pool) is admitted.
+        assert!(matches!(pool.run_as(a, log("a3")), Err(CoreError::Busy)));
+        pool.run_as(b, log("b1")).unwrap();
+        assert!(matches!(pool.run_as(a, log("a4")), Err(CoreError::Busy)));
+        // Real hashing jobs are refused the same way.
+        assert!(matches!(pool.hash(a, pw("correct horse")).await, Err(CoreError::Busy)));
+        assert_eq!(pool.stats().queued, 3);
+        assert_eq!(pool.stats().rejected, 3);
+
+        drop(open);
+        let b_hash = pool.hash(b, pw("correct horse")).await.unwrap();
+        assert!(pool.verify(b, pw("correct horse"), Some(b_hash)).await.unwrap().matches);
+        // Round robin: B's job ran in the first round, before A's backlog was drained.
+        assert_eq!(*served.lock().unwrap(), ["a1", "b1", "a2"]);
+        assert_eq!(pool.stats().queued, 0);
+    }
+
+    #[tokio::test]
+    async fn the_global_bound_sheds_the_longest_queue() {
+        // Two slots per project, eight in all, the one thread held on a gate.
+        let pool = HasherPool::start(cheap(), PoolSize { threads: 1, queue: 2 }).unwrap();
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let flooder = ProjectId::generate();
+        pool.run_as(flooder, move || {
+            let _ = gate.recv();
+        })
+        .unwrap();
+        while pool.stats().busy == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // Four projects with two jobs each: the global bound is reached.
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let log = |label: String| {
+            let served = Arc::clone(&served);
+            move || served.lock().unwrap().push(label)
+        };
+        let projects: Vec<_> = (0..4).map(|_| ProjectId::generate()).collect();
+        for (n, project) in projects.iter().enumerate() {
+            for k in 0..2 {
+                pool.run_as(*project, log(format!("p{n}.{k}"))).unwrap();
+            }
+        }
+        assert_eq!(pool.stats().queued, 8);
+        // A fifth project still gets in: the newest job of a longest queue is refused instead.
+        let newcomer = ProjectId::generate();
+        pool.run_as(newcomer, log("new.0".into())).unwrap();
+        assert_eq!(pool.stats().queued, 8);
+        assert_eq!(pool.stats().rejected, 1);
+        // Its second job would make it as long as the longest: refused.
+        assert!(matches!(pool.run_as(newcomer, log("new.1".into())), Err(CoreError::Busy)));
+        assert_eq!(pool.stats().rejected, 2);
+        drop(open);
+        while pool.stats().queued > 0 || pool.stats().busy > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let served = served.lock().unwrap().clone();
+        assert_eq!(served.len(), 8, "{served:?}");
+        assert!(served.contains(&"new.0".to_owned()), "{served:?}");
+        assert_eq!(
+            served.iter().filter(|s| s.ends_with(".1")).count(),
+            3,
+            "one project lost its newest job: {served:?}"
+        );
+        // The map of queues is empty again once everything ran.
+        assert!(pool.shared.lock().by_project.is_empty());
+        assert!(pool.shared.lock().ring.is_empty());
     }
 }

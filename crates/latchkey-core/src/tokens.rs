@@ -13,7 +13,8 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::Signer;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -72,10 +73,17 @@ impl StoredSigningKey {
 }
 
 /// A usable signing key.
+/// An unsealed signing key, parsed once: `jsonwebtoken::encode` would re-read the PKCS#8
+/// document and re-derive the public key for every token (half the cost of a signature), so
+/// access tokens are signed here with the parsed key. It lives as long as the project's cached
+/// [`KeyRing`], which a rotation invalidates.
 #[derive(Clone)]
 pub struct SigningKey {
     pub kid: String,
-    encoding: EncodingKey,
+    /// Zeroized on drop (ed25519-dalek), shared by the clones in the ring.
+    secret: Arc<ed25519_dalek::SigningKey>,
+    /// The encoded JWT header (`alg` EdDSA, this `kid`): the same for every token.
+    header: Arc<str>,
     decoding: DecodingKey,
     public_key: [u8; 32],
 }
@@ -111,7 +119,7 @@ impl SigningKey {
             retired_at: None,
             published_until: None,
         };
-        Ok((Self::from_parts(kid, der.as_bytes(), public_key), stored))
+        Self::from_parts(kid, secret, public_key).map(|key| (key, stored))
     }
 
     pub fn unseal(stored: &StoredSigningKey, master: &MasterKey) -> Result<Self> {
@@ -121,16 +129,23 @@ impl SigningKey {
             .as_slice()
             .try_into()
             .map_err(|_| CoreError::Internal("stored public key has the wrong length".into()))?;
-        Ok(Self::from_parts(stored.kid.clone(), &der, public_key))
+        let secret = ed25519_dalek::SigningKey::from_pkcs8_der(&der)
+            .map_err(|e| CoreError::Internal(format!("stored signing key unreadable: {e}")))?;
+        Self::from_parts(stored.kid.clone(), secret, public_key)
     }
 
-    fn from_parts(kid: String, pkcs8_der: &[u8], public_key: [u8; 32]) -> Self {
-        Self {
+    fn from_parts(kid: String, secret: ed25519_dalek::SigningKey, public_key: [u8; 32]) -> Result<Self> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid.clone());
+        let header = serde_json::to_vec(&header)
+            .map_err(|e| CoreError::Internal(format!("cannot encode the token header: {e}")))?;
+        Ok(Self {
             kid,
-            encoding: EncodingKey::from_ed_der(pkcs8_der),
+            secret: Arc::new(secret),
+            header: URL_SAFE_NO_PAD.encode(header).into(),
             decoding: DecodingKey::from_ed_der(&public_key),
             public_key,
-        }
+        })
     }
 
     pub fn jwk(&self) -> serde_json::Value {
@@ -144,11 +159,15 @@ impl SigningKey {
         })
     }
 
+    /// A compact JWS exactly as `jsonwebtoken::encode` makes it (base64url JSON header and
+    /// claims, Ed25519 signature over `header.claims`), with the already parsed key.
     fn sign<T: Serialize>(&self, claims: &T) -> Result<String> {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding)
-            .map_err(|e| CoreError::Internal(format!("signing failed: {e}")))
+        let claims = serde_json::to_vec(claims).map_err(|e| CoreError::Internal(format!("signing failed: {e}")))?;
+        let mut token = format!("{}.{}", self.header, URL_SAFE_NO_PAD.encode(claims));
+        let signature = self.secret.sign(token.as_bytes());
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+        Ok(token)
     }
 }
 
@@ -453,7 +472,8 @@ mod tests {
         assert_eq!(stored.state(), KeyState::Standby, "a fresh key is a standby");
         stored.activated_at = Some(now);
         assert_eq!(stored.state(), KeyState::Active);
-        let until = now + chrono::Duration::hours(1);
+        // Within the tokens' 30-minute lifetime, so only the key's end can refuse them.
+        let until = now + chrono::Duration::minutes(10);
         stored.retired_at = Some(now);
         stored.published_until = Some(until);
         assert_eq!(stored.state(), KeyState::Retired { published_until: until });
@@ -489,5 +509,52 @@ mod tests {
         assert_eq!(header.alg, Algorithm::HS256);
         assert!(!ring.jwks(now).to_string().contains("oct"), "no symmetric key is published");
         assert!(matches!(verify_refresh("garbage", project, &ring, now), Err(CoreError::RefreshTokenMalformed)));
+    }
+
+    #[test]
+    fn the_parsed_key_signs_exactly_as_jsonwebtoken_would() {
+        // Ed25519 is deterministic: the token signed with the cached, parsed key is byte for
+        // byte the one `jsonwebtoken::encode` makes from the PKCS#8 document.
+        let (master, _) = MasterKey::generate();
+        let project = ProjectId::generate();
+        let (_, stored) = SigningKey::generate(project, &master, Utc::now()).unwrap();
+        let key = SigningKey::unseal(&stored, &master).unwrap();
+        let der = master.decrypt(&stored.private_key_sealed, &sealing_context(project, &stored.kid)).unwrap();
+        let claims = serde_json::json!({"sub": "someone", "aud": project.to_string(), "n": "\u{e9}\"<>"});
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        let theirs = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&der)).unwrap();
+        assert_eq!(key.sign(&claims).unwrap(), theirs);
+    }
+
+    #[test]
+    fn a_rotated_ring_signs_with_the_new_kid_and_still_verifies_old_tokens() {
+        let (master, _) = MasterKey::generate();
+        let project = ProjectId::generate();
+        let now = Utc::now();
+        let (old, _) = SigningKey::generate(project, &master, now).unwrap();
+        let (new, _) = SigningKey::generate(project, &master, now).unwrap();
+        let before = KeyRing::new(project, vec![(old.clone(), KeyState::Active)], &master).unwrap();
+        // Within the tokens' 30-minute lifetime, so only the key's end can refuse them.
+        let until = now + chrono::Duration::minutes(10);
+        let after = KeyRing::new(
+            project,
+            vec![(new.clone(), KeyState::Active), (old.clone(), KeyState::Retired { published_until: until })],
+            &master,
+        )
+        .unwrap();
+        let old_token = mint_pair(&before, &spec(project, now)).unwrap().access_token;
+        let new_token = mint_pair(&after, &spec(project, now)).unwrap().access_token;
+        let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+        assert_eq!(kid(&old_token), old.kid);
+        assert_eq!(kid(&new_token), new.kid);
+        for token in [&old_token, &new_token] {
+            assert!(verify_access(token, "http://issuer", project, &after, now).is_ok());
+        }
+        // Once the retired key leaves the JWKS its tokens are refused.
+        let later = until + chrono::Duration::seconds(1);
+        assert!(verify_access(&old_token, "http://issuer", project, &after, later).is_err());
+        assert!(verify_access(&new_token, "http://issuer", project, &after, later).is_ok());
+        assert!(verify_access(&new_token, "http://issuer", project, &before, now).is_err());
     }
 }

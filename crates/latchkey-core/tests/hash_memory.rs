@@ -6,12 +6,14 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use latchkey_core::domain::Password;
+use latchkey_core::domain::{Password, ProjectId};
 use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
 
 /// 4 MiB of Argon2 memory: far larger than anything else this test allocates.
 const COST: HashCost = HashCost { memory_kib: 4 * 1024, iterations: 1, parallelism: 1 };
 const BUFFER_BYTES: usize = COST.memory_kib as usize * 1024;
+/// The project every job here belongs to (one project: the queues play no part).
+const P: ProjectId = ProjectId(uuid::Uuid::nil());
 
 struct Counting;
 
@@ -57,11 +59,11 @@ async fn one_argon2_buffer_per_hashing_thread_whatever_the_path() {
     let pool = HasherPool::start(COST, PoolSize { threads: 1, queue: 8 }).unwrap();
     let mut hashes = Vec::new();
     for n in 0..5 {
-        hashes.push(pool.hash(pw(&format!("password {n}"))).await.unwrap());
+        hashes.push(pool.hash(P, pw(&format!("password {n}"))).await.unwrap());
     }
     for (n, phc) in hashes.iter().enumerate() {
-        assert!(pool.verify(pw(&format!("password {n}")), Some(phc.clone())).await.unwrap().matches);
-        assert!(!pool.verify(pw("unknown user"), None).await.unwrap().matches);
+        assert!(pool.verify(P, pw(&format!("password {n}")), Some(phc.clone())).await.unwrap().matches);
+        assert!(!pool.verify(P, pw("unknown user"), None).await.unwrap().matches);
     }
     let allocated = BIG_ALLOCATIONS.load(Ordering::SeqCst) - before;
     assert_eq!(
@@ -72,7 +74,7 @@ async fn one_argon2_buffer_per_hashing_thread_whatever_the_path() {
     // A second thread gets its own buffer, once.
     let before = BIG_ALLOCATIONS.load(Ordering::SeqCst);
     let pool = HasherPool::start(COST, PoolSize { threads: 2, queue: 8 }).unwrap();
-    let jobs: Vec<_> = (0..8).map(|n| pool.hash(pw(&format!("password {n}")))).collect();
+    let jobs: Vec<_> = (0..8).map(|n| pool.hash(P, pw(&format!("password {n}")))).collect();
     for job in jobs {
         job.await.unwrap();
     }

@@ -194,7 +194,7 @@ pub struct ServeSettings {
     /// Password-hashing threads (default: number of CPUs).
     #[arg(help_heading = heading::HASHING, long, env = "LATCHKEY_HASH_THREADS", value_name = "N")]
     pub hash_threads: Option<usize>,
-    /// Hashing jobs that may wait; beyond this, sign-in/up answer 503 server/busy.
+    /// Hashing jobs one project may have waiting (all projects: 4x); beyond, 503 server/busy.
     #[arg(help_heading = heading::HASHING, long, env = "LATCHKEY_HASH_QUEUE", value_name = "N",
         default_value_t = PoolSize::default().queue)]
     pub hash_queue: usize,

@@ -82,7 +82,7 @@ impl EmailLinks {
             return Err(CoreError::InvalidResetToken);
         }
         let password = Password::new_for("newPassword", new_password)?;
-        let hash = self.shared.hasher.hash(password).await?;
+        let hash = self.shared.hasher.hash(project, password).await?;
         let now = self.shared.clock.now();
         // The store adds the user's id: the token names it.
         let completed = security_event(project, now, AuditAction::PasswordResetCompleted, None);

@@ -56,7 +56,7 @@ impl Registration {
         }
 
         let context = self.shared.project_context(project).await?;
-        let password_hash = self.shared.hasher.hash(password).await?;
+        let password_hash = self.shared.hasher.hash(project, password).await?;
         let now = self.shared.clock.now();
         let user = User {
             email: Some(email.as_str().to_owned()),

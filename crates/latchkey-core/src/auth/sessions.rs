@@ -72,7 +72,7 @@ impl Sessions {
                 _ => None,
             };
             let candidate = password_for_rehash(&password)?;
-            let verified = self.shared.hasher.verify_with(candidate, stored_hash, firebase).await?;
+            let verified = self.shared.hasher.verify_with(project, candidate, stored_hash, firebase).await?;
             Ok::<_, CoreError>((user, verified))
         }
         .await;
@@ -138,7 +138,7 @@ impl Sessions {
     /// store refused, and the upgrade waits for a later sign-in.
     async fn upgrade_hash(&self, project: ProjectId, user: UserId, old: &str, password: Password) -> Option<String> {
         let upgraded = async {
-            let hash = self.shared.hasher.hash(password).await?;
+            let hash = self.shared.hasher.hash(project, password).await?;
             let now = self.shared.clock.now();
             let stored = self.shared.store.upgrade_password_hash(project, user, old, &hash, now).await?;
             Ok::<_, CoreError>(stored.then_some(hash))

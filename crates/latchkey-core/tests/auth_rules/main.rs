@@ -7,12 +7,14 @@
 //! - `links.rs`: verification and reset links (single use, expiry, purpose, superseding).
 //! - `external.rs`: how `verify-external-user` creates, updates and links users.
 //! - `account_state.rs`: disabled and suspended users at sign-in and refresh.
+//! - `signing.rs`: the cached signing key across a key rotation.
 
 mod account_state;
 mod external;
 mod links;
 mod refresh;
 mod sign_in;
+mod signing;
 
 use std::sync::Arc;
 

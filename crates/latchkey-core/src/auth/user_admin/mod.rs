@@ -150,7 +150,7 @@ impl UserAdmin {
             return Err(CoreError::DuplicateEmail);
         }
         if let Some(password) = password {
-            user.password_hash = Some(self.hasher.hash(password).await?);
+            user.password_hash = Some(self.hasher.hash(project, password).await?);
         }
         let event = self
             .event(project, actor, AuditAction::UserCreated, user.id)
@@ -271,7 +271,7 @@ impl UserAdmin {
     pub async fn set_password(&self, actor: Actor, project: ProjectId, id: UserId, password: String) -> Result<()> {
         let password = Password::new_for("password", password)?;
         self.user(project, id).await?;
-        let hash = self.hasher.hash(password).await?;
+        let hash = self.hasher.hash(project, password).await?;
         let event = self.event(project, actor, AuditAction::UserPasswordSet, id);
         if !self.deps.store.set_password(project, id, &hash, self.now(), &event).await? {
             return Err(CoreError::UserNotFound);
