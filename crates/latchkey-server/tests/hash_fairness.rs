@@ -9,9 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::{Options, TestApp};
-use latchkey_core::clock::Clock;
-use latchkey_core::domain::Password;
-use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
+use latchkey_core::hashing::{HashCost, PoolSize};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -35,15 +33,7 @@ async fn a_flooding_project_is_shed_and_another_is_served() {
         .post_as(flooder, &flooder_key, "/auth/sign-up", json!({"email": "flood@example.com", "password": PASSWORD}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let slow = HasherPool::start(
-        HashCost { memory_kib: 8 * 1024, iterations: 30, parallelism: 1 },
-        PoolSize { threads: 1, queue: 1 },
-    )
-    .expect("slow pool");
-    let slow_hash = slow.hash(flooder, Password::candidate(PASSWORD.into()).unwrap()).await.unwrap();
-    let user = app.store.find_user_by_email(flooder, "flood@example.com").await.unwrap().expect("flooder");
-    let old = user.password_hash.clone().expect("hash");
-    assert!(app.store.upgrade_password_hash(flooder, user.id, &old, &slow_hash, app.clock.now()).await.unwrap());
+    app.make_password_slow(flooder, "flood@example.com", PASSWORD, 30).await;
 
     let flooding = Arc::new(AtomicBool::new(true));
     let (served, shed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));

@@ -12,8 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::{Options, TestApp, assert_error};
-use latchkey_core::clock::Clock;
-use latchkey_core::hashing::{HashCost, HasherPool, PoolSize};
+use latchkey_core::hashing::{HashCost, PoolSize};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -34,16 +33,7 @@ async fn busy_refusals_do_not_count_toward_the_lockout() {
     // parameters decide the cost), so each of its sign-ins holds the thread ~1 s.
     let (other, other_key) = (app.project, app.api_key.clone());
     app.sign_up("flood@example.com").await;
-    let slow = HasherPool::start(
-        HashCost { memory_kib: 8 * 1024, iterations: 100, parallelism: 1 },
-        PoolSize { threads: 1, queue: 1 },
-    )
-    .expect("slow pool");
-    let slow_hash =
-        slow.hash(other, latchkey_core::domain::Password::candidate(PASSWORD.into()).unwrap()).await.unwrap();
-    let flooder = app.store.find_user_by_email(other, "flood@example.com").await.unwrap().expect("flooder");
-    let old = flooder.password_hash.clone().expect("hash");
-    assert!(app.store.upgrade_password_hash(other, flooder.id, &old, &slow_hash, app.clock.now()).await.unwrap());
+    app.make_password_slow(other, "flood@example.com", PASSWORD, 100).await;
 
     let flooding = Arc::new(AtomicBool::new(true));
     let flood: Vec<_> = (0..3)

@@ -266,6 +266,22 @@ impl TestApp {
     }
 
     /// A second project with its own key, on the same server.
+    /// Gives `email`'s account in `project` a deliberately slow password hash (`iterations` of
+    /// Argon2id at 8 MiB): a stored hash's own parameters decide what verifying it costs, so its
+    /// sign-ins hold a hashing thread that long.
+    pub async fn make_password_slow(&self, project: ProjectId, email: &str, password: &str, iterations: u32) {
+        let slow = latchkey_core::hashing::HasherPool::start(
+            HashCost { memory_kib: 8 * 1024, iterations, parallelism: 1 },
+            PoolSize { threads: 1, queue: 1 },
+        )
+        .expect("slow pool");
+        let password = latchkey_core::domain::Password::candidate(password.into()).expect("password");
+        let slow_hash = slow.hash(project, password).await.expect("slow hash");
+        let user = self.store.find_user_by_email(project, email).await.unwrap().expect("user");
+        let old = user.password_hash.clone().expect("hash");
+        assert!(self.store.upgrade_password_hash(project, user.id, &old, &slow_hash, self.clock.now()).await.unwrap());
+    }
+
     pub async fn another_project(&self) -> (ProjectId, String) {
         let project = self.admin.projects.create_project("Other", ProjectSettings::default()).await.expect("project");
         let key = self
